@@ -1,15 +1,540 @@
-"""Plots of recorded activity: spikes, rates and state variables. (placeholder, being written)"""
+"""
+Plots of recorded activity: spike rasters (:func:`plot_raster`), population
+rates (:func:`plot_rate`) and state-variable traces (:func:`plot_state`).
+
+Importing this module also teaches :func:`~brian2tools.plotting.base.brian_plot`
+the monitors: `~brian2.SpikeMonitor` and `~brian2.EventMonitor` (raster),
+`~brian2.PopulationRateMonitor` (smoothed rate) and `~brian2.StateMonitor`
+or an indexed one such as ``state_mon[3]`` (traces).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from brian2.core.variables import VariableView
+from brian2.monitors.ratemonitor import PopulationRateMonitor
+from brian2.monitors.spikemonitor import EventMonitor, SpikeMonitor
+from brian2.monitors.statemonitor import StateMonitor, StateMonitorView
+from brian2.units.allunits import hertz, msecond, second
+from brian2.units.fundamentalunits import (
+    DIMENSIONLESS,
+    Quantity,
+    Unit,
+    get_dimensions,
+    get_unit,
+)
+from brian2.utils.logger import get_logger
+from matplotlib import cbook
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from .base import axis_label, brian_plot, check_same_length, get_axes, to_plain_array
 
 __all__ = ["plot_raster", "plot_rate", "plot_state"]
 
+logger = get_logger(__name__)
 
-def plot_raster(*args, **kwds):
-    raise NotImplementedError
+#: Rasters with more spikes than this are drawn with single-pixel markers
+#: (and rasterized in vector formats) unless a marker is given: larger
+#: markers only merge into a blot at that density but cost several times
+#: the drawing time.
+LARGE_RASTER = 100_000
+
+#: Size (points) of the ``'.'`` markers for smaller rasters: (at most this
+#: many spikes, markersize). Denser rasters get smaller dots, so that their
+#: structure stays visible instead of merging into a coloured area.
+RASTER_MARKERSIZES = ((1_000, 4.0), (10_000, 2.0), (LARGE_RASTER, 1.0))
 
 
-def plot_rate(*args, **kwds):
-    raise NotImplementedError
+# --------------------------------------------------------------------------
+# Data preparation (no drawing)
+# --------------------------------------------------------------------------
 
 
-def plot_state(*args, **kwds):
-    raise NotImplementedError
+def _unwrap(values: Any) -> Any:
+    """
+    Turn a Brian `VariableView` (e.g. ``spike_mon.t``) into the Quantity or
+    array it stands for; anything else is returned unchanged.
+    """
+    if isinstance(values, VariableView):
+        return values[:]
+    return values
+
+
+def _check_unit(unit: Any, dimension, name: str) -> None:
+    """Raise a TypeError naming ``name`` if ``unit`` is not a Brian unit of ``dimension``."""
+    if unit is None:
+        return
+    if not isinstance(unit, Unit):
+        raise TypeError(
+            f"'{name}' should be a Brian unit such as ms or mV, not "
+            f"'{type(unit).__name__}' ({unit!r})."
+        )
+    if dimension is not None and get_dimensions(unit) is not dimension:
+        raise TypeError(
+            f"'{name}' should be a unit of {get_unit(dimension)!r} "
+            f"dimensions, but {unit!r} is not."
+        )
+
+
+def _range_unit(values: Any) -> Unit | None:
+    """
+    The unit in which the range of ``values`` reads best (e.g. ms for spike
+    times up to 0.2 s), None for plain or dimensionless values.
+
+    Brian's own choice for long arrays only looks at the first and last
+    printed elements (microseconds for sorted spike times starting near 0);
+    for an axis, the largest magnitude is what matters. Two reductions, no
+    copy of the data.
+    """
+    if not isinstance(values, Quantity):
+        return None
+    dim = get_dimensions(values)
+    if dim is DIMENSIONLESS:
+        return None
+    plain = np.asarray(values)
+    if plain.size == 0 or not np.issubdtype(plain.dtype, np.number):
+        return get_unit(dim)
+    with warnings.catch_warnings():  # all-NaN input is handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        peak = max(abs(float(np.nanmin(plain))), abs(float(np.nanmax(plain))))
+    if not np.isfinite(peak):
+        finite = plain[np.isfinite(plain)]
+        peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    if peak == 0.0:
+        return get_unit(dim)
+    best = Quantity(peak, dim=dim).get_best_unit()
+    # no named unit for these dimensions (e.g. V/s): the SI combination
+    return best if isinstance(best, Unit) else get_unit(dim)
+
+
+def _axis_data(values: Any, name: str, dimension, unit: Unit | None, unit_name: str):
+    """
+    Check ``values`` (dimension, unit argument) and return them as a plain
+    numeric array in the unit that will be shown, plus that unit.
+
+    Quantities are not copied when they are shown in their base unit (e.g.
+    spike times in seconds) and copied once otherwise; numeric arrays are
+    not converted to float (matplotlib does that itself): for rasters of
+    millions of spikes every fresh large array costs noticeable time.
+    """
+    values = _unwrap(values)
+    _check_unit(unit, dimension, unit_name)
+    if not isinstance(values, Quantity):
+        return to_plain_array(values, name, dimension=dimension, unit=unit)
+    if get_dimensions(values) is not dimension:
+        # the dimension is wrong: let the shared helper word the error
+        return to_plain_array(values, name, dimension=dimension)
+    if unit is None:
+        unit = _range_unit(values)
+    array = np.asarray(values)  # a view, in base units
+    scale = 1.0 if unit is None else float(unit)
+    if scale != 1.0:
+        array = array / scale
+    return array, unit
+
+
+def _index_data(values: Any, name: str) -> np.ndarray:
+    """
+    Neuron indices as a plain array: integer arrays pass through uncopied,
+    anything else is checked and converted by the shared helper.
+    """
+    values = _unwrap(values)
+    if isinstance(values, np.ndarray) and not isinstance(values, Quantity):
+        if values.dtype.kind in "iu":
+            return values
+    array, _ = to_plain_array(values, name, dimension=DIMENSIONLESS)
+    return array
+
+
+def _one_dimensional(array: np.ndarray, name: str) -> None:
+    if array.ndim != 1:
+        raise ValueError(
+            f"'{name}' should be a one-dimensional array, but has shape {array.shape}."
+        )
+
+
+def _raster_marker(n_spikes: int, kwds: dict) -> dict:
+    """The default marker style for a raster of ``n_spikes`` (see `RASTER_MARKERSIZES`)."""
+    if n_spikes > LARGE_RASTER:
+        return {"marker": ",", "rasterized": kwds.get("rasterized", True)}
+    size = next(size for limit, size in RASTER_MARKERSIZES if n_spikes <= limit)
+    return {"marker": ".", "markersize": kwds.get("markersize", size)}
+
+
+def _line_kwds(kwds: dict) -> dict:
+    """``kwds`` with matplotlib's aliases (``c``, ``ls``, ``ms``...) spelled out."""
+    return dict(cbook.normalize_kwargs(kwds, Line2D))
+
+
+# --------------------------------------------------------------------------
+# Public plotting functions
+# --------------------------------------------------------------------------
+
+
+def plot_raster(
+    spike_indices,
+    spike_times,
+    time_unit: Unit | None = None,
+    axes: Axes | None = None,
+    **kwds,
+) -> Axes:
+    """
+    Plot a raster: one mark per spike, at its time and neuron index.
+
+    The default look depends on the number of spikes: up to 100 000 spikes,
+    dots (``marker='.'``) that get smaller as the raster gets denser (4, 2
+    or 1 point for up to 1000, 10 000 or 100 000 spikes); above that,
+    single-pixel markers (``marker=','``) that keep very large rasters fast
+    to draw, rasterized in vector formats (PDF, SVG). Everything is one
+    `~matplotlib.lines.Line2D` without connecting lines, in the colour of
+    the axes' colour cycle.
+
+    Parameters
+    ----------
+    spike_indices : array-like of int
+        The index of the neuron for each spike (e.g. ``spike_mon.i``).
+    spike_times : `~brian2.Quantity` or array-like
+        The time of each spike (e.g. ``spike_mon.t``), same length as
+        ``spike_indices``. Plain numbers are taken to be in ``time_unit``
+        (or in no known unit if it is not given).
+    time_unit : `~brian2.Unit`, optional
+        The unit of the time axis; by default a unit that suits the range of
+        the spike times.
+    axes : `~matplotlib.axes.Axes`, optional
+        The axes to plot into; by default the current axes.
+    **kwds
+        Passed on to matplotlib's `~matplotlib.axes.Axes.plot`, e.g.
+        ``marker``, ``color``, ``markersize``; they override the defaults.
+
+    Returns
+    -------
+    axes : `~matplotlib.axes.Axes`
+        The axes that were drawn on.
+
+    Raises
+    ------
+    TypeError
+        If ``spike_times`` or ``time_unit`` are not times, or
+        ``spike_indices`` has physical units.
+    ValueError
+        If the two arrays are not one-dimensional or differ in length.
+
+    Examples
+    --------
+    >>> from brian2 import *
+    >>> from brian2tools import plot_raster
+    >>> group = NeuronGroup(10, 'dv/dt = (1.1 + 0.1*i/10 - v)/(10*ms) : 1',
+    ...                     threshold='v > 1', reset='v = 0', method='exact')
+    >>> spike_mon = SpikeMonitor(group)
+    >>> run(100*ms)
+    >>> ax = plot_raster(spike_mon.i, spike_mon.t, time_unit=ms, color='k')
+    >>> ax.get_xlabel()
+    'time (ms)'
+    """
+    times, time_unit = _axis_data(spike_times, "spike_times", second.dim, time_unit, "time_unit")
+    indices = _index_data(spike_indices, "spike_indices")
+    _one_dimensional(times, "spike_times")
+    _one_dimensional(indices, "spike_indices")
+    check_same_length(spike_indices=indices, spike_times=times)
+
+    axes = get_axes(axes)
+    kwds = _line_kwds(kwds)
+    kwds.setdefault("linestyle", "none")
+    if "marker" not in kwds:
+        kwds.update(_raster_marker(len(times), kwds))
+    axes.plot(times, indices, **kwds)
+    axes.set_xlabel(axis_label("time", time_unit))
+    axes.set_ylabel("neuron index")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return axes
+
+
+def plot_rate(
+    time,
+    rate,
+    time_unit: Unit | None = None,
+    rate_unit: Unit | None = None,
+    axes: Axes | None = None,
+    **kwds,
+) -> Axes:
+    """
+    Plot a population rate over time.
+
+    Parameters
+    ----------
+    time : `~brian2.Quantity` or array-like
+        The time of each rate value (e.g. ``rate_mon.t``).
+    rate : `~brian2.Quantity` or array-like
+        The rate values (e.g. ``rate_mon.smooth_rate(width=1*ms)``), same
+        length as ``time``. Plain numbers are taken to be in ``rate_unit``.
+    time_unit : `~brian2.Unit`, optional
+        The unit of the time axis; by default one that suits the range.
+    rate_unit : `~brian2.Unit`, optional
+        The unit of the rate axis; by default Hz.
+    axes : `~matplotlib.axes.Axes`, optional
+        The axes to plot into; by default the current axes.
+    **kwds
+        Passed on to matplotlib's `~matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    axes : `~matplotlib.axes.Axes`
+        The axes that were drawn on.
+
+    Raises
+    ------
+    TypeError
+        If ``time``/``time_unit`` are not times or ``rate``/``rate_unit``
+        not rates.
+    ValueError
+        If the arrays are not one-dimensional or differ in length.
+
+    Examples
+    --------
+    >>> from brian2 import *
+    >>> from brian2tools import plot_rate
+    >>> group = NeuronGroup(100, 'dv/dt = (1.1 + 0.1*i/100 - v)/(10*ms) : 1',
+    ...                     threshold='v > 1', reset='v = 0', method='exact')
+    >>> rate_mon = PopulationRateMonitor(group)
+    >>> run(100*ms)
+    >>> ax = plot_rate(rate_mon.t, rate_mon.smooth_rate(width=5*ms), color='gray')
+    >>> ax.get_ylabel()
+    'rate (Hz)'
+    """
+    rate = _unwrap(rate)
+    if rate_unit is None and isinstance(rate, Quantity) and get_dimensions(rate) is hertz.dim:
+        rate_unit = hertz
+    times, time_unit = _axis_data(time, "time", second.dim, time_unit, "time_unit")
+    rates, rate_unit = _axis_data(rate, "rate", hertz.dim, rate_unit, "rate_unit")
+    _one_dimensional(times, "time")
+    _one_dimensional(rates, "rate")
+    check_same_length(time=times, rate=rates)
+
+    axes = get_axes(axes)
+    axes.plot(times, rates, **kwds)
+    axes.set_xlabel(axis_label("time", time_unit))
+    axes.set_ylabel(axis_label("rate", rate_unit))
+    return axes
+
+
+def plot_state(
+    time,
+    values,
+    time_unit: Unit | None = None,
+    var_unit: Unit | None = None,
+    var_name: str | None = None,
+    axes: Axes | None = None,
+    **kwds,
+) -> Axes:
+    """
+    Plot the trace(s) of a recorded variable over time.
+
+    Parameters
+    ----------
+    time : `~brian2.Quantity` or array-like
+        The recording times (e.g. ``state_mon.t``).
+    values : `~brian2.Quantity` or array-like
+        One trace (1-D, same length as ``time``) or several (2-D, time x
+        neurons, e.g. ``state_mon.v.T``); each column becomes one line.
+        Plain numbers are taken to be in ``var_unit``.
+    time_unit : `~brian2.Unit`, optional
+        The unit of the time axis; by default one that suits the range.
+    var_unit : `~brian2.Unit`, optional
+        The unit of the values; by default one that suits their range.
+    var_name : str, optional
+        The name of the variable for the axis label (e.g. ``'v'`` gives
+        ``'v (mV)'``). By default the name of a Brian variable view such as
+        ``group.v``, otherwise only the unit.
+    axes : `~matplotlib.axes.Axes`, optional
+        The axes to plot into; by default the current axes.
+    **kwds
+        Passed on to matplotlib's `~matplotlib.axes.Axes.plot` (applying to
+        every line).
+
+    Returns
+    -------
+    axes : `~matplotlib.axes.Axes`
+        The axes that were drawn on (one `~matplotlib.lines.Line2D` per
+        trace, in column order, e.g. for a legend).
+
+    Raises
+    ------
+    TypeError
+        If ``time``/``time_unit`` are not times or ``var_unit`` does not
+        match the units of ``values``.
+    ValueError
+        If ``values`` is not 1-D or 2-D or its first dimension differs from
+        the length of ``time``.
+
+    Examples
+    --------
+    >>> from brian2 import *
+    >>> from brian2tools import plot_state
+    >>> group = NeuronGroup(3, 'dv/dt = (i*mV - v)/(10*ms) : volt', method='exact')
+    >>> state_mon = StateMonitor(group, 'v', record=True)
+    >>> run(50*ms)
+    >>> ax = plot_state(state_mon.t, state_mon.v.T, var_name='membrane potential', lw=2)
+    >>> ax.get_ylabel()
+    'membrane potential (mV)'
+    >>> legend = ax.legend(['neuron 0', 'neuron 1', 'neuron 2'])
+    """
+    if var_name is None and isinstance(values, VariableView):
+        var_name = values.name
+    values = _unwrap(values)
+    times, time_unit = _axis_data(time, "time", second.dim, time_unit, "time_unit")
+    if isinstance(values, Quantity):
+        dimension = get_dimensions(values)
+    else:  # plain numbers: taken to be in var_unit (if given)
+        dimension = get_dimensions(var_unit) if isinstance(var_unit, Unit) else None
+    traces, var_unit = _axis_data(values, "values", dimension, var_unit, "var_unit")
+    _one_dimensional(times, "time")
+    if traces.ndim not in (1, 2):
+        raise ValueError(
+            f"'values' should be one trace (1-D) or one trace per column "
+            f"(2-D, time x neurons), but has shape {traces.shape}."
+        )
+    if traces.shape[0] != len(times):
+        hint = ""
+        if traces.ndim == 2 and traces.shape[1] == len(times):
+            hint = " It looks transposed: use e.g. 'state_mon.v.T' (time x neurons)."
+        raise ValueError(
+            f"'values' needs one row per time point: 'time' has {len(times)}, "
+            f"but 'values' has shape {traces.shape}.{hint}"
+        )
+
+    axes = get_axes(axes)
+    axes.plot(times, traces, **kwds)
+    axes.set_xlabel(axis_label("time", time_unit))
+    axes.set_ylabel(axis_label(var_name, var_unit))
+    return axes
+
+
+# --------------------------------------------------------------------------
+# brian_plot for monitors
+# --------------------------------------------------------------------------
+
+
+@brian_plot.register(SpikeMonitor)
+@brian_plot.register(EventMonitor)
+def _brian_plot_event_monitor(monitor: EventMonitor, axes: Axes | None = None, **kwds) -> Axes:
+    """Raster plot of the events (spikes) recorded by ``monitor``."""
+    if not monitor.record:
+        raise ValueError(
+            f"'{monitor.name}' was created with record=False and only counts "
+            f"events: there are no event times to plot."
+        )
+    return plot_raster(monitor.i, monitor.t, axes=axes, **kwds)
+
+
+@brian_plot.register(PopulationRateMonitor)
+def _brian_plot_rate_monitor(
+    monitor: PopulationRateMonitor, axes: Axes | None = None, **kwds
+) -> Axes:
+    """The recorded rate, smoothed with a Gaussian window of 1 ms standard deviation."""
+    return plot_rate(monitor.t, _gaussian_smoothed_rate(monitor), axes=axes, **kwds)
+
+
+def _gaussian_smoothed_rate(monitor: PopulationRateMonitor) -> Quantity:
+    """
+    ``monitor.smooth_rate(window='gaussian', width=1*ms)``, or the raw rate
+    when the recording is shorter than the smoothing window (Brian's
+    convolution would then return more values than time points).
+    """
+    n_steps = len(monitor.t)
+    if n_steps == 0:
+        return Quantity(np.zeros(0), dim=hertz.dim)
+    smoothed = monitor.smooth_rate(window="gaussian", width=1 * msecond)
+    if len(smoothed) != n_steps:
+        logger.warning(
+            f"The recording of '{monitor.name}' is shorter than the 1 ms Gaussian "
+            f"smoothing window; plotting the unsmoothed rate.",
+            name_suffix="short_rate_recording",
+        )
+        return monitor.rate[:]
+    return smoothed
+
+
+@brian_plot.register(StateMonitor)
+def _brian_plot_state_monitor(monitor: StateMonitor, axes: Axes | None = None, **kwds) -> Axes:
+    """
+    Traces of every recorded neuron; one panel per recorded variable
+    (sharing the time axis) when there are several. Returns the bottom panel.
+    """
+    return _plot_recorded_variables(
+        monitor, monitor.record_variables, np.asarray(monitor.record), axes, kwds
+    )
+
+
+@brian_plot.register(StateMonitorView)
+def _brian_plot_state_monitor_view(
+    view: StateMonitorView, axes: Axes | None = None, **kwds
+) -> Axes:
+    """Like a StateMonitor, restricted to the neurons of ``state_mon[...]``."""
+    return _plot_recorded_variables(
+        view, view.monitor.record_variables, np.atleast_1d(view.item), axes, kwds
+    )
+
+
+def _plot_recorded_variables(source, variables, neurons, axes, kwds) -> Axes:
+    """
+    Draw each variable of ``source`` (a monitor or a view on it) into its own
+    panel; the lines are labelled ``'neuron <index>'`` for ``ax.legend()``.
+    """
+    axes = get_axes(axes)
+    kwds = dict(kwds)
+    var_name = kwds.pop("var_name", None)
+    if var_name is not None and len(variables) != 1:
+        raise ValueError(
+            f"'var_name' can only be given for a monitor recording one variable, "
+            f"not {len(variables)} ({', '.join(variables)})."
+        )
+    if "label" not in kwds:
+        kwds["label"] = [f"neuron {index}" for index in neurons]
+        if len(neurons) == 1:
+            kwds["label"] = kwds["label"][0]
+    if not variables:  # nothing recorded: an empty, labelled time axis
+        axes.set_xlabel(axis_label("time", second))
+        return axes
+    panels = _stacked_panels(axes, len(variables))
+    time = source.t
+    for panel, variable in zip(panels, variables, strict=True):
+        values = getattr(source, variable)
+        plot_state(time, values.T, var_name=var_name or variable, axes=panel, **kwds)
+    for panel in panels[:-1]:
+        panel.set_xlabel("")
+    return panels[-1]
+
+
+def _stacked_panels(axes: Axes, count: int) -> list[Axes]:
+    """
+    Split the area of ``axes`` into ``count`` panels stacked top to bottom
+    that share the x axis; ``axes`` itself becomes the top panel.
+    """
+    if count == 1:
+        return [axes]
+    figure = axes.figure
+    panels = [axes]
+    spec = axes.get_subplotspec()
+    if spec is not None:
+        grid = spec.subgridspec(count, 1)
+        axes.set_subplotspec(grid[0])
+        panels += [figure.add_subplot(grid[k], sharex=axes) for k in range(1, count)]
+    else:  # axes placed by hand (figure.add_axes): divide its rectangle
+        left, bottom, width, height = axes.get_position().bounds
+        panel_height = height / count
+        axes.set_position([left, bottom + (count - 1) * panel_height, width, panel_height])
+        panels += [
+            figure.add_axes(
+                [left, bottom + (count - 1 - k) * panel_height, width, panel_height],
+                sharex=axes,
+            )
+            for k in range(1, count)
+        ]
+    for panel in panels[:-1]:
+        panel.tick_params(labelbottom=False)
+    return panels

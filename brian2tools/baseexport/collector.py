@@ -1,0 +1,849 @@
+"""
+Collecting the description of one run (see :doc:`/export_format`).
+
+`collect_network` looks at every object of a `Network` once, understands it
+with the describer of its class (one function per Brian class below) and
+returns the plain description of the run. It resolves each object's
+external names like Brian's ``before_run`` would, but it generates no code
+and integrates no equations, which is what makes an export fast.
+
+Anything that cannot be described faithfully is refused here with an
+`UnsupportedFeatureError` naming the object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from brian2.core.clocks import Clock
+from brian2.core.network import Network
+from brian2.core.operations import NetworkOperation
+from brian2.devices.device import get_device
+from brian2.groups.group import CodeRunner
+from brian2.groups.neurongroup import (
+    NeuronGroup,
+    Resetter,
+    StateUpdater,
+    SubexpressionUpdater,
+    Thresholder,
+)
+from brian2.groups.subgroup import Subgroup
+from brian2.input.poissongroup import PoissonGroup
+from brian2.input.poissoninput import PoissonInput
+from brian2.input.spikegeneratorgroup import SpikeGeneratorGroup
+from brian2.monitors.ratemonitor import PopulationRateMonitor
+from brian2.monitors.spikemonitor import EventMonitor
+from brian2.monitors.statemonitor import StateMonitor
+from brian2.spatialneuron.spatialneuron import SpatialNeuron
+from brian2.synapses.synapses import (
+    StateUpdater as SynapticStateUpdater,
+)
+from brian2.synapses.synapses import (
+    SummedVariableUpdater,
+    Synapses,
+    SynapticPathway,
+)
+from brian2.units.allunits import second
+from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity
+from brian2.utils.logger import get_logger
+from brian2.utils.stringtools import get_identifiers
+
+from .equations import equation_identifiers, neurongroup_equations, synapses_equations
+from .errors import UnsupportedFeatureError
+from .log import ExportLog
+from .namespace import external_values, plain_value
+
+__all__ = ["collect_network", "group_reference", "advance_network_time", "LIST_KEYS"]
+
+logger = get_logger(__name__)
+
+#: The keys of a run description that hold lists of objects, in this order
+LIST_KEYS = (
+    "neurongroups",
+    "poissongroups",
+    "spikegeneratorgroups",
+    "poissoninputs",
+    "synapses",
+    "statemonitors",
+    "spikemonitors",
+    "ratemonitors",
+)
+
+#: The helper objects Brian creates inside each class and that the description covers
+_KNOWN_CONTAINED = {
+    NeuronGroup: (StateUpdater, Thresholder, Resetter, SubexpressionUpdater),
+    PoissonGroup: (Thresholder,),
+    Synapses: (
+        SynapticPathway,
+        SummedVariableUpdater,
+        SynapticStateUpdater,
+        SubexpressionUpdater,
+    ),
+}
+
+#: Variables Brian keeps for the refractory mechanism of a group
+_REFRACTORY_VARIABLES = ("lastspike", "not_refractory")
+
+
+# ---------------------------------------------------------------------- #
+# Small helpers
+# ---------------------------------------------------------------------- #
+def group_reference(group) -> dict[str, Any]:
+    """
+    The group reference of a group or subgroup.
+
+    Parameters
+    ----------
+    group : brian2.Group
+        A group, a `Subgroup` (``group[10:20]``) or a `Synapses` object.
+
+    Returns
+    -------
+    reference : dict
+        ``{'group': name, 'start': int, 'stop': int}``, ``stop`` exclusive.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup
+    >>> group = NeuronGroup(10, 'v : 1', name='cells')
+    >>> group_reference(group[2:5])
+    {'group': 'cells', 'start': 2, 'stop': 5}
+    """
+    if isinstance(group, Subgroup):
+        return {"group": group.source.name, "start": int(group.start), "stop": int(group.stop)}
+    return {"group": group.name, "start": 0, "stop": int(len(group))}
+
+
+def _with_dim(values, dim):
+    """A copy of ``values`` as a Quantity with ``dim``, or a plain array if dimensionless."""
+    array = np.array(values, copy=True)
+    if dim is DIMENSIONLESS:
+        return array
+    return Quantity(array, dim=dim)
+
+
+def _merge_namespaces(object_name: str, parts) -> dict[str, Any]:
+    """
+    Merge the namespaces of an object's parts, refusing a name with two values.
+
+    ``parts`` is a list of ``(where, namespace)``; a name can have different
+    values if it changed between, say, an assignment and the run.
+    """
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for where, namespace in parts:
+        for name, value in namespace.items():
+            if name in merged and not _same(merged[name], value):
+                raise UnsupportedFeatureError(
+                    object_name,
+                    f"the name '{name}' with two different values: {merged[name]!r} "
+                    f"(in {origin[name]}) and {value!r} (in {where})",
+                    "Use different names for different values.",
+                )
+            merged.setdefault(name, value)
+            origin.setdefault(name, where)
+    return dict(sorted(merged.items()))
+
+
+def _same(first, second) -> bool:
+    """Whether two description values are equal (Quantities, arrays, dicts, lists, ...)."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(
+            _same(first[key], second[key]) for key in first
+        )
+    if isinstance(first, (list, tuple)) and isinstance(second, (list, tuple)):
+        return len(first) == len(second) and all(
+            _same(a, b) for a, b in zip(first, second, strict=True)
+        )
+    if isinstance(first, str) or isinstance(second, str) or first is None or second is None:
+        return type(first) is type(second) and first == second
+    if getattr(first, "dim", DIMENSIONLESS) is not getattr(second, "dim", DIMENSIONLESS):
+        return False
+    try:
+        a, b = np.asarray(first), np.asarray(second)
+    except Exception:  # pragma: no cover -- values of the description are array-like
+        return first == second
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def _check_clock(obj, dt, allow_own_dt: bool = False) -> Quantity:
+    """The dt of ``obj``'s clock, refusing clocks that tick differently from the default one."""
+    clock = obj.clock
+    if not isinstance(clock, Clock):
+        raise UnsupportedFeatureError(
+            obj.name,
+            f"the clock '{clock.name}' of type {type(clock).__name__}",
+            "Only regular clocks (Clock with a fixed dt) can be exported.",
+        )
+    own_dt = clock.dt
+    if not allow_own_dt and not np.isclose(float(own_dt), float(dt), rtol=1e-9, atol=0):
+        raise UnsupportedFeatureError(
+            obj.name,
+            f"the clock '{clock.name}' with dt={own_dt!s}, different from the "
+            f"default clock's dt={dt!s}",
+            "Give all groups and synapses the dt of the default clock.",
+        )
+    return own_dt
+
+
+def _check_contained(obj, dt) -> None:
+    """Refuse operations attached to ``obj`` beyond those its description covers."""
+    allowed = ()
+    for cls, classes in _KNOWN_CONTAINED.items():
+        if isinstance(obj, cls):
+            allowed = classes
+    for contained in obj.contained_objects:
+        if type(contained) in allowed:
+            _check_clock(contained, dt)
+            continue
+        if isinstance(contained, CodeRunner) and "run_regularly" in contained.name:
+            feature = f"the run_regularly operation '{contained.name}'"
+        else:
+            feature = f"the operation '{contained.name}' ({type(contained).__name__})"
+        raise UnsupportedFeatureError(
+            obj.name, feature, "Custom operations during a run cannot be exported."
+        )
+
+
+def _initializers(log: ExportLog, obj, since_run: int) -> tuple[list[dict], list]:
+    """The recorded assignments of ``obj`` since run ``since_run``, and their namespaces."""
+    initializers = []
+    namespaces = []
+    for entry in log.entries_for("assignments", obj.id, since_run):
+        if entry.problem is not None:
+            raise entry.problem
+        data = dict(entry.data)
+        initializers.append(data)
+        namespaces.append((f"the assignment to '{data['variable']}'", data["namespace"]))
+    return initializers, namespaces
+
+
+def _initial_values(group, names) -> dict[str, Any]:
+    """Copies of the current values of the variables ``names``, with units."""
+    values = {}
+    for name in names:
+        variable = group.variables[name]
+        values[name] = _with_dim(variable.get_value(), variable.dim)
+    return values
+
+
+def _method(method_choice):
+    """The integration method asked for: a name, a list of names, or ``None`` (Brian's choice)."""
+    if method_choice is None or isinstance(method_choice, str):
+        return method_choice
+    if isinstance(method_choice, (list, tuple)):
+        return [str(method) for method in method_choice]
+    return str(method_choice)
+
+
+def _code_identifiers(*codes) -> set[str]:
+    identifiers: set[str] = set()
+    for code in codes:
+        if isinstance(code, str):
+            identifiers |= get_identifiers(code)
+    return identifiers
+
+
+# ---------------------------------------------------------------------- #
+# One describer per Brian class
+# ---------------------------------------------------------------------- #
+class _Context:
+    """What every describer needs: the run's namespace, the log, and what came before."""
+
+    def __init__(self, run_namespace, log, dt, continued_ids):
+        self.run_namespace = run_namespace
+        self.log = log
+        self.dt = dt
+        self.continued_ids = continued_ids
+        self.run_index = 0
+
+    def continued(self, obj) -> bool:
+        return obj.id in self.continued_ids
+
+    def since_run(self, obj) -> int:
+        """Assignments to list: all for a new object, the latest for a continued one."""
+        return self.run_index if self.continued(obj) else 0
+
+
+def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, Any]:
+    _check_clock(group, context.dt)
+    _check_contained(group, context.dt)
+    namespace = context.run_namespace
+    equations = neurongroup_equations(group)
+    # Brian checks the units of the equations at the start of each run
+    group.equations.check_units(group, namespace)
+    identifiers, stochastic = equation_identifiers(equations)
+    parts = [
+        (
+            "the equations",
+            external_values(
+                group, identifiers, namespace, group.name, "the equations", ignore=stochastic
+            ),
+        )
+    ]
+    events = {}
+    for event, threshold in group.events.items():
+        reset = group.event_codes.get(event)
+        events[event] = {
+            "threshold": threshold.strip(),
+            "reset": None if reset is None else reset.strip(),
+        }
+        where = f"the '{event}' event"
+        parts.append(
+            (
+                where,
+                external_values(
+                    group, _code_identifiers(threshold, reset), namespace, group.name, where
+                ),
+            )
+        )
+    for event in group.event_codes:
+        if event not in group.events:  # pragma: no cover -- Brian refuses this itself
+            raise UnsupportedFeatureError(group.name, f"code run on the unknown event '{event}'")
+    refractory = group._refractory
+    if refractory is False or refractory is None:
+        refractory = None
+    elif isinstance(refractory, str):
+        refractory = refractory.strip()
+        parts.append(
+            (
+                "the refractoriness",
+                external_values(
+                    group, get_identifiers(refractory), namespace, group.name, "the refractoriness"
+                ),
+            )
+        )
+    else:
+        refractory = plain_value(refractory)
+    since = context.since_run(group)
+    initializers, initializer_namespaces = _initializers(context.log, group, since)
+    state_names = [
+        eq["name"] for eq in equations if eq["type"] in ("differential equation", "parameter")
+    ]
+    return {
+        "name": group.name,
+        "N": int(group.N),
+        "equations": equations,
+        "events": events,
+        "refractory": refractory,
+        "method": _method(getattr(group, "method_choice", None)),
+        "namespace": _merge_namespaces(group.name, parts + initializer_namespaces),
+        "initializers": initializers,
+        "initial_values": None if context.continued(group) else _initial_values(group, state_names),
+        "continued": context.continued(group),
+    }
+
+
+def _describe_synapses(synapses: Synapses, context: _Context) -> dict[str, Any]:
+    _check_clock(synapses, context.dt)
+    _check_contained(synapses, context.dt)
+    if len(synapses) == 0 and not synapses._connect_called:
+        raise TypeError(
+            f"Synapses object '{synapses.name}' does not do anything, since it has "
+            "not created synapses with 'connect'."
+        )
+    namespace = context.run_namespace
+    equations = synapses_equations(synapses)
+    synapses.equations.check_units(synapses, namespace)
+    identifiers, stochastic = equation_identifiers(equations)
+    parts = [
+        (
+            "the equations",
+            external_values(
+                synapses, identifiers, namespace, synapses.name, "the equations", ignore=stochastic
+            ),
+        )
+    ]
+    n_synapses = len(synapses)
+    pathways = []
+    for pathway in synapses._pathways:
+        _check_clock(pathway, context.dt)
+        pathway_name = pathway.name[len(synapses.name) + 1 :]
+        where = f"the '{pathway_name}' pathway"
+        parts.append(
+            (
+                where,
+                external_values(
+                    synapses, get_identifiers(pathway.code), namespace, synapses.name, where
+                ),
+            )
+        )
+        delay_variable = pathway.variables["delay"]
+        delays = np.asarray(delay_variable.get_value())
+        if delay_variable.scalar or delays.size != n_synapses:
+            delays = np.full(n_synapses, delays.ravel()[0] if delays.size else 0.0)
+        pathways.append(
+            {
+                "name": pathway_name,
+                "prepost": pathway.prepost,
+                "event": pathway.event,
+                "code": pathway.code.strip(),
+                "delay": Quantity(np.array(delays, dtype=float), dim=second.dim),
+            }
+        )
+    connections = []
+    for entry in context.log.entries_for("connections", synapses.id):
+        if entry.problem is not None:
+            raise entry.problem
+        data = dict(entry.data)
+        connections.append(data)
+        parts.append(("the connect() call", data["namespace"]))
+    since = context.since_run(synapses)
+    initializers, initializer_namespaces = _initializers(context.log, synapses, since)
+    state_names = [
+        eq["name"] for eq in equations if eq["type"] in ("differential equation", "parameter")
+    ]
+    return {
+        "name": synapses.name,
+        "source": group_reference(synapses.source),
+        "target": group_reference(synapses.target),
+        "equations": equations,
+        "pathways": pathways,
+        "method": _method(getattr(getattr(synapses, "state_updater", None), "method_choice", None)),
+        "namespace": _merge_namespaces(synapses.name, parts + initializer_namespaces),
+        "connections": connections,
+        # relative to source and target: for subgroups Brian computes them
+        "i": np.array(synapses.state("i")[:], dtype=np.int64),
+        "j": np.array(synapses.state("j")[:], dtype=np.int64),
+        "N": n_synapses,
+        "initializers": initializers,
+        "initial_values": None
+        if context.continued(synapses)
+        else _initial_values(synapses, state_names),
+        "continued": context.continued(synapses),
+    }
+
+
+def _describe_poissongroup(group: PoissonGroup, context: _Context) -> dict[str, Any]:
+    _check_clock(group, context.dt)
+    _check_contained(group, context.dt)
+    rates = group._rates
+    namespace: dict[str, Any] = {}
+    if isinstance(rates, str):
+        rates = rates.strip()
+        namespace = external_values(
+            group, get_identifiers(rates), context.run_namespace, group.name, "the rates"
+        )
+    else:
+        rates = _with_dim(
+            np.broadcast_to(group.variables["rates"].get_value(), (group.N,)),
+            group.variables["rates"].dim,
+        )
+    # the initialisers of a Poisson group only set its rates, described above
+    _initializers(context.log, group, 0)
+    return {
+        "name": group.name,
+        "N": int(group.N),
+        "rates": rates,
+        "namespace": namespace,
+        "continued": context.continued(group),
+    }
+
+
+def _describe_spikegeneratorgroup(group: SpikeGeneratorGroup, context: _Context) -> dict[str, Any]:
+    _check_clock(group, context.dt)
+    _check_contained(group, context.dt)
+    indices = np.array(group.variables["neuron_index"].get_value(), dtype=np.int64)
+    times = np.array(group.variables["spike_time"].get_value(), dtype=float)
+    period = float(np.asarray(group.variables["period"].get_value()).ravel()[0])
+    dt = float(group.clock.dt)
+    # Brian refuses two spikes of one neuron within a time step when the run starts
+    bins = np.round(times / dt).astype(np.int64)
+    if len(set(zip(indices.tolist(), bins.tolist(), strict=True))) != len(indices):
+        raise ValueError(
+            f"Using a dt of {group.clock.dt!s}, some neurons of SpikeGeneratorGroup "
+            f"'{group.name}' spike more than once during a time step."
+        )
+    return {
+        "name": group.name,
+        "N": int(group.N),
+        "indices": indices,
+        "times": Quantity(times, dim=second.dim),
+        "period": Quantity(period, dim=second.dim),
+        "continued": context.continued(group),
+    }
+
+
+def _describe_poissoninput(poisson_input: PoissonInput, context: _Context) -> dict[str, Any]:
+    _check_clock(poisson_input, context.dt)
+    target = poisson_input._group
+    if target.dt_ != poisson_input._stored_dt:
+        raise NotImplementedError(
+            f"The dt used for simulating {target.name} changed after the "
+            f"PoissonInput '{poisson_input.name}' was created."
+        )
+    weight = poisson_input.weight
+    if isinstance(weight, str):
+        weight = weight.strip()
+        namespace = external_values(
+            target, get_identifiers(weight), context.run_namespace, poisson_input.name, "the weight"
+        )
+    else:
+        weight = repr(weight)
+        namespace = {}
+    return {
+        "name": poisson_input.name,
+        "target": group_reference(target),
+        "target_var": poisson_input.target_var,
+        "N": int(poisson_input.N),
+        "rate": plain_value(poisson_input.rate),
+        "weight": weight,
+        "namespace": namespace,
+        "continued": context.continued(poisson_input),
+    }
+
+
+def _describe_statemonitor(monitor: StateMonitor, context: _Context) -> dict[str, Any]:
+    dt = _check_clock(monitor, context.dt, allow_own_dt=True)
+    return {
+        "name": monitor.name,
+        "source": group_reference(monitor.source),
+        "variables": list(monitor.record_variables),
+        "record": np.array(monitor.record, dtype=np.int64),
+        "dt": dt,
+        "when": monitor.when,
+        "continued": context.continued(monitor),
+    }
+
+
+def _describe_eventmonitor(monitor: EventMonitor, context: _Context) -> dict[str, Any]:
+    _check_clock(monitor, context.dt)
+    return {
+        "name": monitor.name,
+        "source": group_reference(monitor.source),
+        "event": monitor.event,
+        "record": bool(monitor.record),
+        "variables": sorted(set(monitor.record_variables) - {"i", "t"}),
+        "continued": context.continued(monitor),
+    }
+
+
+def _describe_ratemonitor(monitor: PopulationRateMonitor, context: _Context) -> dict[str, Any]:
+    _check_clock(monitor, context.dt)
+    return {
+        "name": monitor.name,
+        "source": group_reference(monitor.source),
+        "continued": context.continued(monitor),
+    }
+
+
+def _describe(obj, context: _Context) -> tuple[str, dict[str, Any]] | None:
+    """The list key and description of one top-level object (``None`` for subgroups)."""
+    if isinstance(obj, SpatialNeuron):
+        raise UnsupportedFeatureError(
+            obj.name,
+            "a SpatialNeuron (multi-compartment model)",
+            "Only single-compartment NeuronGroups can be exported.",
+        )
+    if isinstance(obj, Subgroup):
+        return None  # described through the group references that use it
+    if isinstance(obj, NetworkOperation):
+        raise UnsupportedFeatureError(
+            obj.name, "a network_operation (Python code run during the simulation)"
+        )
+    if isinstance(obj, PoissonInput):
+        return "poissoninputs", _describe_poissoninput(obj, context)
+    if isinstance(obj, Synapses):
+        return "synapses", _describe_synapses(obj, context)
+    if isinstance(obj, NeuronGroup):
+        return "neurongroups", _describe_neurongroup(obj, context)
+    if isinstance(obj, PoissonGroup):
+        return "poissongroups", _describe_poissongroup(obj, context)
+    if isinstance(obj, SpikeGeneratorGroup):
+        return "spikegeneratorgroups", _describe_spikegeneratorgroup(obj, context)
+    if isinstance(obj, StateMonitor):
+        return "statemonitors", _describe_statemonitor(obj, context)
+    if isinstance(obj, EventMonitor):  # also SpikeMonitor
+        return "spikemonitors", _describe_eventmonitor(obj, context)
+    if isinstance(obj, PopulationRateMonitor):
+        return "ratemonitors", _describe_ratemonitor(obj, context)
+    if isinstance(obj, CodeRunner):
+        raise UnsupportedFeatureError(
+            obj.name,
+            f"a custom operation ({type(obj).__name__})",
+            "Custom code runners cannot be exported.",
+        )
+    raise UnsupportedFeatureError(obj.name, f"an object of type {type(obj).__name__}")
+
+
+# ---------------------------------------------------------------------- #
+# Changes between runs
+# ---------------------------------------------------------------------- #
+_COMPARED_KEYS = {
+    "poissongroups": ("N", "rates", "namespace"),
+    "spikegeneratorgroups": ("indices", "times", "period"),
+    "poissoninputs": ("target", "target_var", "N", "rate", "weight", "namespace"),
+    "statemonitors": ("source", "variables", "record", "dt", "when"),
+    "spikemonitors": ("source", "event", "record", "variables"),
+    "ratemonitors": ("source",),
+}
+
+
+def _describe_assignment(data: dict[str, Any]) -> str:
+    index = data["index"]
+    target = data["variable"]
+    if isinstance(index, str):
+        target += f"[{index!r}]"
+    elif index is not None:
+        target += f"[{len(index)} cells]"
+    value = data["value"]
+    if data["kind"] == "expression":
+        value = repr(value)
+    elif data["kind"] == "array":
+        value = f"<{np.size(value)} values>"
+    return f"{target} = {value}"
+
+
+def _changes(description, previous, context: _Context, previous_objects) -> list[dict[str, Any]]:
+    """What changed since the previous run (see the ``'changes'`` key)."""
+    if previous is None:
+        return []
+    changes: list[dict[str, Any]] = []
+    current_objects = context.current_objects
+    for obj_id, name in previous_objects.items():
+        if obj_id not in current_objects:
+            changes.append(
+                {
+                    "object": name,
+                    "kind": "removed",
+                    "detail": f"'{name}' is no longer part of the run",
+                }
+            )
+    previous_by_name = {
+        item["name"]: (key, item) for key in LIST_KEYS for item in previous.get(key, [])
+    }
+    if not _same(description["dt"], previous["dt"]):
+        changes.append(
+            {
+                "object": "defaultclock",
+                "kind": "dt",
+                "detail": f"dt = {description['dt']!s} (was {previous['dt']!s})",
+            }
+        )
+    for key in LIST_KEYS:
+        for item in description[key]:
+            name = item["name"]
+            if not item["continued"]:
+                changes.append(
+                    {
+                        "object": name,
+                        "kind": "added",
+                        "detail": f"'{name}' ({key}) is new in this run",
+                    }
+                )
+                continue
+            before = previous_by_name.get(name, (None, {}))[1]
+            for data in item.get("initializers", []):
+                changes.append(
+                    {
+                        "object": name,
+                        "kind": "assignment",
+                        "detail": _describe_assignment(data),
+                        "initializer": data,
+                    }
+                )
+            for data in item.get("connections", []):
+                if data["created"]["start"] >= before.get("N", 0):
+                    changes.append(
+                        {
+                            "object": name,
+                            "kind": "connection",
+                            "detail": f"connect() created {data['created']['stop'] - data['created']['start']} synapses",
+                            "connection": data,
+                        }
+                    )
+            old_namespace = before.get("namespace", {})
+            for identifier, value in item.get("namespace", {}).items():
+                if identifier in old_namespace and not _same(old_namespace[identifier], value):
+                    changes.append(
+                        {
+                            "object": name,
+                            "kind": "namespace",
+                            "detail": f"{identifier} = {value!s} (was {old_namespace[identifier]!s})",
+                        }
+                    )
+            for compared in _COMPARED_KEYS.get(key, ()):
+                if compared in before and not _same(before[compared], item[compared]):
+                    changes.append(
+                        {"object": name, "kind": "modified", "detail": f"'{compared}' changed"}
+                    )
+    return changes
+
+
+# ---------------------------------------------------------------------- #
+# The network
+# ---------------------------------------------------------------------- #
+def _top_level_objects(network: Network) -> list:
+    """The network's objects that are not part of another object (magic networks hold both)."""
+    objects = list(network.objects)
+    contained_ids = set()
+    pending = list(objects)
+    while pending:
+        obj = pending.pop()
+        for contained in obj.contained_objects:
+            if contained.id not in contained_ids:
+                contained_ids.add(contained.id)
+                pending.append(contained)
+    return [obj for obj in objects if obj.id not in contained_ids]
+
+
+def _creation_rank(obj, creation_order: Mapping[Any, int]) -> tuple:
+    """
+    A sort key that puts objects in the order they were created.
+
+    The device learns the order when the objects create their arrays. Objects
+    without arrays (``PoissonInput``) come after, in the order of their
+    names, which Brian numbers in creation order (``poissoninput``,
+    ``poissoninput_1``, ...).
+    """
+    if obj.id in creation_order:
+        return (0, creation_order[obj.id], "", 0)
+    match = re.fullmatch(r"(.*?)(?:_(\d+))?", obj.name)
+    return (1, 0, match.group(1), int(match.group(2) or 0) if match.group(2) else -1)
+
+
+def _check_network(network: Network, objects) -> None:
+    """The checks of Brian's ``Network.before_run`` that do not need code generation."""
+    all_objects = [obj for obj in network.sorted_objects]
+    names = [obj.name for obj in all_objects]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        formatted = ", ".join(f"'{name}'" for name in duplicates)
+        raise ValueError(
+            "All objects in a network need to have unique names, the following "
+            f"name(s) were used more than once: {formatted}"
+        )
+    network.check_dependencies()
+    for obj in all_objects:
+        if obj._network is None:
+            obj._network = network.id
+        elif obj._network != network.id:
+            raise RuntimeError(
+                f"'{obj.name}' has already been run in the context of another network. "
+                "Use add/remove to change the objects in a simulated network instead "
+                "of creating a new one."
+            )
+    for obj in objects:
+        if not obj.active:
+            raise UnsupportedFeatureError(
+                obj.name,
+                "active=False (an object switched off for this run)",
+                "Remove the object from the network instead.",
+            )
+
+
+def collect_network(
+    network: Network,
+    duration,
+    run_namespace: Mapping[str, Any],
+    log: ExportLog | None = None,
+    run_index: int = 0,
+    previous: dict[str, Any] | None = None,
+    creation_order: Mapping[Any, int] | None = None,
+) -> dict[str, Any]:
+    """
+    The description of one run of ``network`` (see :doc:`/export_format`).
+
+    Parameters
+    ----------
+    network : brian2.Network
+        The network about to run (the `MagicNetwork` for ``run()``).
+    duration : Quantity
+        The duration of the run.
+    run_namespace : dict
+        The run's namespace: the ``namespace`` argument of ``run()`` or the
+        locals and globals of its caller (`get_local_namespace`).
+    log : ExportLog, optional
+        The assignments and ``connect()`` calls recorded by the device. Without
+        a log (e.g. under the runtime device) the ``'initializers'`` and
+        ``'connections'`` lists are empty, while ``'initial_values'``, ``'i'``
+        and ``'j'`` are still complete.
+    run_index : int, optional
+        The position of this run (0 for the first).
+    previous : dict, optional
+        The description of the previous run, to list the changes.
+    creation_order : mapping, optional
+        Object id -> creation rank, to list objects in creation order
+        (by default, the order of ``network.objects``).
+
+    Returns
+    -------
+    description : dict
+        The description of the run.
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        If an object or a feature cannot be described faithfully.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, Network, ms
+    >>> group = NeuronGroup(3, 'dv/dt = -v / tau : 1', name='cells')
+    >>> net = Network(group)
+    >>> run = collect_network(net, 10*ms, {'tau': 5*ms})
+    >>> run['neurongroups'][0]['namespace']
+    {'tau': 5. * msecond}
+    """
+    if log is None:
+        log = ExportLog()
+    objects = _top_level_objects(network)
+    objects.sort(key=lambda obj: _creation_rank(obj, creation_order or {}))
+    _check_network(network, objects)
+    dt = get_device().defaultclock.dt
+    previous_objects = log.run_objects[-1] if previous is not None and log.run_objects else {}
+    context = _Context(run_namespace, log, dt, set(previous_objects))
+    context.run_index = run_index
+    description: dict[str, Any] = {
+        "index": run_index,
+        "duration": Quantity(duration, dim=second.dim, copy=True),
+        "dt": Quantity(dt, copy=True),
+        "t_start": Quantity(network.t, copy=True),
+        "seed": log.seed_since(run_index),
+    }
+    for key in LIST_KEYS:
+        description[key] = []
+    current_objects = {}
+    for obj in objects:
+        described = _describe(obj, context)
+        if described is None:
+            continue
+        key, item = described
+        description[key].append(item)
+        current_objects[obj.id] = obj.name
+    context.current_objects = current_objects
+    description["changes"] = _changes(description, previous, context, previous_objects)
+    log.run_objects.append(current_objects)
+    return description
+
+
+def advance_network_time(network: Network, duration) -> None:
+    """
+    Move the network's time and clocks to the end of a run of ``duration``, as Brian would.
+
+    Parameters
+    ----------
+    network : brian2.Network
+        The network.
+    duration : Quantity
+        The duration of the run that was described instead of simulated.
+
+    Examples
+    --------
+    >>> from brian2 import Network, NeuronGroup, ms
+    >>> net = Network(NeuronGroup(1, 'v : 1'))
+    >>> advance_network_time(net, 5*ms)
+    >>> net.t
+    5. * msecond
+    """
+    t_end = network.t + duration
+    clocks = {obj.clock for obj in network.sorted_objects}
+    for clock in clocks:
+        clock.set_interval(network.t, t_end)
+        end_step = clock._i_end
+        clock.variables["timestep"].set_value(end_step)
+        clock.variables["t"].set_value(end_step * clock.dt_)
+    network.t_ = float(t_end)

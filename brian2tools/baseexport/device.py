@@ -1,0 +1,429 @@
+"""
+The ``'exporter'`` device: a runtime device that describes each run instead of simulating it.
+
+`BaseExporter` subclasses Brian's `RuntimeDevice`, so everything a script
+does before ``run()`` really happens: state variables are set (including
+values drawn with ``rand()``), synapses are created by ``connect()``. The
+device overrides Brian's device hooks to *record* each of these steps as it
+happens (an `ExportLog`), and replaces ``Network.run`` by the collection of a
+model description (see :doc:`/export_format`), without generating code for
+the state updaters and without simulating.
+
+Renderers (the ``'neuroml2'`` and ``'markdown'`` devices) subclass
+`BaseExporter` and override `BaseExporter.render_and_write`; see the
+documentation of the package (:mod:`brian2tools.baseexport`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from typing import Any
+
+from brian2.core.namespace import get_local_namespace
+from brian2.core.network import Network
+from brian2.core.variables import VariableView
+from brian2.devices.device import RuntimeDevice
+from brian2.synapses.synapses import Synapses
+from brian2.units.allunits import second
+from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
+from brian2.utils.logger import get_logger
+
+from .collector import advance_network_time, collect_network
+from .errors import UnsupportedFeatureError
+from .log import ExportLog
+
+__all__ = ["BaseExporter"]
+
+logger = get_logger(__name__)
+
+_ORIGINAL_SET_WITH_EXPRESSION = VariableView.set_with_expression.original_function
+_ORIGINAL_SET_CONDITIONAL = VariableView.set_with_expression_conditional.original_function
+_ORIGINAL_SET_WITH_INDEX_ARRAY = VariableView.set_with_index_array.original_function
+_ORIGINAL_CONNECT = Synapses.connect.original_function
+
+
+class BaseExporter(RuntimeDevice):
+    """
+    A Brian device that collects a description of the network at each ``run()``.
+
+    Registered under the name ``'exporter'``: after
+    ``import brian2tools.baseexport`` and ``set_device('exporter')``, each
+    ``run()`` appends one description (a dict, see :doc:`/export_format`)
+    to `runs` instead of simulating. Models that use features that cannot be
+    described faithfully are refused with an `UnsupportedFeatureError`.
+
+    Subclasses render the descriptions: they override `render_and_write`,
+    which `build` calls with all descriptions collected so far and the
+    keyword arguments given to ``set_device`` (or to ``device.build``).
+    With ``set_device(..., build_on_run=True)`` (the default) this happens
+    at the end of every ``run()``; with ``build_on_run=False`` the script
+    calls ``device.build(...)`` itself after its last ``run()``.
+
+    Attributes
+    ----------
+    runs : list of dict
+        One model description per ``run()`` call, in order.
+    log : ExportLog
+        What the script did to the model (assignments, ``connect()`` calls,
+        seeds) in order, as recorded by the device hooks.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, ms, run, set_device, device
+    >>> import brian2tools.baseexport
+    >>> set_device('exporter')
+    >>> group = NeuronGroup(2, 'dv/dt = -v / (10*ms) : 1')
+    >>> group.v = 'i + 1'
+    >>> run(5*ms)
+    >>> device.runs[0]['neurongroups'][0]['initial_values']['v']
+    array([1., 2.])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[dict[str, Any]] = []
+        self.log = ExportLog()
+        self._creation_counter = itertools.count()
+        #: Brian object id -> position in creation order (see `add_array`)
+        self.creation_order: dict[Any, int] = {}
+
+    # ------------------------------------------------------------------ #
+    # Device life cycle
+    # ------------------------------------------------------------------ #
+    def reinit(self) -> None:
+        """Forget all recorded runs and assignments (used by ``reinit_devices``)."""
+        build_on_run = getattr(self, "build_on_run", True)
+        build_options = getattr(self, "build_options", {})
+        self.__init__()
+        self.build_on_run = build_on_run
+        self.build_options = build_options
+
+    def add_array(self, var) -> None:
+        # Every group creates its arrays when it is created: this is where the
+        # device learns the order in which the objects were created.
+        super().add_array(var)
+        owner = getattr(var, "owner", None)
+        if owner is not None:
+            try:
+                owner_id = owner.id
+            except (ReferenceError, AttributeError):
+                return
+            if owner_id not in self.creation_order:
+                self.creation_order[owner_id] = next(self._creation_counter)
+
+    def build(self, **build_options: Any) -> None:
+        """
+        Render the descriptions collected so far.
+
+        Called at the end of each ``run()`` when the device was set with
+        ``build_on_run=True``, or explicitly by the script as
+        ``device.build(...)``.
+
+        Parameters
+        ----------
+        **build_options
+            Options for `render_and_write`; they are added to (and override)
+            the keyword arguments given to ``set_device``.
+
+        Raises
+        ------
+        RuntimeError
+            If no ``run()`` has been collected yet.
+        """
+        if not self.runs:
+            raise RuntimeError(
+                "Nothing to export: the script has not called run() with the "
+                f"'{type(self).__name__}' device."
+            )
+        options = dict(getattr(self, "build_options", {}) or {})
+        options.update(build_options)
+        options.pop("direct_call", None)
+        self.render_and_write(self.runs, **options)
+
+    def render_and_write(self, runs: list[dict[str, Any]], **build_options: Any) -> None:
+        """
+        Turn the descriptions into files: the one method renderers override.
+
+        The ``'exporter'`` device itself writes nothing; the descriptions stay
+        available in `runs`. A subclass renders ``runs`` to text (without
+        looking at Brian objects again) and writes its files, e.g. with
+        `~brian2tools.baseexport.files.write_text_atomic`.
+
+        Parameters
+        ----------
+        runs : list of dict
+            All descriptions collected so far, one per ``run()`` (the same
+            list as `runs`; do not modify it).
+        **build_options
+            The keyword arguments of ``set_device`` / ``device.build`` (e.g.
+            ``filename``). Subclasses should reject unknown options with a
+            `TypeError` naming them.
+
+        Raises
+        ------
+        TypeError
+            In this base class, for any build option (it takes none).
+        """
+        if build_options:
+            names = ", ".join(sorted(build_options))
+            raise TypeError(f"The 'exporter' device takes no build options, got: {names}.")
+
+    # ------------------------------------------------------------------ #
+    # Hooks recording what the script does (Brian's device overrides)
+    # ------------------------------------------------------------------ #
+    def variableview_set_with_expression(
+        self, variableview, item, code, run_namespace, check_units=True
+    ):
+        """
+        Assign with a string expression (``group.v[10:20] = 'rand()*mV'``), and record it.
+
+        Parameters
+        ----------
+        variableview : brian2.core.variables.VariableView
+            The view the assignment goes through (``group.v``).
+        item : slice, int array, ...
+            Which cells.
+        code : str
+            The expression.
+        run_namespace : dict
+            The caller's namespace, for the expression's external names.
+        check_units : bool, optional
+            Whether Brian checks the expression's units.
+        """
+        _ORIGINAL_SET_WITH_EXPRESSION(variableview, item, code, run_namespace, check_units)
+        self.log.record_assignment(
+            variableview,
+            item=item,
+            value=code,
+            run_namespace=run_namespace,
+            run_index=len(self.runs),
+        )
+
+    def variableview_set_with_expression_conditional(
+        self, variableview, cond, code, run_namespace, check_units=True
+    ):
+        """
+        Assign under a string condition (``group.v['i > 5'] = ...``), and record it.
+
+        Parameters
+        ----------
+        variableview : brian2.core.variables.VariableView
+            The view the assignment goes through.
+        cond : str
+            The condition (``'True'`` for all cells).
+        code : str
+            The expression (Brian's code for a value such as ``-70*mV``).
+        run_namespace : dict
+            The caller's namespace, for the external names.
+        check_units : bool, optional
+            Whether Brian checks the expression's units.
+        """
+        _ORIGINAL_SET_CONDITIONAL(variableview, cond, code, run_namespace, check_units)
+        self.log.record_assignment(
+            variableview,
+            item=cond,
+            value=code,
+            run_namespace=run_namespace,
+            run_index=len(self.runs),
+            conditional=True,
+        )
+
+    def variableview_set_with_index_array(self, variableview, item, value, check_units):
+        """
+        Assign values (``group.v = -70*mV``, ``group.v[:3] = [1, 2, 3]*mV``), and record them.
+
+        Parameters
+        ----------
+        variableview : brian2.core.variables.VariableView
+            The view the assignment goes through.
+        item : slice, int array, ...
+            Which cells.
+        value : Quantity, array or number
+            One value, or one per cell.
+        check_units : bool
+            Whether Brian checks the value's units.
+        """
+        _ORIGINAL_SET_WITH_INDEX_ARRAY(variableview, item, value, check_units)
+        self.log.record_assignment(
+            variableview,
+            item=item,
+            value=value,
+            run_namespace=None,
+            run_index=len(self.runs),
+        )
+
+    def synapses_connect(
+        self,
+        synapses,
+        condition=None,
+        i=None,
+        j=None,
+        p=1.0,
+        n=1,
+        skip_if_invalid=False,
+        namespace=None,
+        level=0,
+    ):
+        """
+        Create synapses like the runtime device, and record the call.
+
+        Parameters
+        ----------
+        synapses : brian2.Synapses
+            The synapses to connect.
+        condition, i, j, p, n, skip_if_invalid
+            The arguments of `Synapses.connect`.
+        namespace : dict, optional
+            The namespace for the strings; the caller's by default.
+        level : int, optional
+            How many frames further up the caller is.
+        """
+        if namespace is None:
+            # this method and the decorator sit between Synapses.connect's
+            # caller and here, as they do for the original method
+            namespace = get_local_namespace(level=level + 2)
+        before = len(synapses)
+        _ORIGINAL_CONNECT(
+            synapses,
+            condition=condition,
+            i=i,
+            j=j,
+            p=p,
+            n=n,
+            skip_if_invalid=skip_if_invalid,
+            namespace=namespace,
+        )
+        self.log.record_connect(
+            synapses,
+            condition=condition,
+            i=i,
+            j=j,
+            p=p,
+            n=n,
+            skip_if_invalid=skip_if_invalid,
+            run_namespace=namespace,
+            first_synapse=before,
+            run_index=len(self.runs),
+        )
+
+    def seed(self, seed=None) -> None:
+        """
+        Seed the random numbers like the runtime device, and record the seed.
+
+        Parameters
+        ----------
+        seed : int, optional
+            The seed, or ``None`` for a random one.
+        """
+        super().seed(seed)
+        self.log.record_seed(seed, run_index=len(self.runs))
+
+    def network_store(self, network, *args, **kwds):
+        """
+        Refuse ``store()``: a stored state cannot be described.
+
+        Parameters
+        ----------
+        network : brian2.Network
+            The network to store.
+        *args, **kwds
+            The arguments of `Network.store`.
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            Always.
+        """
+        raise UnsupportedFeatureError(
+            network.name,
+            "store()/restore() of the network state",
+            "Describe each simulation in its own script instead.",
+        )
+
+    def network_restore(self, network, *args, **kwds):
+        """
+        Refuse ``restore()``: a restored state cannot be described.
+
+        Parameters
+        ----------
+        network : brian2.Network
+            The network to restore.
+        *args, **kwds
+            The arguments of `Network.restore`.
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            Always.
+        """
+        raise UnsupportedFeatureError(
+            network.name,
+            "store()/restore() of the network state",
+            "Describe each simulation in its own script instead.",
+        )
+
+    def network_run(
+        self,
+        network: Network,
+        duration,
+        report=None,
+        report_period=10 * second,
+        namespace=None,
+        profile=None,
+        level: int = 0,
+    ) -> None:
+        """
+        Describe the run instead of simulating it.
+
+        Resolves every object's external names like Brian would (in
+        ``namespace`` or in the caller's frame ``level`` levels up), appends
+        the description to `runs`, advances the simulation time by
+        ``duration`` (so a following ``run()`` starts where this one ends) and,
+        with ``build_on_run``, calls `build`.
+
+        Parameters
+        ----------
+        network : brian2.Network
+            The network to describe.
+        duration : Quantity
+            The duration of the run.
+        report, report_period, profile
+            Ignored: nothing is simulated.
+        namespace : dict, optional
+            The run's namespace; the caller's locals and globals by default.
+        level : int, optional
+            How many frames further up the caller is.
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            If the network uses something that cannot be described.
+        """
+        fail_for_dimension_mismatch(
+            duration,
+            second,
+            "The duration of a run has to be a time, got {value}.",
+            value=duration,
+        )
+        if not isinstance(duration, (Quantity, numbers.Number)) or float(duration) < 0:
+            raise ValueError(
+                f"Function 'run' expected a non-negative duration but got '{duration}'"
+            )
+        if namespace is None:
+            # network_run and the device_override decorator replace
+            # Network.run and its check_units wrapper
+            namespace = get_local_namespace(level=level + 2)
+        description = collect_network(
+            network,
+            duration,
+            namespace,
+            log=self.log,
+            run_index=len(self.runs),
+            previous=self.runs[-1] if self.runs else None,
+            creation_order=self.creation_order,
+        )
+        advance_network_time(network, duration)
+        self.runs.append(description)
+        if self.build_on_run:
+            self.build(**self.build_options)

@@ -1,0 +1,19 @@
+"""
+Export of Brian 2 models to NeuroML2/LEMS.
+
+Importing this package registers the ``'neuroml2'`` device: with
+``set_device('neuroml2', filename='nml2model.xml')``, the ``run()`` of an
+otherwise unchanged script writes ``nml2model.xml`` (a LEMS model that
+jNeuroML simulates) and ``LEMSUnitsConstants.xml`` next to it, instead of
+simulating. `load_recordings` reads back what jNeuroML recorded.
+
+Modules: `~.lemsexport` (`NMLExporter`, `LEMSDevice`), `~.neurongroup` (the
+component types of a NeuronGroup), `~.lemsrendering` (Brian code as LEMS
+expressions), `~.supporting` (network and simulation elements), `~.units`
+(dimensions and values), `~.recordings` (reading results).
+"""
+
+from .lemsexport import LEMSDevice, NMLExporter
+from .recordings import load_recordings
+
+__all__ = ["NMLExporter", "LEMSDevice", "load_recordings"]

@@ -1,0 +1,13 @@
+"""
+``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]``: export a Brian
+script to NeuroML2/LEMS and optionally simulate it with jNeuroML (see `.cli`).
+"""
+
+import sys
+
+from .cli import main
+
+__all__: list[str] = []
+
+if __name__ == "__main__":
+    sys.exit(main())

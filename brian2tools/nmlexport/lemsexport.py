@@ -1,0 +1,520 @@
+"""
+The NeuroML2/LEMS exporter and the ``'neuroml2'`` device.
+
+`NMLExporter` turns model descriptions (see :doc:`/export_format`) into the
+text of a LEMS file that jNeuroML simulates: a cell and a population
+component type per NeuronGroup (see :mod:`.neurongroup`), a ``network`` of
+the populations, and a ``Simulation`` with a ``Display``, an ``OutputFile``
+per StateMonitor and an ``EventOutputFile`` per SpikeMonitor or
+PopulationRateMonitor. It never looks at Brian objects: description in,
+text out.
+
+`LEMSDevice` is the ``'neuroml2'`` device: the ``'exporter'`` device of
+:mod:`brian2tools.baseexport`, which collects the description at each
+``run()``, rendering it with `NMLExporter` and writing the model file and
+``LEMSUnitsConstants.xml`` atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from typing import Any
+from xml.dom import minidom
+
+import lems.api as lems
+import numpy as np
+from brian2 import second
+from brian2.devices.device import all_devices
+from brian2.utils.logger import get_logger
+
+from brian2tools.baseexport import BaseExporter, UnsupportedFeatureError, write_text_atomic
+
+from . import supporting
+from .neurongroup import CellTypes, build_cell_types
+from .units import (
+    LEMS_UNITS_CONSTANTS_FILE,
+    format_number,
+    format_quantity,
+    lems_dimension,
+    units_constants_xml,
+)
+
+__all__ = ["NMLExporter", "LEMSDevice", "INCLUDES", "recording_file_names"]
+
+logger = get_logger(__name__)
+
+#: Files of NeuroML2's core types every exported model includes.
+INCLUDES = ("NeuroML2CoreTypes.xml", "Simulation.xml")
+
+_TIME_DIMENSION = lems_dimension(second)
+
+
+def recording_file_names(monitor_name: str) -> dict[str, str]:
+    """
+    The files jNeuroML writes for a monitor, relative to the model file.
+
+    Parameters
+    ----------
+    monitor_name : str
+        The Brian name of the monitor.
+
+    Returns
+    -------
+    dict
+        ``{'values': 'recording_<name>.dat', 'spikes': 'recording_<name>.spikes'}``
+
+    Examples
+    --------
+    >>> from brian2tools.nmlexport.lemsexport import recording_file_names
+    >>> recording_file_names('statemonitor')['values']
+    'recording_statemonitor.dat'
+    """
+    return {"values": f"recording_{monitor_name}.dat",
+            "spikes": f"recording_{monitor_name}.spikes"}
+
+
+class _Ids:
+    """Component ids that do not clash with Brian names (which are ids too)."""
+
+    def __init__(self, taken):
+        self.taken = set(taken)
+
+    def new(self, base: str) -> str:
+        name, counter = base, 1
+        while name in self.taken:
+            counter += 1
+            name = f"{base}{counter}"
+        self.taken.add(name)
+        return name
+
+
+def _check_runs(runs: list[dict]) -> dict:
+    """The description to export: consecutive runs must not change anything."""
+    if not runs:
+        raise ValueError("No run to export: the list of model descriptions is empty.")
+    first = runs[0]
+    for previous, run in zip(runs, runs[1:], strict=False):
+        if run.get("changes"):
+            details = "; ".join(
+                f"{change['kind']} of '{change['object']}'"
+                + (f" ({change['detail']})" if change.get("detail") else "")
+                for change in run["changes"]
+            )
+            raise UnsupportedFeatureError(
+                "network",
+                f"changes between run {previous['index']} and run {run['index']}: {details}",
+                "The NeuroML export describes one simulation: consecutive run() calls are "
+                "only supported when nothing changes between them.",
+            )
+        if float(run["dt"]) != float(first["dt"]):
+            raise UnsupportedFeatureError(
+                "network", f"a change of dt between run {previous['index']} and run {run['index']}"
+            )
+    return first
+
+
+def _refuse_unsupported(description: dict):
+    for key, kind in (("synapses", "Synapses"), ("poissongroups", "PoissonGroup"),
+                      ("spikegeneratorgroups", "SpikeGeneratorGroup"),
+                      ("poissoninputs", "PoissonInput")):
+        for item in description.get(key) or ():
+            raise UnsupportedFeatureError(
+                item["name"], f"a {kind}",
+                "The NeuroML export supports neuron groups and their monitors only "
+                "(no synapses or network inputs yet).",
+            )
+
+
+class NMLExporter:
+    """
+    Renders model descriptions as a NeuroML2/LEMS model.
+
+    Build the model with `create_lems_model`, then write it with
+    `export_to_file`, or get its text from `to_xml` or its DOM from `model`.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, StateMonitor, ms, run, set_device, device
+    >>> from brian2tools.nmlexport import NMLExporter
+    >>> set_device('exporter')
+    >>> group = NeuronGroup(3, 'dv/dt = (1 - v)/(10*ms) : 1', threshold='v > 0.8',
+    ...                     reset='v = 0', method='euler', name='neurons')
+    >>> monitor = StateMonitor(group, 'v', record=[0, 2], name='voltages')
+    >>> run(10*ms)
+    >>> exporter = NMLExporter()
+    >>> exporter.create_lems_model(device.runs)
+    >>> '<OutputColumn id="v_2" quantity="neurons[2]/v" />' in exporter.to_xml()
+    True
+    >>> exporter.names['recordings']
+    {'voltages': 'recording_voltages.dat'}
+    """
+
+    def __init__(self) -> None:
+        self._lems_model: lems.Model | None = None
+        self._root: ET.Element | None = None
+        self._text: str | None = None
+        self._dom = None
+        #: names of the model's parts: network, simulation, populations, files
+        self.names: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ API
+    def create_lems_model(self, runs, constants_file: str | None = None,
+                          includes=(), simulation_name: str = "sim1",
+                          network_name: str = "net") -> None:
+        """
+        Build the LEMS model of the given runs.
+
+        Parameters
+        ----------
+        runs : list of dict or dict
+            The model descriptions of the ``run()`` calls (``device.runs`` of
+            the ``'exporter'`` device), or a single description. Consecutive
+            runs are exported as one simulation of their total duration, if
+            nothing changed between them.
+        constants_file : str, optional
+            The file of unit constants to include (default
+            ``'LEMSUnitsConstants.xml'``).
+        includes : iterable of str, optional
+            More files to include, after the NeuroML2 core types.
+        simulation_name, network_name : str, optional
+            Ids of the ``Simulation`` and of the ``network`` (changed if a
+            Brian object has the same name).
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            For parts of the model that cannot be exported faithfully
+            (synapses, inputs, custom events, functions without LEMS
+            equivalent, changes between runs, ...), naming the object.
+        """
+        if isinstance(runs, dict):
+            runs = [runs]
+        runs = list(runs)
+        description = _check_runs(runs)
+        _refuse_unsupported(description)
+        duration = sum(float(run["duration"]) for run in runs)
+        dt = float(description["dt"])
+
+        groups = {group["name"]: group for group in description.get("neurongroups") or ()}
+        state_monitors = list(description.get("statemonitors") or ())
+        spike_monitors = list(description.get("spikemonitors") or ())
+        rate_monitors = list(description.get("ratemonitors") or ())
+        for monitor in state_monitors + spike_monitors + rate_monitors:
+            source = monitor["source"]["group"]
+            if source not in groups:
+                raise UnsupportedFeatureError(
+                    monitor["name"], f"a monitor of '{source}'",
+                    "Only monitors of NeuronGroups can be exported.",
+                )
+        monitored = {name: set() for name in groups}
+        for monitor in state_monitors:
+            self._check_state_monitor(monitor, dt)
+            monitored[monitor["source"]["group"]].update(monitor["variables"])
+        for monitor in spike_monitors:
+            if monitor.get("event", "spike") != "spike":
+                raise UnsupportedFeatureError(
+                    monitor["name"], f"the recording of the custom event '{monitor['event']}'")
+            if monitor.get("variables"):
+                raise UnsupportedFeatureError(
+                    monitor["name"],
+                    f"the recording of variables at spike times ({', '.join(monitor['variables'])})",
+                    "jNeuroML event files only store spike times and indices.",
+                )
+
+        cells = {name: build_cell_types(group, dt, monitored[name])
+                 for name, group in groups.items()}
+
+        model = lems.Model(include_includes=False)
+        for include in INCLUDES:
+            model.add(lems.Include(include))
+        model.add(lems.Include(constants_file or LEMS_UNITS_CONSTANTS_FILE))
+        for include in includes:
+            if include not in INCLUDES:
+                model.add(lems.Include(include))
+        dimensions = sorted({dimension for cell in cells.values() for dimension in cell.dimensions
+                             if not dimension.is_core}, key=lambda d: d.name)
+        for dimension in dimensions:
+            model.add(lems.Dimension(dimension.name, **{
+                key: int(value) for key, value in dimension.dimension_attributes().items()}))
+            model.add(lems.Unit(dimension.unit, dimension.unit, dimension.name))
+        for cell in cells.values():
+            model.add(cell.cell_type)
+            model.add(cell.population_type)
+        self._lems_model = model
+
+        ids = _Ids(set(groups) | {m["name"] for m in state_monitors + spike_monitors
+                                  + rate_monitors})
+        root = ET.Element("Lems")
+        for element in (ET.fromstring(include.toxml()) for include in model.includes):
+            root.append(element)
+        for dimension in model.dimensions:
+            root.append(_element(dimension.toxml()))
+        for unit in model.units:
+            root.append(_element(unit.toxml()))
+        for component_type in model.component_types:
+            root.append(_element(component_type.toxml()))
+
+        network_id = ids.new(network_name)
+        populations = []
+        for name, cell in cells.items():
+            prototype_id = ids.new(f"{name}_prototype")
+            per_cell = {parameter: supporting.format_numbers(values, dimension.unit)
+                        for parameter, (dimension, values) in cell.per_cell.items()}
+            supporting.cell_component(cell.cell_type.name,
+                                      {parameter: texts[0] for parameter, texts in per_cell.items()},
+                                      prototype_id, parent=root)
+            populations.append(supporting.population_component(
+                name, cell.population_type.name, cell.cell_type.name, prototype_id, per_cell,
+                cell.size))
+        root.append(supporting.network(network_id, populations))
+
+        simulation_id = ids.new(simulation_name)
+        simulation = supporting.simulation(
+            simulation_id, format_quantity(duration, _TIME_DIMENSION),
+            format_quantity(dt, _TIME_DIMENSION), network_id)
+        files = {}
+        for monitor in state_monitors:
+            files[monitor["name"]] = self._add_state_monitor(
+                simulation, monitor, cells[monitor["source"]["group"]],
+                groups[monitor["source"]["group"]], duration, ids)
+        for monitor in spike_monitors + rate_monitors:
+            files[monitor["name"]] = self._add_event_monitor(simulation, monitor)
+        root.append(simulation)
+        root.append(supporting.target(simulation_id))
+        ET.indent(root, space="  ")
+        self._root = root
+        self._text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                      + ET.tostring(root, encoding="unicode") + "\n")
+        self._dom = None
+        self.names = {"network": network_id, "simulation": simulation_id,
+                      "populations": list(cells), "recordings": files}
+
+    def to_xml(self) -> str:
+        """
+        The text of the model file.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        RuntimeError
+            If `create_lems_model` has not been called.
+        """
+        if self._text is None:
+            raise RuntimeError("No model yet: call create_lems_model() first.")
+        return self._text
+
+    @property
+    def model(self) -> minidom.Document:
+        """The model as a DOM document (:mod:`xml.dom.minidom`)."""
+        if self._dom is None:
+            self._dom = minidom.parseString(self.to_xml())
+        return self._dom
+
+    @property
+    def lems_model(self) -> lems.Model:
+        """The pylems model of the includes, dimensions, units and component types."""
+        if self._lems_model is None:
+            raise RuntimeError("No model yet: call create_lems_model() first.")
+        return self._lems_model
+
+    def export_to_file(self, filename: str | os.PathLike) -> str:
+        """
+        Write the model file (atomically).
+
+        Parameters
+        ----------
+        filename : str or os.PathLike
+
+        Returns
+        -------
+        str
+            The absolute path of the written file.
+        """
+        return write_text_atomic(filename, self.to_xml())
+
+    # -------------------------------------------------------------- monitors
+    @staticmethod
+    def _check_state_monitor(monitor: dict, dt: float):
+        if monitor.get("dt") is not None and not np.isclose(float(monitor["dt"]), dt,
+                                                            rtol=1e-12, atol=0):
+            raise UnsupportedFeatureError(
+                monitor["name"], f"a recording time step ({monitor['dt']}) other than dt",
+                "jNeuroML records at every time step of the simulation.",
+            )
+        if monitor.get("when", "start") != "start":
+            raise UnsupportedFeatureError(
+                monitor["name"], f"recording in the '{monitor['when']}' slot",
+                "jNeuroML records the state at the start of a time step, like Brian's "
+                "default (when='start').",
+            )
+
+    @staticmethod
+    def _add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, group: dict,
+                           duration: float, ids: _Ids) -> str:
+        name = monitor["name"]
+        population = monitor["source"]["group"]
+        start = int(monitor["source"].get("start") or 0)
+        record = [int(index) for index in np.asarray(monitor["record"]).ravel()]
+        file_name = recording_file_names(name)["values"]
+        values_file = supporting.output_file(name, file_name)
+        time_scale = "0.001 s"
+        for variable in monitor["variables"]:
+            exposure, dimension = cell.exposures[variable]
+            scale_value = _display_scale(group, variable, dimension)
+            lems_dim = lems_dimension(dimension)
+            scale = f"{format_number(scale_value)} {lems_dim.unit}" if lems_dim.unit else \
+                format_number(scale_value)
+            low, high = _display_range(group, variable, scale_value)
+            plot = supporting.display(ids.new(f"{name}_{variable}"), f"{name}: {variable}",
+                                      time_scale, "0", format_number(duration * 1000),
+                                      format_number(low), format_number(high))
+            for position, index in enumerate(record):
+                quantity = f"{population}[{start + index}]/{exposure}"
+                plot.append(supporting.line(
+                    f"{variable}_{index}", quantity, scale, time_scale,
+                    supporting.LINE_COLOURS[position % len(supporting.LINE_COLOURS)]))
+                values_file.append(supporting.output_column(f"{variable}_{index}", quantity))
+            simulation.append(plot)
+        simulation.append(values_file)
+        return file_name
+
+    @staticmethod
+    def _add_event_monitor(simulation: ET.Element, monitor: dict) -> str:
+        name = monitor["name"]
+        source = monitor["source"]
+        start = int(source.get("start") or 0)
+        stop = int(source["stop"])
+        file_name = recording_file_names(name)["spikes"]
+        events = supporting.event_output_file(name, file_name)
+        for index in range(stop - start):
+            events.append(supporting.event_selection(str(index),
+                                                     f"{source['group']}[{start + index}]"))
+        simulation.append(events)
+        return file_name
+
+
+def _element(xml_text: str) -> ET.Element:
+    """Parse pylems's XML of one element, dropping its empty descriptions."""
+    element = ET.fromstring(xml_text)
+    for node in element.iter():
+        if node.attrib.get("description", None) == "":
+            del node.attrib["description"]
+    return element
+
+
+def _display_scale(group: dict, variable: str, dimension) -> float:
+    """A readable unit for a display (mV for volts, ...), from Brian's choice for the values."""
+    from brian2 import Quantity
+
+    values = (group.get("initial_values") or {}).get(variable)
+    if values is None or np.all(np.asarray(values) == 0):
+        sample = Quantity(1.0, dim=dimension)
+    else:
+        sample = Quantity(np.max(np.abs(np.asarray(values, dtype=float))), dim=dimension)
+    try:
+        return float(sample.get_best_unit())
+    except Exception:  # a dimension without named units
+        return 1.0
+
+
+def _display_range(group: dict, variable: str, scale: float) -> tuple[float, float]:
+    values = (group.get("initial_values") or {}).get(variable)
+    if values is None:
+        return -1.0, 1.0
+    array = np.asarray(values, dtype=float) / scale
+    low, high = float(np.min(array)), float(np.max(array))
+    margin = max(1.0, 0.1 * (high - low))
+    return float(np.floor(low - margin)), float(np.ceil(high + margin))
+
+
+class LEMSDevice(BaseExporter):
+    """
+    The ``'neuroml2'`` device: exports the network of a script's ``run()`` to NeuroML2/LEMS.
+
+    After ``import brian2tools.nmlexport`` and
+    ``set_device('neuroml2', filename='model.xml')``, the ``run()`` of an
+    otherwise unchanged script writes ``model.xml`` and
+    ``LEMSUnitsConstants.xml`` next to it instead of simulating. Each
+    further ``run()`` (with nothing changed in between) rewrites the model
+    with the total duration.
+
+    Build options (keyword arguments of ``set_device``):
+
+    filename : str
+        The model file to write (``'.xml'`` is appended if it has no
+        extension). Required.
+    constants_file : str, optional
+        Name of the file of unit constants (default
+        ``'LEMSUnitsConstants.xml'``), written next to the model.
+    lems_const_save : bool, optional
+        Whether to write the file of unit constants (default ``True``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from brian2 import NeuronGroup, ms, run, set_device
+    >>> import brian2tools.nmlexport
+    >>> folder = tempfile.mkdtemp()
+    >>> set_device('neuroml2', filename=os.path.join(folder, 'model.xml'))
+    >>> group = NeuronGroup(2, 'dv/dt = -v/(10*ms) : 1')
+    >>> run(1*ms)
+    >>> sorted(os.listdir(folder))
+    ['LEMSUnitsConstants.xml', 'model.xml']
+    """
+
+    def render_and_write(self, runs, filename=None, constants_file=None, lems_const_save=True,
+                         **unknown):
+        """
+        Render the collected runs and write the model and unit constants files.
+
+        Parameters
+        ----------
+        runs : list of dict
+            The descriptions collected by the device.
+        filename : str
+            The model file.
+        constants_file : str, optional
+            File name of the unit constants (default ``'LEMSUnitsConstants.xml'``).
+        lems_const_save : bool, optional
+            Write the unit constants file (default ``True``).
+        **unknown
+            Any other option is refused.
+
+        Raises
+        ------
+        TypeError
+            For a missing filename or unknown options.
+        UnsupportedFeatureError
+            For parts of the model that cannot be exported.
+        """
+        if unknown:
+            raise TypeError(
+                "The 'neuroml2' device does not know the option(s) "
+                f"{', '.join(sorted(unknown))}; it takes filename, constants_file and "
+                "lems_const_save."
+            )
+        if not filename:
+            raise TypeError(
+                "The 'neuroml2' device needs the name of the model file: "
+                "set_device('neuroml2', filename='model.xml')."
+            )
+        filename = os.fspath(filename)
+        if not os.path.splitext(filename)[1]:
+            filename += ".xml"
+        constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE
+        exporter = NMLExporter()
+        exporter.create_lems_model(runs, constants_file=os.path.basename(constants_name))
+        folder = os.path.dirname(os.path.abspath(filename))
+        if lems_const_save:
+            write_text_atomic(os.path.join(folder, os.path.basename(constants_name)),
+                              units_constants_xml())
+        written = exporter.export_to_file(filename)
+        logger.debug(f"NeuroML2/LEMS model written to {written}")
+        self.exporter = exporter
+
+
+all_devices["neuroml2"] = LEMSDevice()

@@ -1,0 +1,888 @@
+"""
+Networks in NeuroML2/LEMS: synapses, spike generators, Poisson groups and inputs.
+
+Pure functions from the model description (see :doc:`/export_format`) to the
+LEMS parts of a network. The NeuroML exporter (:mod:`.lemsexport`) adds them
+to the cell types and to the ``network`` it builds for the neuron groups.
+
+How a Brian network becomes LEMS (the reasons are in
+:doc:`/nmlexport_network`):
+
+* A synaptic pathway (``on_pre`` or ``on_post``) runs its statements on the
+  cell whose variables they change, as Brian does: the receiving cell type
+  gets an ``EventPort`` and an ``OnEvent`` with the statements, and every
+  synapse becomes a connection that sends the spikes of its trigger cell to
+  that port (a component type extending NeuroML's ``explicitConnection``,
+  written one short element per synapse). Values that differ between
+  synapses (``w`` in ``ge += w``) are grouped: each distinct value gets its
+  own port.
+* Delays: jNeuroML delivers an event at the start of a time step, before the
+  cells are updated, and the cell that fires is one step ahead of Brian, so
+  a delay of ``n`` Brian steps is written as ``(n + 1/2) * dt``; the half
+  step keeps jNeuroML's floating-point clock from moving the delivery by one
+  step. With that, the cells integrate exactly Brian's states.
+* A SpikeGeneratorGroup becomes a population of NeuroML ``spikeArray``
+  sources with the spike times Brian uses (periods unrolled over the
+  simulated time); a PoissonGroup a population of ``spikeGeneratorPoisson``
+  sources with each cell's rate; a PoissonInput one Poisson source per
+  target cell at ``N * rate`` sending its events to a port that applies the
+  weight.
+* What LEMS events cannot carry is refused by name: synaptic variables with
+  their own dynamics or changed by the synapses (plasticity, STDP), summed
+  variables (gap junctions), reading the other cell's variables, too many
+  different per-synapse values, custom events.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import Hz, get_dimensions, second
+from brian2.core.namespace import DEFAULT_UNITS
+from brian2.utils.logger import get_logger
+
+from brian2tools.baseexport import UnsupportedFeatureError
+
+from .lemsrendering import identifiers_in, parse_statements, render_expression
+from .units import format_quantity, lems_dimension
+
+__all__ = [
+    "MAX_PORTS_PER_PATHWAY",
+    "EventPort",
+    "Projection",
+    "NetworkParts",
+    "build_network_parts",
+    "delay_steps",
+    "lems_delays",
+    "spike_generator_times",
+    "add_event_ports",
+    "connection_type_element",
+    "connection_elements",
+]
+
+logger = get_logger(__name__)
+
+#: The most distinct per-synapse values (one event port each) a pathway may use.
+MAX_PORTS_PER_PATHWAY = 64
+
+# Names Brian defines inside Synapses that a LEMS event cannot provide.
+_SYNAPSE_INTERNALS = ("i", "j", "t", "dt", "N", "N_incoming", "N_outgoing", "lastupdate",
+                      "delay", "xi")
+
+_TIME = lems_dimension(second)
+_RATE = lems_dimension(Hz)
+
+
+@dataclass
+class EventPort:
+    """
+    An input port of a cell type and what an event arriving there does.
+
+    Attributes
+    ----------
+    group : str
+        The neuron group whose cell type gets the port.
+    port : str
+        The port's name.
+    statements : list of (str, str)
+        ``(variable, LEMS expression of its new value)``, in order.
+    constants : dict
+        LEMS name -> value (Quantity or number) of the constants the
+        statements use.
+    origin : str
+        The Brian object (and pathway) the port implements, for comments.
+    """
+
+    group: str
+    port: str
+    statements: list = field(default_factory=list)
+    constants: dict = field(default_factory=dict)
+    origin: str = ""
+
+
+@dataclass
+class Projection:
+    """
+    The connections of one port: a trigger cell, a receiving cell and a delay each.
+
+    Attributes
+    ----------
+    name : str
+        The connection component type's name (unique in the model).
+    port : str
+        The receiving port.
+    sources, targets : ndarray of str
+        Paths (``'group[3]'``) of the trigger and receiving cells.
+    delays : ndarray
+        The LEMS delay of each connection (seconds, see `lems_delays`).
+    origin : str
+        The Brian object (and pathway) the connections implement.
+    """
+
+    name: str
+    port: str
+    sources: np.ndarray
+    targets: np.ndarray
+    delays: np.ndarray
+    origin: str = ""
+
+    @property
+    def uniform_delay(self) -> float | None:
+        """The delay shared by all connections, or None if they differ."""
+        if len(self.delays) and np.all(self.delays == self.delays[0]):
+            return float(self.delays[0])
+        return None
+
+
+@dataclass
+class NetworkParts:
+    """
+    Everything a network adds to the neuron groups' LEMS model.
+
+    Attributes
+    ----------
+    ports : list of EventPort
+        Ports to add to cell types (`add_event_ports`).
+    written : dict
+        Neuron group -> variables that events change (they must be LEMS
+        state variables of the cell type).
+    projections : list of Projection
+        The connections.
+    populations : list of Element
+        ``<Component>`` elements of the spike sources (generators, Poisson
+        groups, Poisson inputs), for the ``network``.
+    source_types : list of Element
+        The population component types of the spike sources.
+    sources : dict
+        Name of each spike-source group -> its size, so monitors can select
+        ``'name[k]'``.
+    """
+
+    ports: list = field(default_factory=list)
+    written: dict = field(default_factory=dict)
+    projections: list = field(default_factory=list)
+    populations: list = field(default_factory=list)
+    source_types: list = field(default_factory=list)
+    sources: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- timing
+def delay_steps(delays, dt: float) -> np.ndarray:
+    """
+    Synaptic delays in time steps, rounded as Brian's spike queue does.
+
+    Parameters
+    ----------
+    delays : array of float or Quantity
+        Delays (seconds).
+    dt : float
+        The time step (seconds).
+
+    Returns
+    -------
+    ndarray of int
+
+    Examples
+    --------
+    >>> delay_steps([0, 0.0001, 0.00025], 0.0001).tolist()
+    [0, 1, 3]
+    """
+    return (np.asarray(delays, dtype=float) / float(dt) + 0.5).astype(np.int64)
+
+
+def lems_delays(steps, dt: float) -> np.ndarray:
+    """
+    The LEMS delays that make jNeuroML deliver events in Brian's time step.
+
+    A spike Brian processes in step ``n`` with a delay of ``d`` steps changes
+    the state Brian records at step ``n + 1 + d``; jNeuroML reports the same
+    spike at step ``n + 1`` and applies an event at the start of the first
+    step whose time is at least the emission time plus the delay. Half a step
+    more than ``d * dt`` lands it there whatever the rounding of jNeuroML's
+    clock.
+
+    Parameters
+    ----------
+    steps : array of int
+        Delays in time steps (`delay_steps`).
+    dt : float
+        The time step (seconds).
+
+    Returns
+    -------
+    ndarray
+        Delays in seconds.
+
+    Examples
+    --------
+    >>> lems_delays([0, 2], 0.0001).tolist()
+    [5e-05, 0.00025]
+    """
+    return (np.asarray(steps, dtype=float) + 0.5) * float(dt)
+
+
+def spike_generator_times(generator: Mapping, dt: float, duration: float) -> list[np.ndarray]:
+    """
+    The LEMS spike times of each cell of a SpikeGeneratorGroup.
+
+    Brian puts a spike at time ``t`` in the step ``int((t + dt/1000)/dt)``
+    and repeats the pattern every ``period``; a NeuroML ``spike`` fires at
+    the first step whose time reaches its ``time``. Writing each time half a
+    step after Brian's makes jNeuroML emit the spike one step after Brian,
+    like the spikes of its cells, whatever the rounding of its clock.
+
+    Parameters
+    ----------
+    generator : mapping
+        A *spike generator* of the model description.
+    dt : float
+        The time step (seconds).
+    duration : float
+        The simulated time (seconds); periodic patterns are unrolled over it.
+
+    Returns
+    -------
+    list of ndarray
+        For each cell, its sorted spike times (seconds).
+
+    Examples
+    --------
+    >>> from brian2 import ms
+    >>> generator = {'name': 'g', 'N': 2, 'indices': [1, 0], 'times': [1, 2]*ms, 'period': 0*ms}
+    >>> [times.tolist() for times in spike_generator_times(generator, 0.001, 0.005)]
+    [[0.0025], [0.0015]]
+    """
+    dt = float(dt)
+    size = int(generator["N"])
+    indices = np.asarray(generator["indices"], dtype=np.int64)
+    times = np.asarray(generator["times"], dtype=float)
+    steps = ((times + 1e-3 * dt) / dt).astype(np.int64)
+    period = float(generator.get("period") or 0.0)
+    total_steps = int(round(float(duration) / dt))
+    if period > 0:
+        period_steps = int(round(period / dt))
+        if period_steps > 0:
+            repeats = int(np.ceil(total_steps / period_steps))
+            offsets = np.arange(repeats, dtype=np.int64) * period_steps
+            indices = np.tile(indices, repeats)
+            steps = (steps[None, :] + offsets[:, None]).ravel()
+    keep = steps < total_steps
+    indices, steps = indices[keep], steps[keep]
+    trains = []
+    for cell in range(size):
+        cell_steps = np.sort(steps[indices == cell])
+        trains.append((cell_steps + 0.5) * dt)
+    return trains
+
+
+# ------------------------------------------------------------ synapses
+class _Refuse:
+    def __init__(self, owner: str):
+        self.owner = owner
+
+    def __call__(self, feature: str, hint: str | None = None) -> UnsupportedFeatureError:
+        return UnsupportedFeatureError(self.owner, feature, hint)
+
+
+def _equations_by_name(description: Mapping) -> dict:
+    return {eq["name"]: eq for eq in description.get("equations") or ()}
+
+
+def _check_synaptic_equations(synapses: Mapping, written: set, refuse: _Refuse):
+    for name, eq in _equations_by_name(synapses).items():
+        flags = set(eq.get("flags") or ())
+        if "summed" in flags:
+            raise refuse(
+                f"the summed variable '{name}'",
+                "Summed variables (gap junctions, continuous coupling) need a value "
+                "transmitted at every time step; NeuroML event connections only carry "
+                "spikes.",
+            )
+        if eq["type"] == "differential equation":
+            raise refuse(
+                f"the synaptic variable '{name}' with its own dynamics",
+                "Only synapses whose effect does not depend on a per-synapse state can be "
+                "exported: put linear synaptic dynamics in the post-synaptic neurons "
+                "(e.g. 'dge/dt = -ge/taue' there and on_pre='ge += w').",
+            )
+        if eq["type"] == "subexpression":
+            raise refuse(f"the synaptic subexpression '{name}'",
+                         "Write its expression where it is used.")
+        if name in written:
+            raise refuse(
+                f"the synaptic variable '{name}' changed by the synapses (plasticity)",
+                "Plastic synapses (STDP, short-term plasticity) keep a state per synapse, "
+                "which NeuroML event connections cannot update.",
+            )
+
+
+def _side_of(identifier: str, synaptic: set, groups: Mapping[str, set]) -> tuple[str, str] | None:
+    """('pre' | 'post', variable) for a cell variable used in synaptic code, else None."""
+    if identifier in synaptic:
+        return None
+    for suffix, side in (("_pre", "pre"), ("_post", "post")):
+        if identifier.endswith(suffix) and identifier[: -len(suffix)] in groups[side]:
+            return side, identifier[: -len(suffix)]
+    if identifier in groups["post"]:
+        return "post", identifier
+    return None
+
+
+def _constant_name(synapses: str, identifier: str) -> str:
+    return f"{synapses}__{identifier}"
+
+
+def _refractory_gate(group: Mapping, variable: str, dt: float, refuse: _Refuse,
+                     what: str) -> str | None:
+    """
+    The LEMS factor (1 or 0) that lets an event change a variable, as Brian allows it.
+
+    Brian ignores changes by synapses and inputs to a variable flagged
+    ``(unless refractory)`` while its neuron is refractory, judged after the
+    threshold of the step in which the change happens. An event reaches the
+    LEMS cell at the start of the next step, when the cell knows its
+    ``lastspike`` (from the cell types of :mod:`.neurongroup`), so the gate is
+    Brian's test written with the number of steps since the last spike.
+    """
+    equation = _equations_by_name(group).get(variable) or {}
+    refractory = group.get("refractory")
+    if refractory is None or "unless refractory" not in (equation.get("flags") or ()):
+        return None
+    if isinstance(refractory, str):
+        raise refuse(
+            f"{what} changing '{variable}' (unless refractory) of '{group['name']}', whose "
+            f"refractoriness is the code '{refractory}'",
+            "Brian ignores such changes during refractoriness; the NeuroML export "
+            "reproduces this for a refractory period given as a time only.",
+        )
+    steps = max(int((float(refractory) + 1e-3 * dt) / dt), 1)
+    return f"H((t - lastspike) / dt - {steps + 0.5})"
+
+
+def _assignment(variable: str, op: str, value: str, gate: str | None) -> str:
+    """The new value of ``variable`` for ``variable op value``, through an optional gate."""
+    if gate is None:
+        return value if op == "=" else f"{variable} {op[0]} ({value})"
+    if op in ("+=", "-="):
+        return f"{variable} {op[0]} {gate} * ({value})"
+    new = value if op == "=" else f"{variable} {op[0]} ({value})"
+    return f"{variable} + {gate} * (({new}) - {variable})"
+
+
+def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dict],
+                   written: dict, refuse: _Refuse, dt: float
+                   ) -> list[tuple[EventPort, np.ndarray, str]]:
+    """The ports of one pathway, with the synapses each one serves and its receiving side."""
+    name = synapses["name"]
+    pathway_name = pathway.get("name") or pathway["prepost"]
+    origin = f"{name} ({pathway_name})"
+    if pathway.get("event", "spike") != "spike":
+        raise refuse(f"the pathway '{pathway_name}' triggered by the custom event "
+                     f"'{pathway['event']}'")
+    code = (pathway.get("code") or "").strip()
+    if not code:
+        return []
+    statements = parse_statements(code, name, f"the '{pathway_name}' pathway")
+    synaptic_equations = _equations_by_name(synapses)
+    synaptic = set(synaptic_equations)
+    variables = {side: {eq["name"]: eq for eq in groups[side].get("equations") or ()}
+                 for side in ("pre", "post")}
+    cell_variables = {side: set(variables[side]) for side in variables}
+    namespace = dict(synapses.get("namespace") or {})
+
+    receiving = set()
+    used_parameters: list[str] = []
+    for target, _, expr in statements:
+        side = _side_of(target, synaptic, cell_variables)
+        if side is None:
+            if target in synaptic:
+                raise refuse(
+                    f"the synaptic variable '{target}' changed by the synapses (plasticity)",
+                    "Plastic synapses (STDP, short-term plasticity) keep a state per synapse, "
+                    "which NeuroML event connections cannot update.",
+                )
+            raise refuse(f"the assignment to '{target}' in the '{pathway_name}' pathway",
+                         "The statements of a pathway can only change variables of the "
+                         "pre- or post-synaptic neurons.")
+        receiving.add(side[0])
+        for identifier in sorted(identifiers_in(expr)):
+            if identifier in synaptic:
+                if synaptic_equations[identifier]["type"] == "parameter" \
+                        and identifier not in used_parameters:
+                    used_parameters.append(identifier)
+                continue
+            used = _side_of(identifier, synaptic, cell_variables)
+            if used is not None:
+                if used[0] != side[0]:
+                    raise refuse(
+                        f"'{identifier}' in the '{pathway_name}' pathway",
+                        "An event can only use the variables of the neuron it changes: "
+                        f"'{target}' belongs to the {side[0]}-synaptic neuron.",
+                    )
+                equation = variables[used[0]][used[1]]
+                if equation["type"] == "subexpression":
+                    raise refuse(f"the subexpression '{identifier}' in the '{pathway_name}' "
+                                 "pathway", "Write out its expression in the pathway.")
+                continue
+            if identifier in namespace or identifier in DEFAULT_UNITS:
+                continue
+            if identifier in _SYNAPSE_INTERNALS:
+                raise refuse(f"'{identifier}' in the '{pathway_name}' pathway",
+                             "Synaptic code exported to NeuroML can use the neurons' "
+                             "variables, constants and per-synapse parameters only.")
+            raise refuse(f"the unknown identifier '{identifier}' in the '{pathway_name}' pathway")
+    if len(receiving) > 1:
+        raise refuse(f"the '{pathway_name}' pathway changing both pre- and post-synaptic "
+                     "variables", "Split it into two Synapses objects.")
+    side = receiving.pop()
+    group = groups[side]
+    if group.get("kind") != "neurongroup":
+        raise refuse(f"the '{pathway_name}' pathway changing the variables of "
+                     f"'{group['name']}'", "Only neuron groups have variables an event can change.")
+    for target, _, _ in statements:
+        variable = _side_of(target, synaptic, cell_variables)[1]
+        equation = variables[side][variable]
+        if equation["type"] == "subexpression":
+            raise refuse(f"the assignment to the subexpression '{target}'")
+        written.setdefault(group["name"], set()).add(variable)
+
+    # per-synapse values: one port per distinct combination
+    n_synapses = int(synapses.get("N", len(synapses.get("i", ()))))
+    values = synapses.get("initial_values") or {}
+    if used_parameters:
+        columns = []
+        for parameter in used_parameters:
+            if parameter not in values or values[parameter] is None:
+                raise refuse(f"the per-synapse parameter '{parameter}' without values")
+            columns.append(np.broadcast_to(np.asarray(values[parameter], dtype=float),
+                                           (n_synapses,)))
+        table = np.column_stack(columns) if n_synapses else np.zeros((0, len(columns)))
+        distinct, inverse = np.unique(table, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).ravel()
+    else:
+        distinct, inverse = np.zeros((1, 0)), np.zeros(n_synapses, dtype=np.int64)
+    if len(distinct) > MAX_PORTS_PER_PATHWAY:
+        raise refuse(
+            f"{len(distinct)} different values of {', '.join(repr(p) for p in used_parameters)} "
+            f"in the '{pathway_name}' pathway",
+            "LEMS events carry no value, so each distinct per-synapse value needs its own "
+            f"event port (at most {MAX_PORTS_PER_PATHWAY}); use values shared by groups of "
+            "synapses, or a constant weight.",
+        )
+
+    mapping_base = {}
+    constants = {}
+    for identifier in set().union(*(identifiers_in(expr) for _, _, expr in statements)):
+        used = _side_of(identifier, synaptic, cell_variables)
+        if used is not None:
+            mapping_base[identifier] = used[1]
+        elif identifier in namespace or identifier in DEFAULT_UNITS:
+            value = namespace[identifier] if identifier in namespace else DEFAULT_UNITS[identifier]
+            if np.ndim(value) != 0:
+                raise refuse(f"the non-scalar constant '{identifier}'")
+            constants[_constant_name(name, identifier)] = value
+            mapping_base[identifier] = _constant_name(name, identifier)
+    booleans = {n for n, eq in variables[side].items() if eq.get("var_type") == "boolean"}
+    gates = {target: _refractory_gate(group, _side_of(target, synaptic, cell_variables)[1], dt,
+                                      refuse, f"the '{pathway_name}' pathway")
+             for target, _, _ in statements}
+    ports = []
+    base_port = f"{name}_{pathway_name}"
+    for index, row in enumerate(distinct):
+        port_name = base_port if len(distinct) == 1 else f"{base_port}_{index}"
+        port_constants = dict(constants)
+        mapping = dict(mapping_base)
+        for parameter, value in zip(used_parameters, row, strict=True):
+            unit = synaptic_equations[parameter]["unit"]
+            constant = _constant_name(port_name, parameter)
+            port_constants[constant] = _with_unit(value, unit)
+            mapping[parameter] = constant
+        port = EventPort(group["name"], port_name, constants=port_constants, origin=origin)
+        for target, op, expr in statements:
+            variable = _side_of(target, synaptic, cell_variables)[1]
+            value = render_expression(expr, mapping, name, f"the '{pathway_name}' pathway",
+                                      booleans)
+            port.statements.append((variable, _assignment(variable, op, value, gates[target])))
+        ports.append((port, np.nonzero(inverse == index)[0], side))
+    return ports
+
+
+def _with_unit(value: float, unit):
+    dimensions = get_dimensions(unit)
+    if dimensions.is_dimensionless:
+        return float(value)
+    from brian2 import Quantity
+
+    return Quantity(value, dim=dimensions)
+
+
+def _paths(group: str, start: int, indices: np.ndarray) -> np.ndarray:
+    """Paths ``group[k]`` of cells, as one numpy string array (fast for many synapses)."""
+    numbers = (np.asarray(indices, dtype=np.int64) + int(start)).astype(str)
+    return np.char.add(np.char.add(f"{group}[", numbers), "]")
+
+
+def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
+                   parts: NetworkParts, taken: set):
+    name = synapses["name"]
+    refuse = _Refuse(name)
+    written_by_code = set()
+    for pathway in synapses.get("pathways") or ():
+        code = (pathway.get("code") or "").strip()
+        if code:
+            written_by_code.update(target for target, _, _ in
+                                   parse_statements(code, name, "a pathway"))
+    _check_synaptic_equations(synapses, written_by_code, refuse)
+    source, target = synapses["source"], synapses["target"]
+    sides = {}
+    for side, reference in (("pre", source), ("post", target)):
+        if reference["group"] not in groups:
+            raise refuse(f"the {side}-synaptic group '{reference['group']}'",
+                         "Synapses can connect neuron groups, Poisson groups and spike "
+                         "generators of the exported network.")
+        sides[side] = groups[reference["group"]]
+    i = np.asarray(synapses["i"], dtype=np.int64)
+    j = np.asarray(synapses["j"], dtype=np.int64)
+    for pathway in synapses.get("pathways") or ():
+        delays = np.broadcast_to(np.asarray(pathway.get("delay", 0.0), dtype=float), i.shape)
+        steps = delay_steps(delays, dt)
+        trigger = "pre" if pathway["prepost"] == "pre" else "post"
+        for port, members, receiving in _pathway_ports(synapses, pathway, sides,
+                                                       parts.written, refuse, dt):
+            parts.ports.append(port)
+            cells = {"pre": (source, i[members]), "post": (target, j[members])}
+            from_ref, from_idx = cells[trigger]
+            to_ref, to_idx = cells[receiving]
+            connection_name = _unique(f"{port.port}_connection", taken)
+            parts.projections.append(Projection(
+                connection_name, port.port,
+                _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
+                _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
+                lems_delays(steps[members], dt), origin=port.origin,
+            ))
+
+
+def _unique(base: str, taken: set) -> str:
+    name = base
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+# --------------------------------------------------------------- sources
+def _rates(group: Mapping, refuse: _Refuse) -> np.ndarray:
+    rates = group["rates"]
+    size = int(group["N"])
+    if isinstance(rates, str):
+        namespace = {key: (float(value) if np.ndim(value) == 0 else np.asarray(value, float))
+                     for key, value in (group.get("namespace") or {}).items()}
+        used = identifiers_in(rates)
+        if "t" in used:
+            raise refuse(f"the time-dependent rates '{rates}'",
+                         "NeuroML Poisson sources have constant rates.")
+        context = {**{key: float(value) for key, value in DEFAULT_UNITS.items()
+                      if key in used}, **namespace,
+                   "i": np.arange(size, dtype=float), "N": size}
+        allowed = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin,
+                   "cos": np.cos, "abs": np.abs}
+        try:
+            values = eval(compile(rates, "<rates>", "eval"), {"__builtins__": {}},  # noqa: S307
+                          {**allowed, **context})
+        except Exception as error:  # noqa: BLE001 -- reported as unsupported
+            raise refuse(f"the rates '{rates}'", f"They could not be evaluated ({error}).") \
+                from None
+        return np.broadcast_to(np.asarray(values, dtype=float), (size,)).copy()
+    return np.broadcast_to(np.asarray(rates, dtype=float), (size,)).copy()
+
+
+def _source_population(name: str, child_type: str, children: list[ET.Element],
+                       parts: NetworkParts):
+    type_name = f"{name}_population"
+    population_type = ET.Element("ComponentType", {"name": type_name,
+                                                    "extends": "basePopulation"})
+    ET.SubElement(population_type, "Children", {"name": "cells", "type": child_type})
+    parts.source_types.append(population_type)
+    population = ET.Element("Component", {"id": name, "type": type_name})
+    population.extend(children)
+    parts.populations.append(population)
+    parts.sources[name] = len(children)
+
+
+def _spike_generator_parts(generator: Mapping, dt: float, duration: float, parts: NetworkParts):
+    children = []
+    for times in spike_generator_times(generator, dt, duration):
+        cell = ET.Element("Component", {"type": "spikeArray"})
+        for time in times:
+            ET.SubElement(cell, "spike", {"time": format_quantity(time, _TIME)})
+        children.append(cell)
+    _source_population(generator["name"], "spikeArray", children, parts)
+
+
+def _poisson_children(rates: np.ndarray) -> list[ET.Element]:
+    children = []
+    for rate in rates:
+        children.append(ET.Element("Component", {"type": "spikeGeneratorPoisson",
+                                                 "averageRate": format_quantity(rate, _RATE)}))
+    return children
+
+
+def _poisson_group_parts(group: Mapping, dt: float, parts: NetworkParts):
+    refuse = _Refuse(group["name"])
+    rates = _rates(group, refuse)
+    if np.any(rates < 0):
+        raise refuse("negative rates")
+    if np.any(rates * dt > 0.5):
+        raise refuse(f"rates up to {np.max(rates):g} Hz with dt = {dt:g} s",
+                     "jNeuroML's Poisson sources fire at most once per time step; keep "
+                     "rate * dt small.")
+    _source_population(group["name"], "spikeGeneratorPoisson", _poisson_children(rates), parts)
+
+
+def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt: float,
+                         parts: NetworkParts, taken: set):
+    name = poisson_input["name"]
+    refuse = _Refuse(name)
+    target = poisson_input["target"]
+    group = groups.get(target["group"])
+    if group is None or group.get("kind") != "neurongroup":
+        raise refuse(f"the target '{target['group']}'", "Only neuron groups can be targeted.")
+    rate = float(poisson_input["rate"]) * int(poisson_input["N"])
+    if rate * dt > 0.5:
+        raise refuse(f"a total rate of {rate:g} Hz (N * rate) with dt = {dt:g} s",
+                     "jNeuroML's Poisson sources fire at most once per time step, so "
+                     "N * rate * dt must stay small; split the input or reduce dt.")
+    variable = poisson_input["target_var"]
+    variables = _equations_by_name(group)
+    if variable not in variables or variables[variable]["type"] == "subexpression":
+        raise refuse(f"the target variable '{variable}'")
+    weight = str(poisson_input["weight"])
+    namespace = dict(poisson_input.get("namespace") or {})
+    mapping, constants = {}, {}
+    for identifier in identifiers_in(weight):
+        if identifier in variables and variables[identifier]["type"] != "subexpression":
+            mapping[identifier] = identifier
+        elif identifier in namespace or identifier in DEFAULT_UNITS:
+            value = namespace[identifier] if identifier in namespace else DEFAULT_UNITS[identifier]
+            constants[_constant_name(name, identifier)] = value
+            mapping[identifier] = _constant_name(name, identifier)
+        else:
+            raise refuse(f"'{identifier}' in the weight '{weight}'")
+    value = render_expression(weight, mapping, name, "the weight")
+    gate = _refractory_gate(group, variable, dt, refuse, "the input")
+    port = EventPort(group["name"], name, [(variable, _assignment(variable, "+=", value, gate))],
+                     constants, origin=name)
+    parts.ports.append(port)
+    parts.written.setdefault(group["name"], set()).add(variable)
+    start, stop = int(target.get("start") or 0), int(target["stop"])
+    sources_name = _unique(f"{name}_sources", taken)
+    _source_population(sources_name, "spikeGeneratorPoisson",
+                       _poisson_children(np.full(stop - start, rate)), parts)
+    cells = np.arange(stop - start)
+    parts.projections.append(Projection(
+        _unique(f"{name}_connection", taken), port.port, _paths(sources_name, 0, cells),
+        _paths(group["name"], start, cells), lems_delays(np.zeros(len(cells)), dt), origin=name,
+    ))
+
+
+# ------------------------------------------------------------------ main
+def build_network_parts(description: Mapping, dt: float, duration: float,
+                        taken=()) -> NetworkParts:
+    """
+    Plan the network parts of one model description.
+
+    Parameters
+    ----------
+    description : mapping
+        The description of a run (see :doc:`/export_format`).
+    dt : float
+        The time step (seconds).
+    duration : float
+        The simulated time (seconds).
+    taken : iterable of str, optional
+        Names already used in the LEMS model.
+
+    Returns
+    -------
+    NetworkParts
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For synapses or inputs LEMS events cannot reproduce exactly, naming
+        the object and the feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brian2 import ms, mV, volt
+    >>> cells = {'name': 'P', 'N': 2, 'equations': [
+    ...     {'name': 'ge', 'type': 'differential equation', 'expr': '-ge/(5*ms)',
+    ...      'unit': volt, 'var_type': 'float', 'flags': []}]}
+    >>> synapses = {'name': 'S', 'source': {'group': 'P', 'start': 0, 'stop': 2},
+    ...             'target': {'group': 'P', 'start': 0, 'stop': 2}, 'equations': [],
+    ...             'pathways': [{'name': 'pre', 'prepost': 'pre', 'event': 'spike',
+    ...                           'code': 'ge += w0', 'delay': [0, 0]*ms}],
+    ...             'namespace': {'w0': 1*mV}, 'i': np.array([0, 1]), 'j': np.array([1, 0]),
+    ...             'N': 2, 'initial_values': {}}
+    >>> parts = build_network_parts({'neurongroups': [cells], 'synapses': [synapses]},
+    ...                             1e-4, 0.01)
+    >>> parts.ports[0].statements
+    [('ge', 'ge + (S__w0)')]
+    >>> parts.projections[0].sources.tolist(), parts.projections[0].targets.tolist()
+    (['P[0]', 'P[1]'], ['P[1]', 'P[0]'])
+    """
+    dt, duration = float(dt), float(duration)
+    parts = NetworkParts()
+    taken = set(taken)
+    groups: dict[str, dict] = {}
+    for kind, key in (("neurongroup", "neurongroups"), ("poissongroup", "poissongroups"),
+                      ("spikegenerator", "spikegeneratorgroups")):
+        for group in description.get(key) or ():
+            groups[group["name"]] = {**group, "kind": kind}
+            taken.add(group["name"])
+    for generator in description.get("spikegeneratorgroups") or ():
+        _spike_generator_parts(generator, dt, duration, parts)
+    for group in description.get("poissongroups") or ():
+        _poisson_group_parts(group, dt, parts)
+    for synapses in description.get("synapses") or ():
+        taken.add(synapses["name"])
+        _synapse_parts(synapses, groups, dt, parts, taken)
+    for poisson_input in description.get("poissoninputs") or ():
+        taken.add(poisson_input["name"])
+        _poisson_input_parts(poisson_input, groups, dt, parts, taken)
+    return parts
+
+
+# ------------------------------------------------------------ rendering
+def add_event_ports(cell_type, ports: list[EventPort]) -> set:
+    """
+    Give a cell component type (pylems) the input ports of its synapses and inputs.
+
+    Parameters
+    ----------
+    cell_type : lems.ComponentType
+        The cell type (modified in place).
+    ports : list of EventPort
+        The ports of this cell type.
+
+    Returns
+    -------
+    set of LEMSDimension
+        The dimensions of the constants added (the model must declare those
+        that NeuroML does not define).
+
+    Examples
+    --------
+    >>> import lems.api as lems
+    >>> from brian2 import mV
+    >>> cell = lems.ComponentType('P_cell', extends='baseCell')
+    >>> sorted(d.name for d in add_event_ports(
+    ...     cell, [EventPort('P', 'S_pre', [('v', 'v + (S__w)')], {'S__w': 1*mV})]))
+    ['voltage']
+    >>> '<OnEvent port="S_pre"><StateAssignment variable="v" value="v + (S__w)"/>' \\
+    ...     in cell.toxml()
+    True
+    """
+    import lems.api as lems
+
+    declared = set(cell_type.constants) | set(cell_type.parameters)
+    dimensions = set()
+    for port in ports:
+        for name, value in port.constants.items():
+            if name in declared:
+                continue
+            dimension = lems_dimension(value, port.origin or port.group)
+            dimensions.add(dimension)
+            cell_type.add(lems.Constant(name, format_quantity(value, dimension),
+                                        dimension.name))
+            declared.add(name)
+        cell_type.add(lems.EventPort(port.port, "in"))
+        handler = lems.OnEvent(port.port)
+        for variable, value in port.statements:
+            handler.add(lems.StateAssignment(variable, value))
+        cell_type.dynamics.add(handler)
+    return dimensions
+
+
+def connection_type_element(projection: Projection) -> ET.Element:
+    """
+    The connection component type of a projection.
+
+    It extends NeuroML's ``explicitConnection`` (so that its components go in
+    a ``network``) with a ``delay`` and an ``EventConnection`` from the cell
+    ``from`` to the port ``targetPort`` of the cell ``to``. jNeuroML reads the
+    port and the delay from each connection's own attributes only, so every
+    connection element carries them. Written as XML directly: pylems's
+    ``EventConnection`` has no ``delay``.
+
+    Parameters
+    ----------
+    projection : Projection
+
+    Returns
+    -------
+    Element
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import xml.etree.ElementTree as ET
+    >>> projection = Projection('S_pre_connection', 'S_pre', np.array(['P[0]']),
+    ...                         np.array(['P[1]']), np.array([5e-05]))
+    >>> print(ET.tostring(connection_type_element(projection), encoding='unicode'))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    <ComponentType name="S_pre_connection" extends="explicitConnection"><Path name="from" />\
+<Path name="to" /><Text name="targetPort" /><Parameter name="delay" dimension="time" />\
+<Structure><With instance="from" as="a" /><With instance="to" as="b" /><EventConnection \
+from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentType>
+    """
+    element = ET.Element("ComponentType", {"name": projection.name,
+                                           "extends": "explicitConnection"})
+    ET.SubElement(element, "Path", {"name": "from"})
+    ET.SubElement(element, "Path", {"name": "to"})
+    ET.SubElement(element, "Text", {"name": "targetPort"})
+    ET.SubElement(element, "Parameter", {"name": "delay", "dimension": _TIME.name})
+    structure = ET.SubElement(element, "Structure")
+    ET.SubElement(structure, "With", {"instance": "from", "as": "a"})
+    ET.SubElement(structure, "With", {"instance": "to", "as": "b"})
+    ET.SubElement(structure, "EventConnection", {"from": "a", "to": "b",
+                                                 "targetPort": "targetPort",
+                                                 "delay": "delay"})
+    return element
+
+
+def connection_elements(projection: Projection) -> Iterator[ET.Element]:
+    """
+    One element per connection: ``<S_pre_connection from="P[0]" to="P[5]" .../>``.
+
+    Parameters
+    ----------
+    projection : Projection
+
+    Yields
+    ------
+    Element
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import xml.etree.ElementTree as ET
+    >>> projection = Projection('S_pre_connection', 'S_pre', np.array(['P[0]', 'P[1]']),
+    ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 0.00015]))
+    >>> [ET.tostring(e, encoding='unicode') for e in connection_elements(projection)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['<S_pre_connection from="P[0]" to="P[1]" delay="5e-05 s" targetPort="S_pre" />',
+     '<S_pre_connection from="P[1]" to="P[0]" delay="0.00015 s" targetPort="S_pre" />']
+    """
+    tag, port = projection.name, projection.port
+    delays = projection.delays
+    unique, inverse = np.unique(delays, return_inverse=True)
+    texts = [format_quantity(delay, _TIME) for delay in unique.tolist()]
+    for source, target, which in zip(projection.sources.tolist(), projection.targets.tolist(),
+                                     np.asarray(inverse).ravel().tolist(), strict=True):
+        yield ET.Element(tag, {"from": source, "to": target, "delay": texts[which],
+                               "targetPort": port})

@@ -1,0 +1,535 @@
+"""
+The LEMS component types of one NeuronGroup.
+
+Each NeuronGroup of the model description becomes a cell ``ComponentType``
+(extending NeuroML's ``baseCell``) and a population ``ComponentType`` whose
+children are the group's N cells. Every per-cell value the group starts from
+(parameters and initial values of state variables, exactly as Brian computed
+them, including ``rand()`` draws) is a ``Parameter`` of the cell type and is
+set on each child component; values shared by all cells are ``Constant`` s of
+the cell type.
+
+The dynamics follow the order in which jNeuroML advances a component, so
+that the exported model reproduces Brian's forward-Euler integration step by
+step (jNeuroML's time ``t`` is one step ahead of Brian's during an update,
+hence ``t - dt`` in the dynamics):
+
+1. derived variables (Brian's subexpressions) from the state at the start of
+   the step, then every ``TimeDerivative`` (``not_refractory * (...)`` for
+   equations flagged ``(unless refractory)``);
+2. the threshold, tested on the new state and only when ``not_refractory``;
+   it sets ``lastspike`` and ``not_refractory`` like Brian's thresholder,
+   runs the reset statements in order and emits the ``spike`` event;
+3. what Brian computes at the start of the next step: whether the neuron is
+   still refractory (``timestep(t - lastspike, dt) >= timestep(refractory,
+   dt)`` or the negated boolean condition), and the values of monitored
+   subexpressions.
+
+Brian's refractoriness is modelled with these two state variables rather than
+with LEMS regimes, because jNeuroML updates the state variables of a regime
+one after the other and one step late, which is not Euler's method.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import lems.api as lems
+import numpy as np
+from brian2 import get_dimensions, second
+from brian2.core.namespace import DEFAULT_UNITS
+
+from brian2tools.baseexport import UnsupportedFeatureError
+
+from .lemsrendering import (
+    identifiers_in,
+    parse_statements,
+    render_condition,
+    render_expression,
+)
+from .units import LEMSDimension, format_number, format_quantity, lems_dimension
+
+__all__ = ["CellTypes", "build_cell_types", "SUPPORTED_FLAGS"]
+
+#: Equation flags the NeuroML export understands.
+SUPPORTED_FLAGS = ("unless refractory", "constant", "shared")
+
+# Names Brian defines for every NeuronGroup, usable in its code.
+_TIME, _DT, _INDEX, _SIZE = "t", "dt", "i", "N"
+_LASTSPIKE, _NOT_REFRACTORY = "lastspike", "not_refractory"
+# Brian's value of lastspike for neurons that never spiked
+_NEVER_SPIKED = -1e4
+_ALWAYS = "t .geq. 0"
+
+
+@dataclass
+class CellTypes:
+    """
+    What the exporter needs to know about one exported NeuronGroup.
+
+    Attributes
+    ----------
+    group : str
+        The Brian name of the group.
+    size : int
+        Number of cells.
+    cell_type : lems.ComponentType
+        The cell component type.
+    population_type : lems.ComponentType
+        The population component type (children: the cells).
+    per_cell : dict
+        Name of each ``Parameter`` of the cell type -> (LEMSDimension, array
+        of N values in SI units), in the order the parameters are declared.
+    exposures : dict
+        Brian variable -> (name of the LEMS exposure, Brian Dimension), for
+        every variable a StateMonitor may record.
+    dimensions : set of LEMSDimension
+        Every dimension used by the cell type.
+    """
+
+    group: str
+    size: int
+    cell_type: lems.ComponentType
+    population_type: lems.ComponentType
+    per_cell: dict = field(default_factory=dict)
+    exposures: dict = field(default_factory=dict)
+    dimensions: set = field(default_factory=set)
+
+
+class _Names:
+    """Hands out LEMS names that do not clash with any Brian identifier."""
+
+    def __init__(self, taken):
+        self.taken = set(taken)
+
+    def new(self, base: str) -> str:
+        name = base
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+
+def _sorted_subexpressions(subexpressions: dict, owner: str) -> list[str]:
+    """Subexpression names, each after the subexpressions it uses."""
+    dependencies = {
+        name: identifiers_in(expr) & subexpressions.keys() for name, expr in subexpressions.items()
+    }
+    ordered, done = [], set()
+
+    def visit(name, path):
+        if name in done:
+            return
+        if name in path:
+            raise UnsupportedFeatureError(owner, f"the circular subexpression '{name}'")
+        for dependency in sorted(dependencies[name]):
+            visit(dependency, path | {name})
+        done.add(name)
+        ordered.append(name)
+
+    for name in subexpressions:
+        visit(name, frozenset())
+    return ordered
+
+
+def _si_values(values, size: int, owner: str, variable: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.size == 1:  # a scalar, or the single value of a shared variable
+        array = np.full(size, float(array.ravel()[0]))
+    if array.shape != (size,):
+        raise UnsupportedFeatureError(
+            owner, f"{array.size} initial values for the variable '{variable}' of {size} cells"
+        )
+    return array
+
+
+class _CellBuilder:
+    """Builds the component types of one NeuronGroup description."""
+
+    def __init__(self, group: dict, dt, monitored: set):
+        self.group = group
+        self.owner = group["name"]
+        self.size = int(group["N"])
+        self.dt = float(dt)
+        self.monitored = set(monitored)
+        equations = group["equations"]
+        self.equations = {eq["name"]: eq for eq in equations}
+        self.differential = [eq["name"] for eq in equations if eq["type"] == "differential equation"]
+        self.parameters = [eq["name"] for eq in equations if eq["type"] == "parameter"]
+        self.subexpressions = {
+            eq["name"]: eq["expr"] for eq in equations if eq["type"] == "subexpression"
+        }
+        self.namespace = dict(group.get("namespace") or {})
+        self.refractory = group.get("refractory")
+        self._check_features()
+        self.threshold, self.reset = self._spike_event()
+
+        self.names = _Names(
+            set(self.equations) | set(self.namespace)
+            | {_TIME, _DT, _INDEX, _SIZE, _LASTSPIKE, _NOT_REFRACTORY}
+        )
+        self.cell_name = self.names.new(f"{self.owner}_cell")
+        self.population_name = self.names.new(f"{self.owner}_population")
+        self.cell_type = lems.ComponentType(self.cell_name, extends="baseCell")
+        self.result = CellTypes(self.owner, self.size, self.cell_type, None)
+
+    # ------------------------------------------------------------------ checks
+    def refuse(self, feature: str, hint: str | None = None) -> UnsupportedFeatureError:
+        return UnsupportedFeatureError(self.owner, feature, hint)
+
+    def _check_features(self):
+        for name, equation in self.equations.items():
+            for flag in equation.get("flags") or ():
+                if flag not in SUPPORTED_FLAGS:
+                    raise self.refuse(
+                        f"the flag '{flag}' of the variable '{name}'",
+                        f"The NeuroML export supports the flags {', '.join(SUPPORTED_FLAGS)}.",
+                    )
+        for name in self.monitored:
+            known = set(self.equations) | (
+                {_LASTSPIKE, _NOT_REFRACTORY} if self.refractory is not None else set()
+            )
+            if name not in known:
+                raise self.refuse(f"a StateMonitor recording '{name}'",
+                                  "Only variables of the model equations can be recorded.")
+
+    def _spike_event(self):
+        events = self.group.get("events") or {}
+        for event in events:
+            if event != "spike":
+                raise self.refuse(f"the custom event '{event}'",
+                                  "Only the spike event (threshold and reset) can be exported.")
+        spike = events.get("spike") or {}
+        return spike.get("threshold"), spike.get("reset")
+
+    # ---------------------------------------------------------------- helpers
+    def dimension_of(self, value) -> LEMSDimension:
+        dimension = lems_dimension(value, self.owner)
+        self.result.dimensions.add(dimension)
+        return dimension
+
+    def variable_dimension(self, name: str) -> LEMSDimension:
+        return self.dimension_of(self._unit_of(name))
+
+    def constant(self, name: str, value, dimension: LEMSDimension | None = None):
+        if dimension is None:
+            dimension = self.dimension_of(value)
+        self.cell_type.add(lems.Constant(name, format_quantity(value, dimension), dimension.name))
+
+    def per_cell_or_constant(self, name: str, values: np.ndarray, dimension: LEMSDimension):
+        """A name for values of each cell: a Constant if they are all equal, else a Parameter."""
+        if np.all(values == values[0]):
+            number = format_number(values[0], self.owner)
+            text = f"{number} {dimension.unit}" if dimension.unit else number
+            self.cell_type.add(lems.Constant(name, text, dimension.name))
+        else:
+            self.cell_type.add(lems.Parameter(name, dimension.name))
+            self.result.per_cell[name] = (dimension, values)
+
+    def initial_values(self, name: str) -> np.ndarray:
+        values = (self.group.get("initial_values") or {}).get(name)
+        if values is None:
+            if name == _LASTSPIKE:
+                return np.full(self.size, _NEVER_SPIKED)
+            if name == _NOT_REFRACTORY:
+                return np.ones(self.size)
+            raise self.refuse(f"the variable '{name}' without initial values in the description")
+        return _si_values(values, self.size, self.owner, name)
+
+    # ------------------------------------------------------------------ build
+    def build(self) -> CellTypes:
+        has_refractoriness = self.refractory is not None
+        reset_statements = (
+            parse_statements(self.reset, self.owner, "the reset") if self.reset else []
+        )
+        written = [target for target, _, _ in reset_statements]
+        for target in written:
+            if target in self.subexpressions or target in self.namespace or target in (
+                _TIME, _DT, _INDEX, _SIZE, _LASTSPIKE, _NOT_REFRACTORY
+            ):
+                raise self.refuse(f"an assignment to '{target}' in the reset '{self.reset}'")
+        state_parameters = [p for p in self.parameters if p in written or p in self.monitored]
+        state_variables = self.differential + state_parameters
+        if has_refractoriness:
+            state_variables += [_LASTSPIKE, _NOT_REFRACTORY]
+
+        code = [eq.get("expr") or "" for eq in self.equations.values()]
+        code += [self.threshold or "", self.reset or ""]
+        code += [self.refractory if isinstance(self.refractory, str) else ""]
+        used = set().union(*(identifiers_in(text) for text in code if text))
+
+        identifiers = {}
+        # constants from the namespace, and Brian's units (mV, ...) used in the code
+        for name in sorted(used - set(self.equations)):
+            if name in self.namespace:
+                value = self.namespace[name]
+                if np.ndim(value) != 0:
+                    raise self.refuse(f"the non-scalar constant '{name}'")
+            elif name in DEFAULT_UNITS:
+                value = DEFAULT_UNITS[name]
+            else:
+                continue
+            self.constant(name, value)
+            identifiers[name] = name
+        self.constant(_DT, self.dt * second)
+        identifiers[_DT] = _DT
+        if _SIZE in used:
+            self.constant(_SIZE, self.size)
+            identifiers[_SIZE] = _SIZE
+        if _INDEX in used:
+            self.per_cell_or_constant(_INDEX, np.arange(self.size, dtype=float),
+                                      self.dimension_of(1))
+            identifiers[_INDEX] = _INDEX
+
+        # parameters that never change: a per-cell Parameter or a Constant
+        for name in self.parameters:
+            if name not in state_parameters:
+                self.per_cell_or_constant(name, self.initial_values(name),
+                                          self.variable_dimension(name))
+            identifiers[name] = name
+        # state variables start from a per-cell value
+        initial_names = {}
+        for name in state_variables:
+            initial_names[name] = self.names.new(f"{name}_init")
+            self.per_cell_or_constant(initial_names[name], self.initial_values(name),
+                                      self.variable_dimension(name))
+            identifiers[name] = name
+        booleans = {eq for eq, spec in self.equations.items() if spec.get("var_type") == "boolean"}
+        booleans |= {name for name, value in self.namespace.items()
+                     if isinstance(value, (bool, np.bool_))}
+        if has_refractoriness:
+            booleans.add(_NOT_REFRACTORY)
+        self.booleans = booleans
+        self.identifiers = identifiers
+        refractory_steps = self._refractory_steps() if has_refractoriness else None
+
+        dynamics = self.cell_type.dynamics
+        self.cell_type.add(lems.EventPort("spike", "out"))
+        for name in state_variables:
+            dimension = self.variable_dimension(name)
+            self.cell_type.add(lems.Exposure(name, dimension.name))
+            dynamics.add(lems.StateVariable(name, dimension.name, exposure=name))
+            self.result.exposures[name] = (name, get_dimensions(self._unit_of(name)))
+        temporaries = self._temporaries(reset_statements, set(state_variables))
+        for temporary in temporaries.values():
+            dynamics.add(lems.StateVariable(temporary, "none"))
+        recorded = {}
+        for name in self.subexpressions:
+            if name in self.monitored:
+                recorded[name] = self.names.new(f"{name}_recorded")
+                dimension = self.variable_dimension(name)
+                self.cell_type.add(lems.Exposure(recorded[name], dimension.name))
+                dynamics.add(lems.StateVariable(recorded[name], dimension.name,
+                                                exposure=recorded[name]))
+                self.result.exposures[name] = (recorded[name],
+                                               get_dimensions(self.equations[name]["unit"]))
+
+        # subexpressions as derived variables, for the time derivatives
+        step_identifiers = dict(identifiers, t=f"({_TIME} - {_DT})")
+        order = _sorted_subexpressions(self.subexpressions, self.owner)
+        for name in order:
+            dynamics.add(lems.DerivedVariable(
+                name, dimension=self.variable_dimension(name).name,
+                value=render_expression(self.subexpressions[name], {**step_identifiers,
+                                        **{s: s for s in self.subexpressions}},
+                                        self.owner, f"the subexpression {name}", booleans),
+            ))
+        for name in self.differential:
+            expr = render_expression(self.equations[name]["expr"],
+                                     {**step_identifiers, **{s: s for s in self.subexpressions}},
+                                     self.owner, f"the equation of {name}", booleans)
+            if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
+                expr = f"{_NOT_REFRACTORY} * ({expr})"
+            dynamics.add(lems.TimeDerivative(name, expr))
+
+        # initial state
+        on_start = lems.OnStart()
+        for name in state_variables:
+            on_start.add(lems.StateAssignment(name, initial_names[name]))
+        for temporary in temporaries.values():
+            on_start.add(lems.StateAssignment(temporary, "0"))
+        start_identifiers = self.inlined(_TIME)
+        for name, recording in recorded.items():
+            on_start.add(lems.StateAssignment(recording, _strip_parentheses(
+                start_identifiers[name])))
+        dynamics.add(on_start)
+
+        # threshold and reset
+        if self.threshold:
+            step = self.inlined(f"({_TIME} - {_DT})")
+            test = render_condition(self.threshold, step, self.owner, "the threshold", booleans)
+            if has_refractoriness:
+                test = f"({test}) .and. ({_NOT_REFRACTORY} .gt. 0.5)"
+            on_spike = lems.OnCondition(test)
+            if has_refractoriness:
+                on_spike.add(lems.StateAssignment(_LASTSPIKE, f"{_TIME} - {_DT}"))
+                on_spike.add(lems.StateAssignment(_NOT_REFRACTORY, "0"))
+            self._reset_actions(on_spike, reset_statements, temporaries)
+            on_spike.add(lems.EventOut("spike"))
+            dynamics.add(on_spike)
+        elif reset_statements:
+            raise self.refuse("a reset without a threshold")
+
+        # what Brian computes at the start of the next step
+        if has_refractoriness:
+            self._refractoriness_update(dynamics, refractory_steps)
+        if recorded:
+            record = lems.OnCondition(_ALWAYS)
+            next_step = self.inlined(_TIME)
+            for name, recording in recorded.items():
+                record.add(lems.StateAssignment(recording, _strip_parentheses(next_step[name])))
+            dynamics.add(record)
+
+        population = lems.ComponentType(self.population_name, extends="basePopulation")
+        population.add(lems.Children("cells", self.cell_name, multiple=True))
+        self.result.population_type = population
+        return self.result
+
+    def _unit_of(self, name: str):
+        if name == _LASTSPIKE:
+            return second
+        if name == _NOT_REFRACTORY:
+            return 1
+        return self.equations[name]["unit"]
+
+    def inlined(self, time_text: str) -> dict:
+        """Identifiers with every subexpression written out (Brian recomputes them where used)."""
+        mapping = dict(self.identifiers, t=time_text)
+        for name in _sorted_subexpressions(self.subexpressions, self.owner):
+            mapping[name] = "(" + render_expression(
+                self.subexpressions[name], mapping, self.owner, f"the subexpression {name}",
+                self.booleans) + ")"
+        return mapping
+
+    def _temporaries(self, statements, state_variables: set) -> dict:
+        """Variables the reset defines for itself: LEMS state variables, to keep their value."""
+        temporaries = {}
+        for target, op, _ in statements:
+            if target in state_variables or target in temporaries:
+                continue
+            if target in self.parameters:
+                continue
+            if op != "=":
+                raise self.refuse(f"the update '{target} {op} ...' of an undefined variable "
+                                  f"in the reset '{self.reset}'")
+            temporaries[target] = self.names.new(f"{target}_temporary")
+        return temporaries
+
+    def _reset_actions(self, handler, statements, temporaries: dict):
+        mapping = self.inlined(f"({_TIME} - {_DT})")
+        for target, op, expr in statements:
+            value = render_expression(expr, mapping, self.owner, "the reset", self.booleans)
+            lems_target = temporaries.get(target, target)
+            if op != "=":
+                value = f"{lems_target} {op[0]} ({value})"
+            handler.add(lems.StateAssignment(lems_target, value))
+            if target in temporaries:
+                mapping[target] = lems_target
+                # subexpressions read the temporary's new value from now on
+                mapping = self._reinline(mapping)
+
+    def _reinline(self, mapping: dict) -> dict:
+        for name in _sorted_subexpressions(self.subexpressions, self.owner):
+            mapping[name] = "(" + render_expression(
+                self.subexpressions[name], mapping, self.owner, f"the subexpression {name}",
+                self.booleans) + ")"
+        return mapping
+
+    def _refractory_steps(self) -> str | None:
+        """
+        The refractory period in time steps, as Brian's timestep() computes it.
+
+        ``None`` for a boolean refractoriness condition.
+        """
+        if isinstance(self.refractory, str):
+            if _is_condition(self.refractory, self.booleans):
+                return None
+            period = render_expression(self.refractory, self.inlined(_TIME), self.owner,
+                                       "the refractoriness", self.booleans)
+            # floor((period + 0.001*dt) / dt), with LEMS's ceil
+            return f"(-ceil(-(({period}) + 0.001 * {_DT}) / {_DT}))"
+        period = float(self.refractory)
+        steps = int((period + 1e-3 * self.dt) / self.dt)
+        name = self.names.new("refractory_steps")
+        self.cell_type.add(lems.Constant(name, str(steps), "none"))
+        return name
+
+    def _refractoriness_update(self, dynamics, refractory_steps):
+        next_step = self.inlined(_TIME)
+        if refractory_steps is None:
+            # boolean condition: Brian leaves refractoriness once it is false
+            leave = render_condition(self.refractory, next_step, self.owner, "the refractoriness",
+                                     self.booleans, negate=True)
+            handler = lems.OnCondition(leave)
+            handler.add(lems.StateAssignment(_NOT_REFRACTORY, "1"))
+            dynamics.add(handler)
+            return
+        elapsed = f"({_TIME} - {_LASTSPIKE} + 0.001 * {_DT}) / {_DT}"
+        for comparison, value in ((".geq.", "1"), (".lt.", "0")):
+            handler = lems.OnCondition(f"{elapsed} {comparison} {refractory_steps}")
+            handler.add(lems.StateAssignment(_NOT_REFRACTORY, value))
+            dynamics.add(handler)
+
+
+def _is_condition(code: str, booleans) -> bool:
+    """Whether Brian code is a boolean condition (else: an arithmetic expression)."""
+    node = ast.parse(code.strip(), mode="eval").body
+    return (
+        isinstance(node, (ast.Compare, ast.BoolOp))
+        or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
+        or (isinstance(node, ast.Name) and node.id in booleans)
+        or (isinstance(node, ast.Constant) and isinstance(node.value, bool))
+    )
+
+
+def _strip_parentheses(text: str) -> str:
+    if text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for position, character in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(character, 0)
+            if depth == 0 and position < len(text) - 1:
+                return text
+        return text[1:-1]
+    return text
+
+
+def build_cell_types(group: dict, dt, monitored=()) -> CellTypes:
+    """
+    Build the LEMS component types of one NeuronGroup.
+
+    Parameters
+    ----------
+    group : dict
+        A *neuron group* of the model description (see :doc:`/export_format`).
+    dt : Quantity or float
+        The simulation time step (seconds).
+    monitored : iterable of str, optional
+        The group's variables that StateMonitors record (they get exposures).
+
+    Returns
+    -------
+    CellTypes
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For features of the group that LEMS cannot reproduce (custom events,
+        unsupported flags or functions, random numbers in the dynamics, ...).
+
+    Examples
+    --------
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> from brian2 import ms, mV, volt
+    >>> group = {'name': 'neurons', 'N': 2, 'refractory': None,
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '-v/tau', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}],
+    ...          'events': {}, 'namespace': {'tau': 10*ms},
+    ...          'initial_values': {'v': [0, 1]*mV}}
+    >>> types = build_cell_types(group, 0.1*ms)
+    >>> types.cell_type.name, sorted(types.per_cell)
+    ('neurons_cell', ['v_init'])
+    """
+    return _CellBuilder(group, dt, set(monitored)).build()
+
