@@ -16,8 +16,8 @@ from .plotting import (
     brian_plot,
     plot_dendrogram,
     plot_morphology,
-    plot_rate,
     plot_raster,
+    plot_rate,
     plot_state,
     plot_synapses,
 )

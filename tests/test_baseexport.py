@@ -214,6 +214,23 @@ def test_initializers_in_order_with_kinds(exporter):
     np.testing.assert_array_equal(values["count"], runtime_group.count[:])
 
 
+def test_assignment_through_a_temporary_subgroup(exporter):
+    # group[5:] is gone (only weakly referenced) when Brian hands the
+    # assignment to the device: its reference must still be described
+    group = NeuronGroup(10, "v : 1")
+    group[5:].v[[1, 3]] = 0.7
+    group[2:4].v = "i * 0.1"
+    run(1 * ms)
+    first, second = exporter.runs[0]["neurongroups"][0]["initializers"]
+    assert first["group"] == {"group": group.name, "start": 5, "stop": 10}
+    np.testing.assert_array_equal(first["index"], [1, 3])
+    assert second["group"] == {"group": group.name, "start": 2, "stop": 4}
+    np.testing.assert_allclose(
+        exporter.runs[0]["neurongroups"][0]["initial_values"]["v"],
+        [0, 0, 0, 0.1, 0, 0, 0.7, 0, 0.7, 0],
+    )
+
+
 def test_constant_value_kinds(exporter):
     group = NeuronGroup(3, "x : 1\ny : volt")
     group.x = 0.5

@@ -420,7 +420,8 @@ def test_3d_show_diameter_widths_and_compartments_and_colors():
 
 def test_3d_values():
     morpho = swc_morphology()
-    values = np.arange(morpho.total_compartments) * mV
+    # up to ~ -70 mV, so that mV is the unit that reads best
+    values = -np.linspace(0, 70, morpho.total_compartments) * mV
     ax = plot_morphology(morpho, values=values, value_name="v")
     lines = single_collection(ax, Line3DCollection)
     np.testing.assert_allclose(lines.get_array(), np.asarray(values[1:] / mV))

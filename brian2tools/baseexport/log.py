@@ -181,13 +181,26 @@ class ExportLog:
         conditional : bool, optional
             Whether ``item`` is a string condition.
         """
-        group = variableview.group
         variable = variableview.variable
-        if isinstance(group, SynapticPathway):
-            group = group.synapses
-        if isinstance(group, Subgroup):
-            owner = group.source
-            start, stop = int(group.start), int(group.stop)
+        try:
+            group = variableview.group
+            if isinstance(group, SynapticPathway):
+                group = group.synapses
+            is_subgroup = isinstance(group, Subgroup)
+        except ReferenceError:
+            # A temporary sub-group (``group[5:].v = ...``) is gone by the time
+            # Brian calls the device, and the view only holds a weak proxy to it.
+            # Its variable still belongs to the full group, and its index
+            # variable holds the sub-group's (contiguous) cell indices.
+            group, is_subgroup = None, True
+        if is_subgroup:
+            if group is not None:
+                owner = group.source
+                start, stop = int(group.start), int(group.stop)
+            else:
+                owner = variable.owner
+                indices = np.asarray(variableview.index_var.get_value())
+                start, stop = int(indices[0]), int(indices[-1]) + 1
         else:
             owner = group
             start, stop = 0, len(group)
@@ -224,7 +237,7 @@ class ExportLog:
                 code_parts.append(condition)
         elif not (isinstance(item, slice) and item == slice(None)):
             indices = np.asarray(variableview.indexing(item), dtype=np.int64).ravel()
-            data["index"] = indices - start if isinstance(group, Subgroup) else indices
+            data["index"] = indices - start if is_subgroup else indices
 
         # --- which values
         if isinstance(value, str):

@@ -9,7 +9,7 @@ give full control over the details.
 
 # Importing the modules registers their types with the brian_plot dispatcher.
 from .base import add_background_pattern, brian_plot
-from .data import plot_rate, plot_raster, plot_state
+from .data import plot_raster, plot_rate, plot_state
 from .morphology import plot_dendrogram, plot_morphology
 from .synapses import plot_synapses
 

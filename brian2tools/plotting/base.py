@@ -7,11 +7,13 @@ handling, axis labels, input checks).
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from brian2.core.variables import VariableView
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
     Quantity,
@@ -166,23 +168,48 @@ def get_axes(axes: Axes | None) -> Axes:
     return axes
 
 
+def unwrap_variable_view(values: Any) -> Any:
+    """
+    Turn a Brian `VariableView` (e.g. ``spike_mon.t``, ``synapses.w``) into the
+    Quantity or array it stands for; anything else is returned unchanged.
+    """
+    if isinstance(values, VariableView):
+        return values[:]
+    return values
+
+
 def display_unit(values, unit: Unit | None = None) -> Unit | None:
     """
     Choose the unit to display ``values`` in.
 
-    ``unit`` wins when given; plain (unitless) arrays have no unit; otherwise
-    Brian's choice of the best unit for the values (e.g. mV for -0.065 V).
+    ``unit`` wins when given; plain or dimensionless values have no unit;
+    otherwise the unit in which the largest magnitude reads best (ms for spike
+    times up to 0.2 s). Brian's own choice for long arrays only looks at the
+    first and last printed elements (microseconds for sorted spike times that
+    start near 0), and an axis is about the whole range. Two reductions, no
+    copy of the data.
     """
     if unit is not None:
         return unit
     if not isinstance(values, Quantity):
         return None
-    if get_dimensions(values) is DIMENSIONLESS:
+    dim = get_dimensions(values)
+    if dim is DIMENSIONLESS:
         return None
-    finite = np.asarray(values)[np.isfinite(np.asarray(values))]
-    if finite.size == 0:
-        return get_unit(get_dimensions(values))
-    return Quantity(finite, dim=get_dimensions(values)).get_best_unit()
+    plain = np.asarray(values)
+    if plain.size == 0 or not np.issubdtype(plain.dtype, np.number):
+        return get_unit(dim)
+    with warnings.catch_warnings():  # all-NaN input is handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        peak = max(abs(float(np.nanmin(plain))), abs(float(np.nanmax(plain))))
+    if not np.isfinite(peak):
+        finite = plain[np.isfinite(plain)]
+        peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    if peak == 0.0:
+        return get_unit(dim)
+    best = Quantity(peak, dim=dim).get_best_unit()
+    # no named unit for these dimensions (e.g. V/s): the SI combination
+    return best if isinstance(best, Unit) else get_unit(dim)
 
 
 def to_plain_array(
@@ -214,6 +241,7 @@ def to_plain_array(
         never written to).
     unit : `~brian2.Unit` or None
     """
+    values = unwrap_variable_view(values)
     if isinstance(values, Quantity):
         dim = get_dimensions(values)
         if dimension is not None and dim is not dimension:

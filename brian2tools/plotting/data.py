@@ -10,7 +10,6 @@ or an indexed one such as ``state_mon[3]`` (traces).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -32,7 +31,15 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .base import axis_label, brian_plot, check_same_length, get_axes, to_plain_array
+from .base import (
+    axis_label,
+    brian_plot,
+    check_same_length,
+    display_unit,
+    get_axes,
+    to_plain_array,
+    unwrap_variable_view,
+)
 
 __all__ = ["plot_raster", "plot_rate", "plot_state"]
 
@@ -55,16 +62,6 @@ RASTER_MARKERSIZES = ((1_000, 4.0), (10_000, 2.0), (LARGE_RASTER, 1.0))
 # --------------------------------------------------------------------------
 
 
-def _unwrap(values: Any) -> Any:
-    """
-    Turn a Brian `VariableView` (e.g. ``spike_mon.t``) into the Quantity or
-    array it stands for; anything else is returned unchanged.
-    """
-    if isinstance(values, VariableView):
-        return values[:]
-    return values
-
-
 def _check_unit(unit: Any, dimension, name: str) -> None:
     """Raise a TypeError naming ``name`` if ``unit`` is not a Brian unit of ``dimension``."""
     if unit is None:
@@ -81,37 +78,6 @@ def _check_unit(unit: Any, dimension, name: str) -> None:
         )
 
 
-def _range_unit(values: Any) -> Unit | None:
-    """
-    The unit in which the range of ``values`` reads best (e.g. ms for spike
-    times up to 0.2 s), None for plain or dimensionless values.
-
-    Brian's own choice for long arrays only looks at the first and last
-    printed elements (microseconds for sorted spike times starting near 0);
-    for an axis, the largest magnitude is what matters. Two reductions, no
-    copy of the data.
-    """
-    if not isinstance(values, Quantity):
-        return None
-    dim = get_dimensions(values)
-    if dim is DIMENSIONLESS:
-        return None
-    plain = np.asarray(values)
-    if plain.size == 0 or not np.issubdtype(plain.dtype, np.number):
-        return get_unit(dim)
-    with warnings.catch_warnings():  # all-NaN input is handled below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        peak = max(abs(float(np.nanmin(plain))), abs(float(np.nanmax(plain))))
-    if not np.isfinite(peak):
-        finite = plain[np.isfinite(plain)]
-        peak = float(np.max(np.abs(finite))) if finite.size else 0.0
-    if peak == 0.0:
-        return get_unit(dim)
-    best = Quantity(peak, dim=dim).get_best_unit()
-    # no named unit for these dimensions (e.g. V/s): the SI combination
-    return best if isinstance(best, Unit) else get_unit(dim)
-
-
 def _axis_data(values: Any, name: str, dimension, unit: Unit | None, unit_name: str):
     """
     Check ``values`` (dimension, unit argument) and return them as a plain
@@ -122,7 +88,7 @@ def _axis_data(values: Any, name: str, dimension, unit: Unit | None, unit_name: 
     not converted to float (matplotlib does that itself): for rasters of
     millions of spikes every fresh large array costs noticeable time.
     """
-    values = _unwrap(values)
+    values = unwrap_variable_view(values)
     _check_unit(unit, dimension, unit_name)
     if not isinstance(values, Quantity):
         return to_plain_array(values, name, dimension=dimension, unit=unit)
@@ -130,7 +96,7 @@ def _axis_data(values: Any, name: str, dimension, unit: Unit | None, unit_name: 
         # the dimension is wrong: let the shared helper word the error
         return to_plain_array(values, name, dimension=dimension)
     if unit is None:
-        unit = _range_unit(values)
+        unit = display_unit(values)
     array = np.asarray(values)  # a view, in base units
     scale = 1.0 if unit is None else float(unit)
     if scale != 1.0:
@@ -143,7 +109,7 @@ def _index_data(values: Any, name: str) -> np.ndarray:
     Neuron indices as a plain array: integer arrays pass through uncopied,
     anything else is checked and converted by the shared helper.
     """
-    values = _unwrap(values)
+    values = unwrap_variable_view(values)
     if isinstance(values, np.ndarray) and not isinstance(values, Quantity):
         if values.dtype.kind in "iu":
             return values
@@ -306,7 +272,7 @@ def plot_rate(
     >>> ax.get_ylabel()
     'rate (Hz)'
     """
-    rate = _unwrap(rate)
+    rate = unwrap_variable_view(rate)
     if rate_unit is None and isinstance(rate, Quantity) and get_dimensions(rate) is hertz.dim:
         rate_unit = hertz
     times, time_unit = _axis_data(time, "time", second.dim, time_unit, "time_unit")
@@ -385,7 +351,7 @@ def plot_state(
     """
     if var_name is None and isinstance(values, VariableView):
         var_name = values.name
-    values = _unwrap(values)
+    values = unwrap_variable_view(values)
     times, time_unit = _axis_data(time, "time", second.dim, time_unit, "time_unit")
     if isinstance(values, Quantity):
         dimension = get_dimensions(values)
