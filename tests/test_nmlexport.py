@@ -264,6 +264,7 @@ def simulated(tmp_path_factory):
 def test_jneuroml_matches_brian(simulated, name):
     result = simulated[name]
     assert severe_lines(result["log"]) == []
+    assert [line for line in result["log"].splitlines() if "WARNING" in line] == []
     brian, jneuroml = result["brian"], result["jneuroml"]
     dt = brian["dt"]
     compared = 0
@@ -513,6 +514,25 @@ def test_monitored_subexpression_is_recorded_after_the_step(tmp_path):
     assert "(t - dt)" in derivative["g"]
 
 
+def test_reset_temporaries_keep_their_value(tmp_path):
+    # Brian allows temporary names in a reset; the cell type stores them in state variables
+    group = {"name": "cells", "N": 2, "refractory": None, "namespace": {},
+             "equations": [{"name": "v", "type": "differential equation", "expr": "1/ms",
+                            "unit": volt / volt, "var_type": "float", "flags": []},
+                           {"name": "half", "type": "subexpression", "expr": "v / 2",
+                            "unit": volt / volt, "var_type": "float", "flags": []}],
+             "events": {"spike": {"threshold": "v > 1", "reset": "tmp = half\nv = 0\nv += tmp"}},
+             "initial_values": {"v": np.array([0.0, 0.5])}}
+    from brian2tools.nmlexport.neurongroup import build_cell_types
+
+    cell = ET.fromstring(build_cell_types(group, 0.1*ms).cell_type.toxml())
+    assert "tmp_temporary" in {sv.get("name") for sv in cell.iter("StateVariable")}
+    on_spike = cell.find("Dynamics").find("OnCondition")
+    assert on_spike.get("test") == "v .gt. 1"
+    assert [(a.get("variable"), a.get("value")) for a in on_spike.findall("StateAssignment")] == [
+        ("tmp_temporary", "(v / 2)"), ("v", "0"), ("v", "v + (tmp_temporary)")]
+
+
 def test_filename_gets_xml_extension_and_constants_file_options(tmp_path):
     model_file = tmp_path / "model"
     start_scope()
@@ -601,6 +621,13 @@ def test_functions_without_lems_equivalent_are_refused(tmp_path, equations, func
     with pytest.raises(UnsupportedFeatureError, match=rf"{function}\(\)") as error:
         export_in(tmp_path, lambda: [NeuronGroup(2, equations, name="neurons")])
     assert "'neurons'" in str(error.value)
+
+
+def test_stochastic_equations_are_refused(tmp_path):
+    with pytest.raises(UnsupportedFeatureError, match="noise term xi") as error:
+        export_in(tmp_path, lambda: [NeuronGroup(
+            2, "dv/dt = -v/(10*ms) + xi*sqrt(1/(10*ms)) : 1", name="noisy")])
+    assert "'noisy'" in str(error.value)
 
 
 def test_custom_events_are_refused(tmp_path):

@@ -364,7 +364,7 @@ class NMLExporter:
         time_scale = "0.001 s"
         for variable in monitor["variables"]:
             exposure, dimension = cell.exposures[variable]
-            scale_value = _display_scale(group, variable, dimension)
+            scale_value = _display_scale(dimension)
             lems_dim = lems_dimension(dimension)
             scale = f"{format_number(scale_value)} {lems_dim.unit}" if lems_dim.unit else \
                 format_number(scale_value)
@@ -406,19 +406,14 @@ def _element(xml_text: str) -> ET.Element:
     return element
 
 
-def _display_scale(group: dict, variable: str, dimension) -> float:
-    """A readable unit for a display (mV for volts, ...), from Brian's choice for the values."""
-    from brian2 import Quantity
+# Units of the displays, by LEMS dimension (SI for the others)
+_DISPLAY_UNITS = {"voltage": 1e-3, "time": 1e-3, "current": 1e-9, "conductance": 1e-9,
+                  "capacitance": 1e-12}
 
-    values = (group.get("initial_values") or {}).get(variable)
-    if values is None or np.all(np.asarray(values) == 0):
-        sample = Quantity(1.0, dim=dimension)
-    else:
-        sample = Quantity(np.max(np.abs(np.asarray(values, dtype=float))), dim=dimension)
-    try:
-        return float(sample.get_best_unit())
-    except Exception:  # a dimension without named units
-        return 1.0
+
+def _display_scale(dimension) -> float:
+    """The unit a display shows a quantity in (mV for voltages, nA for currents, ...)."""
+    return _DISPLAY_UNITS.get(lems_dimension(dimension).name, 1.0)
 
 
 def _display_range(group: dict, variable: str, scale: float) -> tuple[float, float]:

@@ -33,6 +33,7 @@ __all__ = [
     "render_condition",
     "parse_statements",
     "identifiers_in",
+    "strip_parentheses",
     "LEMS_FUNCTIONS",
 ]
 
@@ -56,7 +57,7 @@ _LN10 = format_number(math.log(10.0))  # log is the natural logarithm in LEMS
 
 
 def _call(function: str, x: str) -> str:
-    return f"{function}({_strip(x)})"
+    return f"{function}({strip_parentheses(x)})"
 
 
 def _floor(x: str) -> str:
@@ -90,7 +91,7 @@ _DERIVED_FUNCTIONS: dict[str, tuple[int, Callable[..., str]]] = {
     "expm1": (1, lambda x: f"({_call('exp', x)} - 1)"),
     "log1p": (1, lambda x: f"log(1 + {x})"),
     "exprel": (1, lambda x: f"(({_call('exp', x)} - 1 + {_is_zero(x)}) / "
-                            f"({_strip(x)} + {_is_zero(x)}))"),
+                            f"({strip_parentheses(x)} + {_is_zero(x)}))"),
     "sign": (1, _sign),
     "int": (1, lambda x: f"({_sign(x)} * {_floor(_call('abs', x))})"),
     "clip": (3, lambda x, low, high: _minimum(_maximum(x, low), high)),
@@ -180,6 +181,12 @@ class _Renderer:
             return format_number(_CONSTANTS[identifier])
         if identifier in ("True", "False"):
             raise self.refuse(f"the boolean constant {identifier} as a number")
+        if identifier == "xi" or identifier.startswith("xi_"):
+            raise self.refuse(
+                f"the noise term {identifier} (a stochastic equation)",
+                "jNeuroML's random numbers cannot reproduce Brian's: only initial values "
+                "may be random in a NeuroML export.",
+            )
         if identifier in ("inf", "nan"):
             raise self.refuse(f"the value {identifier}", "LEMS has no infinite values.")
         raise self.refuse(f"the name '{identifier}'", "The NeuroML exporter does not know what it refers to.")
@@ -237,8 +244,25 @@ class _Renderer:
         raise self.refuse(f"'{ast.unparse(node)}' as a condition", "LEMS conditions are comparisons joined by and/or/not.")
 
 
-def _strip(text: str) -> str:
-    """Drop one pair of enclosing parentheses (function arguments have their own)."""
+def strip_parentheses(text: str) -> str:
+    """
+    Drop one pair of parentheses enclosing the whole text, if there is one.
+
+    Parameters
+    ----------
+    text : str
+        A rendered expression.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from brian2tools.nmlexport.lemsrendering import strip_parentheses
+    >>> strip_parentheses('(a + b)'), strip_parentheses('(a) + (b)')
+    ('a + b', '(a) + (b)')
+    """
     if text.startswith("(") and text.endswith(")"):
         depth = 0
         for position, character in enumerate(text):

@@ -47,6 +47,7 @@ from .lemsrendering import (
     parse_statements,
     render_condition,
     render_expression,
+    strip_parentheses,
 )
 from .units import LEMSDimension, format_number, format_quantity, lems_dimension
 
@@ -351,7 +352,7 @@ class _CellBuilder:
             on_start.add(lems.StateAssignment(temporary, "0"))
         start_identifiers = self.inlined(_TIME)
         for name, recording in recorded.items():
-            on_start.add(lems.StateAssignment(recording, _strip_parentheses(
+            on_start.add(lems.StateAssignment(recording, strip_parentheses(
                 start_identifiers[name])))
         dynamics.add(on_start)
 
@@ -378,7 +379,7 @@ class _CellBuilder:
             record = lems.OnCondition(_ALWAYS)
             next_step = self.inlined(_TIME)
             for name, recording in recorded.items():
-                record.add(lems.StateAssignment(recording, _strip_parentheses(next_step[name])))
+                record.add(lems.StateAssignment(recording, strip_parentheses(next_step[name])))
             dynamics.add(record)
 
         population = lems.ComponentType(self.population_name, extends="basePopulation")
@@ -393,9 +394,9 @@ class _CellBuilder:
             return 1
         return self.equations[name]["unit"]
 
-    def inlined(self, time_text: str) -> dict:
+    def inlined(self, time_text: str, mapping: dict | None = None) -> dict:
         """Identifiers with every subexpression written out (Brian recomputes them where used)."""
-        mapping = dict(self.identifiers, t=time_text)
+        mapping = dict(self.identifiers, t=time_text) if mapping is None else mapping
         for name in _sorted_subexpressions(self.subexpressions, self.owner):
             mapping[name] = "(" + render_expression(
                 self.subexpressions[name], mapping, self.owner, f"the subexpression {name}",
@@ -427,14 +428,7 @@ class _CellBuilder:
             if target in temporaries:
                 mapping[target] = lems_target
                 # subexpressions read the temporary's new value from now on
-                mapping = self._reinline(mapping)
-
-    def _reinline(self, mapping: dict) -> dict:
-        for name in _sorted_subexpressions(self.subexpressions, self.owner):
-            mapping[name] = "(" + render_expression(
-                self.subexpressions[name], mapping, self.owner, f"the subexpression {name}",
-                self.booleans) + ")"
-        return mapping
+                mapping = self.inlined(mapping[_TIME], mapping)
 
     def _refractory_steps(self) -> str | None:
         """
@@ -448,7 +442,7 @@ class _CellBuilder:
             period = render_expression(self.refractory, self.inlined(_TIME), self.owner,
                                        "the refractoriness", self.booleans)
             # floor((period + 0.001*dt) / dt), with LEMS's ceil
-            return f"(-ceil(-(({period}) + 0.001 * {_DT}) / {_DT}))"
+            return f"(-ceil(-(({period} + 0.001 * {_DT}) / {_DT})))"
         period = float(self.refractory)
         steps = int((period + 1e-3 * self.dt) / self.dt)
         name = self.names.new("refractory_steps")
@@ -481,17 +475,6 @@ def _is_condition(code: str, booleans) -> bool:
         or (isinstance(node, ast.Name) and node.id in booleans)
         or (isinstance(node, ast.Constant) and isinstance(node.value, bool))
     )
-
-
-def _strip_parentheses(text: str) -> str:
-    if text.startswith("(") and text.endswith(")"):
-        depth = 0
-        for position, character in enumerate(text):
-            depth += {"(": 1, ")": -1}.get(character, 0)
-            if depth == 0 and position < len(text) - 1:
-                return text
-        return text[1:-1]
-    return text
 
 
 def build_cell_types(group: dict, dt, monitored=()) -> CellTypes:

@@ -55,7 +55,8 @@ def _read_table(path: str, columns: int) -> np.ndarray:
     return table
 
 
-def load_recordings(model_file: str | os.PathLike) -> dict[str, dict]:
+def load_recordings(model_file: str | os.PathLike,
+                    folder: str | os.PathLike | None = None) -> dict[str, dict]:
     """
     Read the recordings of a simulated NeuroML2/LEMS model exported from Brian.
 
@@ -63,7 +64,10 @@ def load_recordings(model_file: str | os.PathLike) -> dict[str, dict]:
     ----------
     model_file : str or os.PathLike
         The model file written by the ``'neuroml2'`` device; jNeuroML must
-        have been run on it (the recordings are next to it).
+        have been run on it.
+    folder : str or os.PathLike, optional
+        Where jNeuroML wrote the recordings: its working directory when it
+        ran. By default the model's folder (run jNeuroML there).
 
     Returns
     -------
@@ -93,7 +97,9 @@ def load_recordings(model_file: str | os.PathLike) -> dict[str, dict]:
     >>> recordings['statemonitor']['v'][0]  # doctest: +SKIP
     """
     model_file = os.fspath(model_file)
-    folder = os.path.dirname(os.path.abspath(model_file))
+    if folder is None:
+        folder = os.path.dirname(os.path.abspath(model_file))
+    folder = os.fspath(folder)
     root = ET.parse(model_file).getroot()
     if root.tag != "Lems":
         raise ValueError(f"'{model_file}' is not a LEMS file.")
