@@ -37,6 +37,7 @@ from brian2.input.spikegeneratorgroup import SpikeGeneratorGroup
 from brian2.monitors.ratemonitor import PopulationRateMonitor
 from brian2.monitors.spikemonitor import EventMonitor
 from brian2.monitors.statemonitor import StateMonitor
+from brian2.parsing.statements import parse_statement
 from brian2.spatialneuron.spatialneuron import SpatialNeuron
 from brian2.synapses.synapses import (
     StateUpdater as SynapticStateUpdater,
@@ -239,12 +240,28 @@ def _method(method_choice):
     return str(method_choice)
 
 
-def _code_identifiers(*codes) -> set[str]:
+def _code_identifiers(*codes, variables=()) -> set[str]:
+    """
+    The names that ``codes`` read from outside: temporaries that a statement
+    defines (``tmp = v + 1`` where ``tmp`` is not one of ``variables``, as
+    Brian allows in resets and pathways) are left out.
+    """
     identifiers: set[str] = set()
+    temporaries: set[str] = set()
     for code in codes:
-        if isinstance(code, str):
-            identifiers |= get_identifiers(code)
-    return identifiers
+        if not isinstance(code, str):
+            continue
+        identifiers |= get_identifiers(code)
+        for line in code.splitlines():
+            if not line.strip() or line.strip().startswith("#"):
+                continue
+            try:
+                name, operation, _, _ = parse_statement(line)
+            except ValueError:  # a condition (threshold), not a statement
+                continue
+            if operation == "=" and name not in variables:
+                temporaries.add(name)
+    return identifiers - temporaries
 
 
 # ---------------------------------------------------------------------- #
@@ -296,7 +313,11 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
             (
                 where,
                 external_values(
-                    group, _code_identifiers(threshold, reset), namespace, group.name, where
+                    group,
+                    _code_identifiers(threshold, reset, variables=group.variables),
+                    namespace,
+                    group.name,
+                    where,
                 ),
             )
         )
@@ -367,7 +388,11 @@ def _describe_synapses(synapses: Synapses, context: _Context) -> dict[str, Any]:
             (
                 where,
                 external_values(
-                    synapses, get_identifiers(pathway.code), namespace, synapses.name, where
+                    synapses,
+                    _code_identifiers(pathway.code, variables=synapses.variables),
+                    namespace,
+                    synapses.name,
+                    where,
                 ),
             )
         )
