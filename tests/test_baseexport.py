@@ -233,9 +233,10 @@ def test_assignment_through_a_temporary_subgroup(exporter):
 
 def test_temporaries_in_reset_are_not_external_names(exporter):
     offset = 3
-    NeuronGroup(2, "y : 1", threshold="y > 1", reset="tmp = y + offset\ny = 0.1*tmp")
+    group = NeuronGroup(2, "y : 1", threshold="y > 1", reset="tmp = y + offset\ny = 0.1*tmp")
     run(1 * ms)
     (described,) = exporter.runs[0]["neurongroups"]
+    assert described["name"] == group.name
     assert described["namespace"] == {"offset": 3}
     assert described["events"]["spike"]["reset"] == "tmp = y + offset\ny = 0.1*tmp"
 
