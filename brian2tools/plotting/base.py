@@ -40,20 +40,20 @@ def brian_plot(brian_obj: Any, axes: Axes | None = None, **kwds) -> Axes:
     versions. For full control, call the specific function that it hands
     off to.
 
-    ===========================================  ===========================
-    Object                                       Plot (function)
-    ===========================================  ===========================
-    `~brian2.SpikeMonitor`, `~brian2.EventMonitor` raster (`plot_raster`)
-    `~brian2.PopulationRateMonitor`              rate smoothed with a 1 ms
-                                                 Gaussian (`plot_rate`)
-    `~brian2.StateMonitor` (or an indexed one)   traces (`plot_state`); one
-                                                 panel per variable if
-                                                 several are recorded
-    `~brian2.Synapses`                           connections (`plot_synapses`)
-    a synaptic variable (``synapses.w``)         its values per connection
-                                                 (`plot_synapses`)
-    `~brian2.Morphology`                         dendrogram (`plot_dendrogram`)
-    ===========================================  ===========================
+    ===============================================  ===============================
+    Object                                           Plot (function)
+    ===============================================  ===============================
+    `~brian2.SpikeMonitor`, `~brian2.EventMonitor`   raster (`plot_raster`)
+    `~brian2.PopulationRateMonitor`                  rate smoothed with a 1 ms
+                                                     Gaussian (`plot_rate`)
+    `~brian2.StateMonitor` (or an indexed one)       traces (`plot_state`); one
+                                                     panel per variable if
+                                                     several are recorded
+    `~brian2.Synapses`                               connections (`plot_synapses`)
+    a synaptic variable (``synapses.w``)             its values per connection
+                                                     (`plot_synapses`)
+    `~brian2.Morphology`                             dendrogram (`plot_dendrogram`)
+    ===============================================  ===============================
 
     The dispatcher is a :func:`functools.singledispatch` function, so other
     packages can teach it their own types with ``@brian_plot.register``.
