@@ -335,11 +335,7 @@ class BaseExporter(RuntimeDevice):
         UnsupportedFeatureError
             Always.
         """
-        raise UnsupportedFeatureError(
-            network.name,
-            "store()/restore() of the network state",
-            "Describe each simulation in its own script instead.",
-        )
+        raise _store_restore_refusal(network)
 
     def network_restore(self, network, *args, **kwds):
         """
@@ -357,11 +353,7 @@ class BaseExporter(RuntimeDevice):
         UnsupportedFeatureError
             Always.
         """
-        raise UnsupportedFeatureError(
-            network.name,
-            "store()/restore() of the network state",
-            "Describe each simulation in its own script instead.",
-        )
+        raise _store_restore_refusal(network)
 
     def network_run(
         self,
@@ -427,3 +419,12 @@ class BaseExporter(RuntimeDevice):
         self.runs.append(description)
         if self.build_on_run:
             self.build(**self.build_options)
+
+
+def _store_restore_refusal(network) -> UnsupportedFeatureError:
+    """The error for ``store()`` and ``restore()``, which both need a simulated state."""
+    return UnsupportedFeatureError(
+        network.name,
+        "store()/restore() of the network state",
+        "Describe each simulation in its own script instead.",
+    )
