@@ -8,9 +8,11 @@ jNeuroML simulates) and ``LEMSUnitsConstants.xml`` next to it, instead of
 simulating. `load_recordings` reads back what jNeuroML recorded.
 
 Modules: `~.lemsexport` (`NMLExporter`, `LEMSDevice`), `~.neurongroup` (the
-component types of a NeuronGroup), `~.lemsrendering` (Brian code as LEMS
+component types of a NeuronGroup), `~.network_export` (synapses, spike
+sources, Poisson inputs), `~.lemsrendering` (Brian code as LEMS
 expressions), `~.supporting` (network and simulation elements), `~.units`
-(dimensions and values), `~.recordings` (reading results).
+(dimensions and values), `~.recordings` (reading results), `~.cli` (the
+command line ``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]``).
 """
 
 from .lemsexport import LEMSDevice, NMLExporter

@@ -4,7 +4,8 @@ The NeuroML2/LEMS exporter and the ``'neuroml2'`` device.
 `NMLExporter` turns model descriptions (see :doc:`/export_format`) into the
 text of a LEMS file that jNeuroML simulates: a cell and a population
 component type per NeuronGroup (see :mod:`.neurongroup`), a ``network`` of
-the populations, and a ``Simulation`` with a ``Display``, an ``OutputFile``
+the populations with the synapses, spike sources and Poisson inputs (see
+:mod:`.network_export`), and a ``Simulation`` with a ``Display``, an ``OutputFile``
 per StateMonitor and an ``EventOutputFile`` per SpikeMonitor or
 PopulationRateMonitor. It never looks at Brian objects: description in,
 text out.
@@ -31,6 +32,12 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import BaseExporter, UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
+from .network_export import (
+    add_event_ports,
+    build_network_parts,
+    connection_elements,
+    connection_type_element,
+)
 from .neurongroup import CellTypes, build_cell_types
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
@@ -114,18 +121,6 @@ def _check_runs(runs: list[dict]) -> dict:
     return first
 
 
-def _refuse_unsupported(description: dict):
-    for key, kind in (("synapses", "Synapses"), ("poissongroups", "PoissonGroup"),
-                      ("spikegeneratorgroups", "SpikeGeneratorGroup"),
-                      ("poissoninputs", "PoissonInput")):
-        for item in description.get(key) or ():
-            raise UnsupportedFeatureError(
-                item["name"], f"a {kind}",
-                "The NeuroML export supports neuron groups and their monitors only "
-                "(no synapses or network inputs yet).",
-            )
-
-
 class NMLExporter:
     """
     Renders model descriptions as a NeuroML2/LEMS model.
@@ -185,14 +180,13 @@ class NMLExporter:
         ------
         UnsupportedFeatureError
             For parts of the model that cannot be exported faithfully
-            (synapses, inputs, custom events, functions without LEMS
+            (plastic synapses, custom events, functions without LEMS
             equivalent, changes between runs, ...), naming the object.
         """
         if isinstance(runs, dict):
             runs = [runs]
         runs = list(runs)
         description = _check_runs(runs)
-        _refuse_unsupported(description)
         duration = sum(float(run["duration"]) for run in runs)
         dt = float(description["dt"])
 
@@ -200,12 +194,16 @@ class NMLExporter:
         state_monitors = list(description.get("statemonitors") or ())
         spike_monitors = list(description.get("spikemonitors") or ())
         rate_monitors = list(description.get("ratemonitors") or ())
+        parts = build_network_parts(description, dt, duration)
         for monitor in state_monitors + spike_monitors + rate_monitors:
             source = monitor["source"]["group"]
+            if source in parts.sources and monitor in spike_monitors:
+                continue
             if source not in groups:
                 raise UnsupportedFeatureError(
                     monitor["name"], f"a monitor of '{source}'",
-                    "Only monitors of NeuronGroups can be exported.",
+                    "Only monitors of NeuronGroups (and spike monitors of spike sources) "
+                    "can be exported.",
                 )
         monitored = {name: set() for name in groups}
         for monitor in state_monitors:
@@ -222,8 +220,13 @@ class NMLExporter:
                     "jNeuroML event files only store spike times and indices.",
                 )
 
+        for name, variables in parts.written.items():
+            monitored[name].update(variables)  # changed by events: LEMS state variables
         cells = {name: build_cell_types(group, dt, monitored[name])
                  for name, group in groups.items()}
+        for port in parts.ports:
+            cells[port.group].dimensions.update(
+                add_event_ports(cells[port.group].cell_type, [port]))
 
         model = lems.Model(include_includes=False)
         for include in INCLUDES:
@@ -243,7 +246,8 @@ class NMLExporter:
             model.add(cell.population_type)
         self._lems_model = model
 
-        ids = _Ids(set(groups) | {m["name"] for m in state_monitors + spike_monitors
+        ids = _Ids(set(groups) | set(parts.sources) | {p.name for p in parts.projections}
+                   | {m["name"] for m in state_monitors + spike_monitors
                                   + rate_monitors})
         root = ET.Element("Lems")
         for element in (ET.fromstring(include.toxml()) for include in model.includes):
@@ -254,6 +258,8 @@ class NMLExporter:
             root.append(_element(unit.toxml()))
         for component_type in model.component_types:
             root.append(_element(component_type.toxml()))
+        root.extend(parts.source_types)
+        root.extend(connection_type_element(projection) for projection in parts.projections)
 
         network_id = ids.new(network_name)
         populations = []
@@ -267,7 +273,10 @@ class NMLExporter:
             populations.append(supporting.population_component(
                 name, cell.population_type.name, cell.cell_type.name, prototype_id, per_cell,
                 cell.size))
-        root.append(supporting.network(network_id, populations))
+        network = supporting.network(network_id, populations + parts.populations)
+        for projection in parts.projections:
+            network.extend(connection_elements(projection))
+        root.append(network)
 
         simulation_id = ids.new(simulation_name)
         simulation = supporting.simulation(
