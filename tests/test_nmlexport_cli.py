@@ -76,11 +76,13 @@ def test_exports_an_unmodified_script(tmp_path):
     assert "line 19" in result.stderr
     assert (tmp_path / "LEMSUnitsConstants.xml").exists()
     network = ET.parse(model).getroot().find("network")
-    connections = sorted((e.get("from"), e.get("to"), e.get("delay"))
-                         for e in network if e.tag == "synapses_pre_connection")
-    assert connections == [("stimulus[0]", "cells[0]", "0.00055 s"),
-                           ("stimulus[1]", "cells[1]", "0.00055 s"),
-                           ("stimulus[1]", "cells[2]", "0.00055 s")]
+    projection = network.find("projection")
+    assert projection.get("synapse") == "synapses_pre"
+    connections = sorted((e.get("preCellId"), e.get("postCellId"), e.get("delay"),
+                          e.get("weight")) for e in projection)
+    assert connections == [("../stimulus[0]", "../cells[0]", "0.00055 s", "1"),
+                           ("../stimulus[1]", "../cells[1]", "0.00055 s", "1"),
+                           ("../stimulus[1]", "../cells[2]", "0.00055 s", "1")]
     assert script.read_text() == SCRIPT
 
 

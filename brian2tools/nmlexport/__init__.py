@@ -9,7 +9,8 @@ simulating. `load_recordings` reads back what jNeuroML recorded.
 
 Modules: `~.lemsexport` (`NMLExporter`, `LEMSDevice`), `~.neurongroup` (the
 component types of a NeuronGroup), `~.network_export` (synapses, spike
-sources, Poisson inputs), `~.lemsrendering` (Brian code as LEMS
+sources, Poisson inputs), `~.synapse_components` (synapses that carry
+their neurons' linear variables), `~.lemsrendering` (Brian code as LEMS
 expressions), `~.supporting` (network and simulation elements), `~.units`
 (dimensions and values), `~.recordings` (reading results), `~.cli` (the
 command line ``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]``).

@@ -39,6 +39,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import CellTypes, build_cell_types
+from .synapse_components import projection_element, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
     format_number,
@@ -222,11 +223,19 @@ class NMLExporter:
 
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables
-        cells = {name: build_cell_types(group, dt, monitored[name])
+        cells = {name: build_cell_types(group, dt, monitored[name],
+                                        carried=parts.carried.get(name) or (),
+                                        synapse_base=parts.synapse_bases.get(name),
+                                        track_spikes=name in parts.spike_times)
                  for name, group in groups.items()}
+        synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
+            parts.synapse_types, groups, parts.carried, monitored, dt)
         for port in parts.ports:
             cells[port.group].dimensions.update(
                 add_event_ports(cells[port.group].cell_type, [port]))
+            for name, (unit, values) in port.per_cell.items():
+                cells[port.group].per_cell[name] = (lems_dimension(unit, port.origin),
+                                                    values)
 
         model = lems.Model(include_includes=False)
         for include in INCLUDES:
@@ -235,8 +244,9 @@ class NMLExporter:
         for include in includes:
             if include not in INCLUDES:
                 model.add(lems.Include(include))
-        dimensions = sorted({dimension for cell in cells.values() for dimension in cell.dimensions
-                             if not dimension.is_core}, key=lambda d: d.name)
+        all_dimensions = synapse_dimensions.union(*(cell.dimensions for cell in cells.values()))
+        dimensions = sorted({dimension for dimension in all_dimensions if not dimension.is_core},
+                            key=lambda d: d.name)
         for dimension in dimensions:
             model.add(lems.Dimension(dimension.name, **{
                 key: int(value) for key, value in dimension.dimension_attributes().items()}))
@@ -244,9 +254,14 @@ class NMLExporter:
         for cell in cells.values():
             model.add(cell.cell_type)
             model.add(cell.population_type)
+        for synapse_type in synapse_types:
+            model.add(synapse_type)
         self._lems_model = model
 
         ids = _Ids(set(groups) | set(parts.sources) | {p.name for p in parts.projections}
+                   | {p.name for p in parts.synaptic_projections}
+                   | {t.component for t in parts.synapse_types}
+                   | {e.get("id") for e in parts.source_types if e.tag == "Component"}
                    | {m["name"] for m in state_monitors + spike_monitors
                                   + rate_monitors})
         root = ET.Element("Lems")
@@ -273,7 +288,10 @@ class NMLExporter:
             populations.append(supporting.population_component(
                 name, cell.population_type.name, cell.cell_type.name, prototype_id, per_cell,
                 cell.size))
+        root.extend(synapse_components)
         network = supporting.network(network_id, populations + parts.populations)
+        for projection in parts.synaptic_projections:
+            network.append(projection_element(projection))
         for projection in parts.projections:
             network.extend(connection_elements(projection))
         root.append(network)

@@ -8,14 +8,19 @@ to the cell types and to the ``network`` it builds for the neuron groups.
 How a Brian network becomes LEMS (the reasons are in
 :doc:`/nmlexport_network`):
 
-* A synaptic pathway (``on_pre`` or ``on_post``) runs its statements on the
-  cell whose variables they change, as Brian does: the receiving cell type
-  gets an ``EventPort`` and an ``OnEvent`` with the statements, and every
-  synapse becomes a connection that sends the spikes of its trigger cell to
-  that port (a component type extending NeuroML's ``explicitConnection``,
-  written one short element per synapse). Values that differ between
-  synapses (``w`` in ``ge += w``) are grouped: each distinct value gets its
-  own port.
+* A synaptic pathway (``on_pre`` or ``on_post``) that adds to variables
+  with linear dynamics of the receiving neurons (``ge += w``) becomes a
+  NeuroML synapse component type that carries its own copy of them, and a
+  ``projection`` with one ``connectionWD`` (weight, delay) per synapse
+  (:mod:`.synapse_components`).
+* Any other pathway (``v += w``) runs its statements on the cell whose
+  variables they change, as Brian does: the receiving cell type gets an
+  ``EventPort`` and an ``OnEvent`` with the statements, and every synapse
+  becomes a connection that sends the spikes of its trigger cell to that
+  port (a component type extending NeuroML's ``explicitConnection``).
+  Values that differ between synapses are grouped (each distinct value its
+  own port) or, when there are many, given to the cells as parameters (the
+  k-th synapse onto a cell arrives at port k).
 * Delays: jNeuroML delivers an event at the start of a time step, before the
   cells are updated, and the cell that fires is one step ahead of Brian, so
   a delay of ``n`` Brian steps is written as ``(n + 1/2) * dt``; the half
@@ -27,10 +32,11 @@ How a Brian network becomes LEMS (the reasons are in
   sources with each cell's rate; a PoissonInput one Poisson source per
   target cell at ``N * rate`` sending its events to a port that applies the
   weight.
-* What LEMS events cannot carry is refused by name: synaptic variables with
+* What LEMS cannot reproduce is refused by name: synaptic variables with
   their own dynamics or changed by the synapses (plasticity, STDP), summed
-  variables (gap junctions), reading the other cell's variables, too many
-  different per-synapse values, custom events.
+  variables (gap junctions), reading the other cell's variables, resets
+  that depend on what events change, too many differently weighted
+  synapses onto one cell, custom events.
 """
 
 from __future__ import annotations
@@ -47,6 +53,15 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, parse_statements, render_expression
+from .supporting import format_repeated
+from .synapse_components import (
+    SynapseType,
+    SynapticProjection,
+    connected_sets,
+    evaluate_increment,
+    linear_components,
+    own_name,
+)
 from .units import format_quantity, lems_dimension
 
 __all__ = [
@@ -65,8 +80,11 @@ __all__ = [
 
 logger = get_logger(__name__)
 
-#: The most distinct per-synapse values (one event port each) a pathway may use.
+#: The most distinct per-synapse values (one event port each) a pathway may use;
+#: beyond, each cell gets one port per incoming synapse of the pathway.
 MAX_PORTS_PER_PATHWAY = 64
+#: The most synapses of one pathway a cell may receive when each needs its own port.
+MAX_INCOMING_PORTS = 2000
 
 # Names Brian defines inside Synapses that a LEMS event cannot provide.
 _SYNAPSE_INTERNALS = ("i", "j", "t", "dt", "N", "N_incoming", "N_outgoing", "lastupdate",
@@ -74,6 +92,7 @@ _SYNAPSE_INTERNALS = ("i", "j", "t", "dt", "N", "N_incoming", "N_outgoing", "las
 
 _TIME = lems_dimension(second)
 _RATE = lems_dimension(Hz)
+_POISSON_PROTOTYPE = {"averageRate": "0 per_s"}
 
 
 @dataclass
@@ -94,6 +113,10 @@ class EventPort:
         statements use.
     origin : str
         The Brian object (and pathway) the port implements, for comments.
+    per_cell : dict
+        LEMS name -> (Brian unit, array with one value per cell of the
+        group) of the per-cell parameters the statements use (the values
+        of the synapse each cell receives at this port).
     """
 
     group: str
@@ -101,6 +124,7 @@ class EventPort:
     statements: list = field(default_factory=list)
     constants: dict = field(default_factory=dict)
     origin: str = ""
+    per_cell: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -155,10 +179,24 @@ class NetworkParts:
         ``<Component>`` elements of the spike sources (generators, Poisson
         groups, Poisson inputs), for the ``network``.
     source_types : list of Element
-        The population component types of the spike sources.
+        The population component types of the spike sources, and the
+        prototype component each population names.
     sources : dict
         Name of each spike-source group -> its size, so monitors can select
         ``'name[k]'``.
+    synapse_types : list of SynapseType
+        The synapse components of the pathways whose synapses carry their
+        neuron variables (:mod:`.synapse_components`).
+    synaptic_projections : list of SynapticProjection
+        Their connections, with each synapse's weight and delay.
+    carried : dict
+        Neuron group -> {variable: its linear component} for the variables
+        its synapses carry.
+    synapse_bases : dict
+        Neuron group -> name of its synapse base type.
+    spike_times : set
+        Neuron groups whose cells must keep the time of their last spike
+        (``lastspike``) for the gates of their ports.
     """
 
     ports: list = field(default_factory=list)
@@ -167,6 +205,11 @@ class NetworkParts:
     populations: list = field(default_factory=list)
     source_types: list = field(default_factory=list)
     sources: dict = field(default_factory=dict)
+    synapse_types: list = field(default_factory=list)
+    synaptic_projections: list = field(default_factory=list)
+    carried: dict = field(default_factory=dict)
+    synapse_bases: dict = field(default_factory=dict)
+    spike_times: set = field(default_factory=set)
 
 
 # ---------------------------------------------------------------- timing
@@ -304,9 +347,9 @@ def _check_synaptic_equations(synapses: Mapping, written: set, refuse: _Refuse):
         if eq["type"] == "differential equation":
             raise refuse(
                 f"the synaptic variable '{name}' with its own dynamics",
-                "Only synapses whose effect does not depend on a per-synapse state can be "
-                "exported: put linear synaptic dynamics in the post-synaptic neurons "
-                "(e.g. 'dge/dt = -ge/taue' there and on_pre='ge += w').",
+                "Write linear synaptic dynamics in the post-synaptic neurons instead "
+                "(e.g. 'dge/dt = -ge/taue' there and on_pre='ge += w'): the export then "
+                "gives each synapse its own copy of ge, in a NeuroML synapse component.",
             )
         if eq["type"] == "subexpression":
             raise refuse(f"the synaptic subexpression '{name}'",
@@ -362,6 +405,49 @@ def _refractory_gate(group: Mapping, variable: str, dt: float, refuse: _Refuse,
     return f"H((t - lastspike) / dt - {steps + 0.5})"
 
 
+def _reset_gate(group: Mapping, variable: str, op: str, refuse: _Refuse,
+                what: str) -> str | None:
+    """
+    The LEMS factor that drops an event the reset of the same step would overwrite.
+
+    Brian applies synaptic effects and inputs after the threshold and before
+    the reset of a time step, so an event arriving in the step in which the
+    neuron spikes is overwritten by a reset ``v = Vr``; jNeuroML applies it
+    at the start of the next step, after the reset. The gate is 0 for an
+    event of that step (one step since ``lastspike`` when it arrives). A
+    reset that adds to the variable (``w += b``) commutes with additions and
+    needs no gate; a reset that uses the variable otherwise is refused.
+    """
+    spike = (group.get("events") or {}).get("spike") or {}
+    reset = (spike.get("reset") or "").strip()
+    if not reset:
+        return None
+    gate = None
+    for target, reset_op, expr in parse_statements(reset, group["name"], "the reset"):
+        reads = identifiers_in(expr)
+        commutes = (target == variable and reset_op in ("+=", "-=") and op in ("+=", "-=")
+                    and variable not in reads)
+        if commutes:
+            continue
+        if target == variable and reset_op == "=" and variable not in reads:
+            gate = "H((t - lastspike) / dt - 1.5)"
+            continue
+        if target == variable or variable in reads:
+            raise refuse(
+                f"{what} changing '{variable}' of '{group['name']}', whose reset "
+                f"'{target} {reset_op} {expr}' depends on it",
+                "Brian applies the synaptic effects of a time step before the reset, "
+                "jNeuroML after it; the export can reproduce this for resets that set the "
+                "variable (v = Vr) or add to it only.",
+            )
+    return gate
+
+
+def _combined_gate(*gates: str | None) -> str | None:
+    present = [gate for gate in gates if gate is not None]
+    return " * ".join(present) if present else None
+
+
 def _assignment(variable: str, op: str, value: str, gate: str | None) -> str:
     """The new value of ``variable`` for ``variable op value``, through an optional gate."""
     if gate is None:
@@ -373,8 +459,8 @@ def _assignment(variable: str, op: str, value: str, gate: str | None) -> str:
 
 
 def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dict],
-                   written: dict, refuse: _Refuse, dt: float
-                   ) -> list[tuple[EventPort, np.ndarray, str]]:
+                   written: dict, refuse: _Refuse, dt: float, carried: Mapping[str, Mapping],
+                   parts_spike_times: set) -> list[tuple[EventPort, np.ndarray, str]]:
     """The ports of one pathway, with the synapses each one serves and its receiving side."""
     name = synapses["name"]
     pathway_name = pathway.get("name") or pathway["prepost"]
@@ -442,12 +528,14 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
     if group.get("kind") != "neurongroup":
         raise refuse(f"the '{pathway_name}' pathway changing the variables of "
                      f"'{group['name']}'", "Only neuron groups have variables an event can change.")
+    moved = carried.get(group["name"]) or {}
     for target, _, _ in statements:
         variable = _side_of(target, synaptic, cell_variables)[1]
         equation = variables[side][variable]
         if equation["type"] == "subexpression":
             raise refuse(f"the assignment to the subexpression '{target}'")
-        written.setdefault(group["name"], set()).add(variable)
+        if variable not in moved:
+            written.setdefault(group["name"], set()).add(variable)
 
     # per-synapse values: one port per distinct combination
     n_synapses = int(synapses.get("N", len(synapses.get("i", ()))))
@@ -464,14 +552,30 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
         inverse = np.asarray(inverse).ravel()
     else:
         distinct, inverse = np.zeros((1, 0)), np.zeros(n_synapses, dtype=np.int64)
-    if len(distinct) > MAX_PORTS_PER_PATHWAY:
-        raise refuse(
-            f"{len(distinct)} different values of {', '.join(repr(p) for p in used_parameters)} "
-            f"in the '{pathway_name}' pathway",
-            "LEMS events carry no value, so each distinct per-synapse value needs its own "
-            f"event port (at most {MAX_PORTS_PER_PATHWAY}); use values shared by groups of "
-            "synapses, or a constant weight.",
-        )
+    # LEMS events carry no value: with few distinct values, one port per value;
+    # with many, one port per incoming synapse of a cell, the values as per-cell
+    # parameters (the k-th synapse of each cell arrives at port k)
+    per_cell_ports = len(distinct) > MAX_PORTS_PER_PATHWAY
+    if per_cell_ports:
+        start = int(synapses["target" if side == "post" else "source"].get("start") or 0)
+        receivers = np.asarray(synapses["j" if side == "post" else "i"], dtype=np.int64) + start
+        order = np.argsort(receivers, kind="stable")
+        sorted_receivers = receivers[order]
+        first = np.searchsorted(sorted_receivers, sorted_receivers, side="left")
+        rank = np.empty(n_synapses, dtype=np.int64)
+        rank[order] = np.arange(n_synapses) - first
+        n_ports = int(rank.max()) + 1 if n_synapses else 0
+        if n_ports > MAX_INCOMING_PORTS:
+            raise refuse(
+                f"{len(distinct)} different values of "
+                f"{', '.join(repr(p) for p in used_parameters)} in the '{pathway_name}' "
+                f"pathway, with up to {n_ports} synapses onto one cell",
+                "LEMS events carry no value and a synapse cannot change the variables of its "
+                "cell, so each synapse needs its own event port on the cell (at most "
+                f"{MAX_INCOMING_PORTS}). Use fewer distinct values, or let the synapses add "
+                "to a variable with linear dynamics (e.g. 'dI/dt = -I/tau_s' in the neurons "
+                "and on_pre='I += w'), which the export gives each synapse a copy of.",
+            )
 
     mapping_base = {}
     constants = {}
@@ -486,27 +590,46 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
             constants[_constant_name(name, identifier)] = value
             mapping_base[identifier] = _constant_name(name, identifier)
     booleans = {n for n, eq in variables[side].items() if eq.get("var_type") == "boolean"}
-    gates = {target: _refractory_gate(group, _side_of(target, synaptic, cell_variables)[1], dt,
-                                      refuse, f"the '{pathway_name}' pathway")
-             for target, _, _ in statements}
+    gates = {}
+    for target, op, _ in statements:
+        variable = _side_of(target, synaptic, cell_variables)[1]
+        what = f"the '{pathway_name}' pathway"
+        gates[target] = _combined_gate(_refractory_gate(group, variable, dt, refuse, what),
+                                       _reset_gate(group, variable, op, refuse, what))
+    if any(gate is not None and "lastspike" in gate for gate in gates.values()):
+        parts_spike_times.add(group["name"])
     ports = []
     base_port = f"{name}_{pathway_name}"
-    for index, row in enumerate(distinct):
+    n_cells = int(group["N"])
+    for index in range(n_ports if per_cell_ports else len(distinct)):
         port_name = base_port if len(distinct) == 1 else f"{base_port}_{index}"
-        port_constants = dict(constants)
+        port = EventPort(group["name"], port_name, constants=dict(constants), origin=origin)
         mapping = dict(mapping_base)
-        for parameter, value in zip(used_parameters, row, strict=True):
-            unit = synaptic_equations[parameter]["unit"]
-            constant = _constant_name(port_name, parameter)
-            port_constants[constant] = _with_unit(value, unit)
-            mapping[parameter] = constant
-        port = EventPort(group["name"], port_name, constants=port_constants, origin=origin)
+        if per_cell_ports:
+            members = np.nonzero(rank == index)[0]
+            for column, parameter in enumerate(used_parameters):
+                values_of_cells = np.zeros(n_cells)
+                values_of_cells[receivers[members]] = table[members, column]
+                parameter_name = _constant_name(port_name, parameter)
+                port.per_cell[parameter_name] = (synaptic_equations[parameter]["unit"],
+                                                 values_of_cells)
+                mapping[parameter] = parameter_name
+        else:
+            members = np.nonzero(inverse == index)[0]
+            for parameter, value in zip(used_parameters, distinct[index], strict=True):
+                unit = synaptic_equations[parameter]["unit"]
+                constant = _constant_name(port_name, parameter)
+                port.constants[constant] = _with_unit(value, unit)
+                mapping[parameter] = constant
         for target, op, expr in statements:
             variable = _side_of(target, synaptic, cell_variables)[1]
             value = render_expression(expr, mapping, name, f"the '{pathway_name}' pathway",
                                       booleans)
-            port.statements.append((variable, _assignment(variable, op, value, gates[target])))
-        ports.append((port, np.nonzero(inverse == index)[0], side))
+            # additions to a variable the synapses carry go to the neuron's own copy
+            lems_variable = own_name(variable) if variable in moved else variable
+            port.statements.append((lems_variable, _assignment(lems_variable, op, value,
+                                                               gates[target])))
+        ports.append((port, members, side))
     return ports
 
 
@@ -525,37 +648,174 @@ def _paths(group: str, start: int, indices: np.ndarray) -> np.ndarray:
     return np.char.add(np.char.add(f"{group}[", numbers), "]")
 
 
-def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
-                   parts: NetworkParts, taken: set):
-    name = synapses["name"]
-    refuse = _Refuse(name)
-    written_by_code = set()
-    for pathway in synapses.get("pathways") or ():
-        code = (pathway.get("code") or "").strip()
-        if code:
-            written_by_code.update(target for target, _, _ in
-                                   parse_statements(code, name, "a pathway"))
-    _check_synaptic_equations(synapses, written_by_code, refuse)
-    source, target = synapses["source"], synapses["target"]
+def _synapse_sides(synapses: Mapping, groups: Mapping[str, dict], refuse: _Refuse) -> dict:
     sides = {}
-    for side, reference in (("pre", source), ("post", target)):
+    for side in ("pre", "post"):
+        reference = synapses["source" if side == "pre" else "target"]
         if reference["group"] not in groups:
             raise refuse(f"the {side}-synaptic group '{reference['group']}'",
                          "Synapses can connect neuron groups, Poisson groups and spike "
                          "generators of the exported network.")
         sides[side] = groups[reference["group"]]
+    return sides
+
+
+def _blocked_variables(description: Mapping, groups: Mapping[str, dict]) -> dict[str, set]:
+    """
+    Neuron variables that must stay in the neuron: set (``=``, ``*=``) or read by code.
+
+    The threshold, reset and refractoriness of a group are checked by
+    `linear_components` from the group itself; this adds what synaptic
+    pathways and Poisson inputs do to the variables.
+    """
+    blocked: dict[str, set] = {name: set() for name in groups}
+    for synapses in description.get("synapses") or ():
+        sides = {}
+        for side in ("pre", "post"):
+            reference = synapses["source" if side == "pre" else "target"]
+            if reference["group"] in groups:
+                sides[side] = groups[reference["group"]]
+        if len(sides) < 2:
+            continue
+        synaptic = set(_equations_by_name(synapses))
+        cell_variables = {side: set(_equations_by_name(group)) for side, group in sides.items()}
+        for pathway in synapses.get("pathways") or ():
+            code = (pathway.get("code") or "").strip()
+            if not code:
+                continue
+            for target, op, expr in parse_statements(code, synapses["name"], "a pathway"):
+                side = _side_of(target, synaptic, cell_variables)
+                if side is not None and op not in ("+=", "-="):
+                    blocked[sides[side[0]]["name"]].add(side[1])
+                for identifier in identifiers_in(expr):
+                    used = _side_of(identifier, synaptic, cell_variables)
+                    if used is not None:
+                        blocked[sides[used[0]]["name"]].add(used[1])
+    for poisson_input in description.get("poissoninputs") or ():
+        group = poisson_input["target"]["group"]
+        if group in groups:
+            blocked[group].update(identifiers_in(str(poisson_input["weight"]))
+                                  & set(_equations_by_name(groups[group])))
+    for name, group in groups.items():
+        if group.get("kind") != "neurongroup":
+            continue
+        # Brian code of the group that needs the variable's value in the neuron
+        code = []
+        spike = (group.get("events") or {}).get("spike") or {}
+        code += [spike.get("threshold") or "", spike.get("reset") or ""]
+        if isinstance(group.get("refractory"), str):
+            code.append(group["refractory"])
+        subexpressions = {eq["name"]: eq["expr"] for eq in group.get("equations") or ()
+                          if eq["type"] == "subexpression"}
+        used = set().union(*(identifiers_in(text) for text in code if text.strip()))
+        # subexpressions used there, and recorded ones, count with what they use
+        recorded = set()
+        for monitor in description.get("statemonitors") or ():
+            if monitor["source"]["group"] == name:
+                recorded.update(monitor["variables"])
+        pending = list((used | recorded) & subexpressions.keys())
+        seen = set()
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            inner = identifiers_in(subexpressions[current])
+            used |= inner
+            pending.extend(inner & subexpressions.keys())
+        blocked[name] |= used
+    return blocked
+
+
+def _carried_pathway(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict],
+                     components: Mapping[str, Mapping]) -> tuple | None:
+    """
+    ``(receiving side, [(variable, increments or None)], weighted index)`` if
+    the synapses of a pathway can carry the variables it changes, else None.
+
+    That is the case when every statement adds (``+=``, ``-=``) to a
+    variable of a linear component of one neuron group a value that depends
+    on per-synapse parameters and constants only.
+    """
+    if pathway.get("event", "spike") != "spike":
+        return None
+    code = (pathway.get("code") or "").strip()
+    if not code:
+        return None
+    name = synapses["name"]
+    statements = parse_statements(code, name, "a pathway")
+    synaptic_equations = _equations_by_name(synapses)
+    cell_variables = {side: set(_equations_by_name(group)) for side, group in sides.items()}
+    namespace = dict(synapses.get("namespace") or {})
+    initial = synapses.get("initial_values") or {}
+    receiving = set()
+    increments = []
+    for target, op, expr in statements:
+        side = _side_of(target, set(synaptic_equations), cell_variables)
+        if op not in ("+=", "-=") or side is None:
+            return None
+        group = sides[side[0]]
+        if group.get("kind") != "neurongroup" or side[1] not in (
+                components.get(group["name"]) or {}):
+            return None
+        receiving.add(side[0])
+        values = {}
+        for identifier in identifiers_in(expr):
+            equation = synaptic_equations.get(identifier)
+            if equation is not None:
+                if equation["type"] != "parameter" or initial.get(identifier) is None:
+                    return None
+                values[identifier] = initial[identifier]
+            elif identifier in namespace and np.ndim(namespace[identifier]) == 0:
+                values[identifier] = namespace[identifier]
+            elif identifier in DEFAULT_UNITS:
+                values[identifier] = DEFAULT_UNITS[identifier]
+            else:
+                return None
+        increment = evaluate_increment(expr, values)
+        if increment is None:
+            return None
+        increments.append((side[1], -increment if op == "-=" else increment))
+    if len(receiving) != 1:
+        return None
+    n_synapses = len(synapses.get("i", ()))
+    varying = [index for index, (_, values) in enumerate(increments)
+               if np.ndim(values) and len(values) and np.any(values != values.ravel()[0])]
+    if len(varying) > 1:
+        return None  # one weight per connection: left to the ports, which explain
+    weighted = varying[0] if varying else 0
+    plan = []
+    for index, (variable, values) in enumerate(increments):
+        values = np.broadcast_to(np.asarray(values, dtype=float), (n_synapses,))
+        plan.append((variable, values if index == weighted else
+                     (float(values[0]) if n_synapses else 0.0)))
+    return receiving.pop(), plan, weighted
+
+
+def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
+                   parts: NetworkParts, taken: set, carried_plans: Mapping):
+    name = synapses["name"]
+    refuse = _Refuse(name)
+    source, target = synapses["source"], synapses["target"]
+    sides = _synapse_sides(synapses, groups, refuse)
     i = np.asarray(synapses["i"], dtype=np.int64)
     j = np.asarray(synapses["j"], dtype=np.int64)
-    for pathway in synapses.get("pathways") or ():
+    cells = {"pre": (source, i), "post": (target, j)}
+    for index, pathway in enumerate(synapses.get("pathways") or ()):
         delays = np.broadcast_to(np.asarray(pathway.get("delay", 0.0), dtype=float), i.shape)
         steps = delay_steps(delays, dt)
         trigger = "pre" if pathway["prepost"] == "pre" else "post"
+        plan = carried_plans.get((name, index))
+        if plan is not None:
+            _carried_parts(synapses, pathway, sides, cells, trigger, plan,
+                           lems_delays(steps, dt), parts, taken)
+            continue
         for port, members, receiving in _pathway_ports(synapses, pathway, sides,
-                                                       parts.written, refuse, dt):
+                                                       parts.written, refuse, dt,
+                                                       parts.carried, parts.spike_times):
             parts.ports.append(port)
-            cells = {"pre": (source, i[members]), "post": (target, j[members])}
-            from_ref, from_idx = cells[trigger]
-            to_ref, to_idx = cells[receiving]
+            from_ref, from_idx = cells[trigger][0], cells[trigger][1][members]
+            to_ref, to_idx = cells[receiving][0], cells[receiving][1][members]
             connection_name = _unique(f"{port.port}_connection", taken)
             parts.projections.append(Projection(
                 connection_name, port.port,
@@ -563,6 +823,73 @@ def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
                 _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
                 lems_delays(steps[members], dt), origin=port.origin,
             ))
+
+
+def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict],
+                   cells: Mapping, trigger: str, plan: tuple, delays: np.ndarray,
+                   parts: NetworkParts, taken: set):
+    receiving, increments, weighted = plan
+    group = sides[receiving]["name"]
+    pathway_name = pathway.get("name") or pathway["prepost"]
+    base_name = f"{synapses['name']}_{pathway_name}"
+    components = parts.carried[group]
+    carried = sorted(set().union(*(components[variable] for variable, _ in increments)))
+    increments_of_weight = np.asarray(increments[weighted][1], dtype=float)
+    distinct, counts = np.unique(increments_of_weight, return_counts=True)
+    amplitude = float(distinct[np.argmax(counts)]) if len(distinct) else 1.0
+    if amplitude == 0:
+        amplitude = 1.0
+    synapse_type = SynapseType(
+        _unique(f"{base_name}_synapse", taken), _unique(base_name, taken), group,
+        parts.synapse_bases[group], tuple(carried),
+        [(variable, None if index == weighted else value)
+         for index, (variable, value) in enumerate(increments)],
+        amplitude=amplitude, origin=f"{synapses['name']} ({pathway_name})")
+    parts.synapse_types.append(synapse_type)
+    from_ref, from_idx = cells[trigger]
+    to_ref, to_idx = cells[receiving]
+    parts.synaptic_projections.append(SynapticProjection(
+        _unique(f"{base_name}_projection", taken), synapse_type.component,
+        from_ref["group"], to_ref["group"],
+        _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
+        _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
+        increments_of_weight / amplitude, delays, origin=synapse_type.origin))
+
+
+def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: NetworkParts,
+                  taken: set) -> dict:
+    """Decide which pathways' synapses carry their variables; fills ``parts.carried``."""
+    blocked = _blocked_variables(description, groups)
+    components = {name: linear_components(group, blocked[name])
+                  for name, group in groups.items() if group.get("kind") == "neurongroup"}
+    plans = {}
+    for synapses in description.get("synapses") or ():
+        refuse = _Refuse(synapses["name"])
+        sides = _synapse_sides(synapses, groups, refuse)
+        written_by_code = set()
+        for pathway in synapses.get("pathways") or ():
+            code = (pathway.get("code") or "").strip()
+            if code:
+                written_by_code.update(target for target, _, _ in
+                                       parse_statements(code, synapses["name"], "a pathway"))
+        _check_synaptic_equations(synapses, written_by_code, refuse)
+        for index, pathway in enumerate(synapses.get("pathways") or ()):
+            plan = _carried_pathway(synapses, pathway, sides, components)
+            if plan is None:
+                continue
+            plans[(synapses["name"], index)] = plan
+            group = sides[plan[0]]["name"]
+            moved = parts.carried.setdefault(group, {})
+            for variable, _ in plan[1]:
+                for member in components[group][variable]:
+                    moved[member] = None
+    # each carried variable with the connected set a synapse must carry along
+    for group, moved in parts.carried.items():
+        for variables in connected_sets(moved, components[group]):
+            for variable in variables:
+                moved[variable] = variables
+        parts.synapse_bases[group] = _unique(f"{group}_synapse", taken)
+    return plans
 
 
 def _unique(base: str, taken: set) -> str:
@@ -600,26 +927,32 @@ def _rates(group: Mapping, refuse: _Refuse) -> np.ndarray:
 
 
 def _source_population(name: str, child_type: str, children: list[ET.Element],
-                       parts: NetworkParts):
+                       parts: NetworkParts, taken: set, prototype_values=None):
     type_name = f"{name}_population"
     population_type = ET.Element("ComponentType", {"name": type_name,
                                                     "extends": "basePopulation"})
     ET.SubElement(population_type, "Children", {"name": "cells", "type": child_type})
     parts.source_types.append(population_type)
-    population = ET.Element("Component", {"id": name, "type": type_name})
+    # NeuroML's basePopulation names the component its cells are made of
+    prototype = _unique(f"{name}_prototype", taken)
+    parts.source_types.append(ET.Element("Component", {"id": prototype, "type": child_type,
+                                                       **(prototype_values or {})}))
+    population = ET.Element("Component", {"id": name, "type": type_name,
+                                          "component": prototype})
     population.extend(children)
     parts.populations.append(population)
     parts.sources[name] = len(children)
 
 
-def _spike_generator_parts(generator: Mapping, dt: float, duration: float, parts: NetworkParts):
+def _spike_generator_parts(generator: Mapping, dt: float, duration: float, parts: NetworkParts,
+                           taken: set):
     children = []
     for times in spike_generator_times(generator, dt, duration):
         cell = ET.Element("Component", {"type": "spikeArray"})
         for time in times:
             ET.SubElement(cell, "spike", {"time": format_quantity(time, _TIME)})
         children.append(cell)
-    _source_population(generator["name"], "spikeArray", children, parts)
+    _source_population(generator["name"], "spikeArray", children, parts, taken)
 
 
 def _poisson_children(rates: np.ndarray) -> list[ET.Element]:
@@ -630,7 +963,7 @@ def _poisson_children(rates: np.ndarray) -> list[ET.Element]:
     return children
 
 
-def _poisson_group_parts(group: Mapping, dt: float, parts: NetworkParts):
+def _poisson_group_parts(group: Mapping, dt: float, parts: NetworkParts, taken: set):
     refuse = _Refuse(group["name"])
     rates = _rates(group, refuse)
     if np.any(rates < 0):
@@ -639,7 +972,8 @@ def _poisson_group_parts(group: Mapping, dt: float, parts: NetworkParts):
         raise refuse(f"rates up to {np.max(rates):g} Hz with dt = {dt:g} s",
                      "jNeuroML's Poisson sources fire at most once per time step; keep "
                      "rate * dt small.")
-    _source_population(group["name"], "spikeGeneratorPoisson", _poisson_children(rates), parts)
+    _source_population(group["name"], "spikeGeneratorPoisson", _poisson_children(rates), parts,
+                       taken, _POISSON_PROTOTYPE)
 
 
 def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt: float,
@@ -672,15 +1006,24 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
         else:
             raise refuse(f"'{identifier}' in the weight '{weight}'")
     value = render_expression(weight, mapping, name, "the weight")
-    gate = _refractory_gate(group, variable, dt, refuse, "the input")
-    port = EventPort(group["name"], name, [(variable, _assignment(variable, "+=", value, gate))],
+    gate = _combined_gate(_refractory_gate(group, variable, dt, refuse, "the input"),
+                          _reset_gate(group, variable, "+=", refuse, "the input"))
+    if gate is not None:
+        parts.spike_times.add(group["name"])
+    moved = parts.carried.get(group["name"]) or {}
+    # an input to a variable the synapses carry adds to the neuron's own copy
+    lems_variable = own_name(variable) if variable in moved else variable
+    port = EventPort(group["name"], name,
+                     [(lems_variable, _assignment(lems_variable, "+=", value, gate))],
                      constants, origin=name)
     parts.ports.append(port)
-    parts.written.setdefault(group["name"], set()).add(variable)
+    if variable not in moved:
+        parts.written.setdefault(group["name"], set()).add(variable)
     start, stop = int(target.get("start") or 0), int(target["stop"])
     sources_name = _unique(f"{name}_sources", taken)
     _source_population(sources_name, "spikeGeneratorPoisson",
-                       _poisson_children(np.full(stop - start, rate)), parts)
+                       _poisson_children(np.full(stop - start, rate)), parts, taken,
+                       _POISSON_PROTOTYPE)
     cells = np.arange(stop - start)
     parts.projections.append(Projection(
         _unique(f"{name}_connection", taken), port.port, _paths(sources_name, 0, cells),
@@ -730,10 +1073,13 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
     ...             'N': 2, 'initial_values': {}}
     >>> parts = build_network_parts({'neurongroups': [cells], 'synapses': [synapses]},
     ...                             1e-4, 0.01)
-    >>> parts.ports[0].statements
-    [('ge', 'ge + (S__w0)')]
-    >>> parts.projections[0].sources.tolist(), parts.projections[0].targets.tolist()
-    (['P[0]', 'P[1]'], ['P[1]', 'P[0]'])
+    >>> parts.carried
+    {'P': {'ge': frozenset({'ge'})}}
+    >>> projection = parts.synaptic_projections[0]
+    >>> projection.sources.tolist(), projection.targets.tolist(), projection.weights.tolist()
+    (['P[0]', 'P[1]'], ['P[1]', 'P[0]'], [1.0, 1.0])
+    >>> parts.synapse_types[0].amplitude
+    0.001
     """
     dt, duration = float(dt), float(duration)
     parts = NetworkParts()
@@ -745,14 +1091,17 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
             groups[group["name"]] = {**group, "kind": kind}
             taken.add(group["name"])
     for generator in description.get("spikegeneratorgroups") or ():
-        _spike_generator_parts(generator, dt, duration, parts)
+        _spike_generator_parts(generator, dt, duration, parts, taken)
     for group in description.get("poissongroups") or ():
-        _poisson_group_parts(group, dt, parts)
+        _poisson_group_parts(group, dt, parts, taken)
     for synapses in description.get("synapses") or ():
         taken.add(synapses["name"])
-        _synapse_parts(synapses, groups, dt, parts, taken)
     for poisson_input in description.get("poissoninputs") or ():
         taken.add(poisson_input["name"])
+    carried_plans = _plan_carried(description, groups, parts, taken)
+    for synapses in description.get("synapses") or ():
+        _synapse_parts(synapses, groups, dt, parts, taken, carried_plans)
+    for poisson_input in description.get("poissoninputs") or ():
         _poisson_input_parts(poisson_input, groups, dt, parts, taken)
     return parts
 
@@ -792,6 +1141,11 @@ def add_event_ports(cell_type, ports: list[EventPort]) -> set:
     declared = set(cell_type.constants) | set(cell_type.parameters)
     dimensions = set()
     for port in ports:
+        for name, (unit, _) in port.per_cell.items():
+            dimension = lems_dimension(unit, port.origin or port.group)
+            dimensions.add(dimension)
+            cell_type.add(lems.Parameter(name, dimension.name))
+            declared.add(name)
         for name, value in port.constants.items():
             if name in declared:
                 continue
@@ -879,10 +1233,8 @@ def connection_elements(projection: Projection) -> Iterator[ET.Element]:
      '<S_pre_connection from="P[1]" to="P[0]" delay="0.00015 s" targetPort="S_pre" />']
     """
     tag, port = projection.name, projection.port
-    delays = projection.delays
-    unique, inverse = np.unique(delays, return_inverse=True)
-    texts = [format_quantity(delay, _TIME) for delay in unique.tolist()]
-    for source, target, which in zip(projection.sources.tolist(), projection.targets.tolist(),
-                                     np.asarray(inverse).ravel().tolist(), strict=True):
-        yield ET.Element(tag, {"from": source, "to": target, "delay": texts[which],
+    delays = format_repeated(projection.delays, _TIME.unit)
+    for source, target, delay in zip(projection.sources.tolist(), projection.targets.tolist(),
+                                     delays, strict=True):
+        yield ET.Element(tag, {"from": source, "to": target, "delay": delay,
                                "targetPort": port})

@@ -49,6 +49,14 @@ from .lemsrendering import (
     render_expression,
     strip_parentheses,
 )
+from .synapse_components import (
+    ATTACHMENTS,
+    own_name,
+    recorded_sum_name,
+    state_name,
+    sum_name,
+    total_name,
+)
 from .units import LEMSDimension, format_number, format_quantity, lems_dimension
 
 __all__ = ["CellTypes", "build_cell_types", "SUPPORTED_FLAGS"]
@@ -148,8 +156,15 @@ def _si_values(values, size: int, owner: str, variable: str) -> np.ndarray:
 class _CellBuilder:
     """Builds the component types of one NeuronGroup description."""
 
-    def __init__(self, group: dict, dt, monitored: set):
+    def __init__(self, group: dict, dt, monitored: set, carried=(), synapse_base=None,
+                 track_spikes=False):
         self.group = group
+        # keep lastspike even without refractoriness (events are gated with it)
+        self.track_spikes = track_spikes
+        # variables that synapses carry: the cell keeps its own copy and sums the synapses'
+        self.carried = set(carried)
+        self.brian_name = {own_name(name): name for name in self.carried}
+        self.synapse_base = synapse_base
         self.owner = group["name"]
         self.size = int(group["N"])
         self.dt = float(dt)
@@ -169,7 +184,11 @@ class _CellBuilder:
         self.names = _Names(
             set(self.equations) | set(self.namespace)
             | {_TIME, _DT, _INDEX, _SIZE, _LASTSPIKE, _NOT_REFRACTORY}
+            | {function(name) for name in self.carried
+               for function in (own_name, sum_name, total_name, recorded_sum_name)}
         )
+        if self.carried and synapse_base is None:
+            raise ValueError("carried variables need the synapse base type")
         self.cell_name = self.names.new(f"{self.owner}_cell")
         self.population_name = self.names.new(f"{self.owner}_population")
         self.cell_type = lems.ComponentType(self.cell_name, extends="baseCell")
@@ -229,6 +248,7 @@ class _CellBuilder:
             self.result.per_cell[name] = (dimension, values)
 
     def initial_values(self, name: str) -> np.ndarray:
+        name = self.brian_name.get(name, name)
         values = (self.group.get("initial_values") or {}).get(name)
         if values is None:
             if name == _LASTSPIKE:
@@ -251,9 +271,12 @@ class _CellBuilder:
             ):
                 raise self.refuse(f"an assignment to '{target}' in the reset '{self.reset}'")
         state_parameters = [p for p in self.parameters if p in written or p in self.monitored]
-        state_variables = self.differential + state_parameters
+        state_variables = [own_name(name) if name in self.carried else name
+                           for name in self.differential] + state_parameters
         if has_refractoriness:
             state_variables += [_LASTSPIKE, _NOT_REFRACTORY]
+        elif self.track_spikes and self.threshold:
+            state_variables += [_LASTSPIKE]
 
         code = [eq.get("expr") or "" for eq in self.equations.values()]
         code += [self.threshold or "", self.reset or ""]
@@ -296,6 +319,8 @@ class _CellBuilder:
             self.per_cell_or_constant(initial_names[name], self.initial_values(name),
                                       self.variable_dimension(name))
             identifiers[name] = name
+        for name in self.carried:
+            identifiers[name] = total_name(name)
         booleans = {eq for eq, spec in self.equations.items() if spec.get("var_type") == "boolean"}
         booleans |= {name for name, value in self.namespace.items()
                      if isinstance(value, (bool, np.bool_))}
@@ -309,9 +334,13 @@ class _CellBuilder:
         self.cell_type.add(lems.EventPort("spike", "out"))
         for name in state_variables:
             dimension = self.variable_dimension(name)
+            if name in self.brian_name:
+                dynamics.add(lems.StateVariable(name, dimension.name))
+                continue
             self.cell_type.add(lems.Exposure(name, dimension.name))
             dynamics.add(lems.StateVariable(name, dimension.name, exposure=name))
             self.result.exposures[name] = (name, get_dimensions(self._unit_of(name)))
+        carried_recorded = self._carried_sums(dynamics)
         temporaries = self._temporaries(reset_statements, set(state_variables))
         for temporary in temporaries.values():
             dynamics.add(lems.StateVariable(temporary, "none"))
@@ -337,12 +366,16 @@ class _CellBuilder:
                                         self.owner, f"the subexpression {name}", booleans),
             ))
         for name in self.differential:
-            expr = render_expression(self.equations[name]["expr"],
-                                     {**step_identifiers, **{s: s for s in self.subexpressions}},
+            mapping = {**step_identifiers, **{s: s for s in self.subexpressions}}
+            if name in self.carried:
+                # the own copy follows the same linear equation on the own copies
+                mapping.update({other: own_name(other) for other in self.carried})
+            expr = render_expression(self.equations[name]["expr"], mapping,
                                      self.owner, f"the equation of {name}", booleans)
             if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
                 expr = f"{_NOT_REFRACTORY} * ({expr})"
-            dynamics.add(lems.TimeDerivative(name, expr))
+            dynamics.add(lems.TimeDerivative(own_name(name) if name in self.carried else name,
+                                             expr))
 
         # initial state
         on_start = lems.OnStart()
@@ -350,6 +383,8 @@ class _CellBuilder:
             on_start.add(lems.StateAssignment(name, initial_names[name]))
         for temporary in temporaries.values():
             on_start.add(lems.StateAssignment(temporary, "0"))
+        for name in carried_recorded:
+            on_start.add(lems.StateAssignment(name, initial_names[own_name(name)]))
         start_identifiers = self.inlined(_TIME)
         for name, recording in recorded.items():
             on_start.add(lems.StateAssignment(recording, strip_parentheses(
@@ -363,8 +398,9 @@ class _CellBuilder:
             if has_refractoriness:
                 test = f"({test}) .and. ({_NOT_REFRACTORY} .gt. 0.5)"
             on_spike = lems.OnCondition(test)
-            if has_refractoriness:
+            if has_refractoriness or self.track_spikes:
                 on_spike.add(lems.StateAssignment(_LASTSPIKE, f"{_TIME} - {_DT}"))
+            if has_refractoriness:
                 on_spike.add(lems.StateAssignment(_NOT_REFRACTORY, "0"))
             self._reset_actions(on_spike, reset_statements, temporaries)
             on_spike.add(lems.EventOut("spike"))
@@ -373,6 +409,12 @@ class _CellBuilder:
             raise self.refuse("a reset without a threshold")
 
         # what Brian computes at the start of the next step
+        if carried_recorded:
+            record = lems.OnCondition(_ALWAYS)
+            for name in carried_recorded:
+                record.add(lems.StateAssignment(
+                    name, f"{own_name(name)} + {recorded_sum_name(name)}"))
+            dynamics.add(record)
         if has_refractoriness:
             self._refractoriness_update(dynamics, refractory_steps)
         if recorded:
@@ -387,7 +429,36 @@ class _CellBuilder:
         self.result.population_type = population
         return self.result
 
+    def _carried_sums(self, dynamics) -> list[str]:
+        """
+        The cell's sums over its synapses; returns the carried variables that are recorded.
+
+        The equations use ``x__total``: the own copy plus the synapses' derived
+        copies (their state at the start of the step). A recorded variable is a
+        state variable set after the update from the synapses' advanced states.
+        """
+        if not self.carried:
+            return []
+        self.cell_type.add(lems.Attachments(ATTACHMENTS, self.synapse_base))
+        recorded = []
+        for name in sorted(self.carried):
+            dimension = self.variable_dimension(name).name
+            dynamics.add(lems.DerivedVariable(sum_name(name), dimension=dimension,
+                                              select=f"{ATTACHMENTS}[*]/{name}", reduce="add"))
+            dynamics.add(lems.DerivedVariable(total_name(name), dimension=dimension,
+                                              value=f"{own_name(name)} + {sum_name(name)}"))
+            if name in self.monitored:
+                recorded.append(name)
+                dynamics.add(lems.DerivedVariable(
+                    recorded_sum_name(name), dimension=dimension,
+                    select=f"{ATTACHMENTS}[*]/{state_name(name)}", reduce="add"))
+                self.cell_type.add(lems.Exposure(name, dimension))
+                dynamics.add(lems.StateVariable(name, dimension, exposure=name))
+                self.result.exposures[name] = (name, get_dimensions(self._unit_of(name)))
+        return recorded
+
     def _unit_of(self, name: str):
+        name = self.brian_name.get(name, name)
         if name == _LASTSPIKE:
             return second
         if name == _NOT_REFRACTORY:
@@ -477,7 +548,8 @@ def _is_condition(code: str, booleans) -> bool:
     )
 
 
-def build_cell_types(group: dict, dt, monitored=()) -> CellTypes:
+def build_cell_types(group: dict, dt, monitored=(), carried=(),
+                     synapse_base: str | None = None, track_spikes: bool = False) -> CellTypes:
     """
     Build the LEMS component types of one NeuronGroup.
 
@@ -489,6 +561,16 @@ def build_cell_types(group: dict, dt, monitored=()) -> CellTypes:
         The simulation time step (seconds).
     monitored : iterable of str, optional
         The group's variables that StateMonitors record (they get exposures).
+    carried : iterable of str, optional
+        Variables that synapse components carry
+        (:mod:`.synapse_components`): the cell keeps an own copy
+        (``x__own``) and its equations use ``x__total``, the own copy plus
+        the sum over its synapses.
+    synapse_base : str, optional
+        The synapse base type of the group (required with ``carried``).
+    track_spikes : bool, optional
+        Keep the time of the last spike in ``lastspike`` even without
+        refractoriness (for events gated by it).
 
     Returns
     -------
@@ -514,5 +596,5 @@ def build_cell_types(group: dict, dt, monitored=()) -> CellTypes:
     >>> types.cell_type.name, sorted(types.per_cell)
     ('neurons_cell', ['v_init'])
     """
-    return _CellBuilder(group, dt, set(monitored)).build()
+    return _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes).build()
 

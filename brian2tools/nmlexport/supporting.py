@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "format_numbers",
+    "format_repeated",
     "cell_component",
     "population_component",
     "network",
@@ -70,6 +71,34 @@ def format_numbers(values: np.ndarray, unit: str = "") -> list[str]:
         else:
             texts.append(f"{number!r}{suffix}")
     return texts
+
+
+def format_repeated(values: np.ndarray, unit: str = "") -> list[str]:
+    """
+    Many numbers with few distinct values as LEMS value strings, each value formatted once.
+
+    Parameters
+    ----------
+    values : ndarray
+        The numbers (SI), such as the delays of all synapses.
+    unit : str, optional
+        A unit symbol appended to each value.
+
+    Returns
+    -------
+    list of str
+        One string per value, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brian2tools.nmlexport.supporting import format_repeated
+    >>> format_repeated(np.array([5e-05, 0.00015, 5e-05]), 's')
+    ['5e-05 s', '0.00015 s', '5e-05 s']
+    """
+    distinct, index = np.unique(np.asarray(values, dtype=float), return_inverse=True)
+    texts = format_numbers(distinct, unit)
+    return [texts[which] for which in np.asarray(index).ravel().tolist()]
 
 
 def cell_component(cell_type: str, parameters: Mapping[str, str], component_id: str | None = None,

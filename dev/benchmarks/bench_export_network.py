@@ -88,9 +88,10 @@ rng = np.random.default_rng(1)
 i, j = rng.integers(0, 4000, n), rng.integers(0, 4000, n)
 _cpu = time.process_time()
 network = ET.Element('network', id='net')
-for a, b in zip(i.tolist(), j.tolist()):
-    ET.SubElement(network, 'Ce_pre_connection', {{'from': f'P[{{a}}]', 'to': f'P[{{b}}]',
-                  'delay': '5e-05 s', 'targetPort': 'Ce_pre'}})
+projection = ET.SubElement(network, 'projection', id='Ce_pre_projection')
+for k, (a, b) in enumerate(zip(i.tolist(), j.tolist())):
+    ET.SubElement(projection, 'connectionWD', {{'id': str(k), 'preCellId': f'../P[{{a}}]',
+                  'postCellId': f'../P[{{b}}]', 'weight': '1', 'delay': '5e-05 s'}})
 ET.indent(network)
 text = ET.tostring(network, encoding='unicode')
 print(json.dumps({{'cpu': time.process_time() - _cpu}}))
