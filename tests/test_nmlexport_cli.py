@@ -86,6 +86,19 @@ def test_exports_an_unmodified_script(tmp_path):
     assert script.read_text() == SCRIPT
 
 
+def test_synapses_as_events_on_request(tmp_path):
+    _write(tmp_path, "network.py", SCRIPT)
+    result = _cli("network.py", "--synapses", "events", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    root = ET.parse(tmp_path / "network.xml").getroot()
+    assert root.find("network/projection") is None
+    connections = sorted((e.get("from"), e.get("to"), e.get("targetPort"))
+                         for e in root.find("network") if e.tag.endswith("_connection"))
+    assert connections == [("stimulus[0]", "cells[0]", "synapses_pre"),
+                           ("stimulus[1]", "cells[1]", "synapses_pre"),
+                           ("stimulus[1]", "cells[2]", "synapses_pre")]
+
+
 def test_output_option_and_script_arguments(tmp_path):
     _write(tmp_path, "sized.py", textwrap.dedent("""
         import sys

@@ -23,6 +23,7 @@ from brian2 import (
     NeuronGroup,
     PoissonGroup,
     PoissonInput,
+    PopulationRateMonitor,
     SpikeGeneratorGroup,
     SpikeMonitor,
     StateMonitor,
@@ -63,13 +64,13 @@ DT = 0.1 * ms
 
 
 # ------------------------------------------------------------------ helpers
-def _export(build, folder, name="model"):
-    """Run ``build(method)`` under the 'neuroml2' device; returns the model file and objects."""
+def _export(build, folder, name="model", **options):
+    """Run ``build(method)`` under the 'neuroml2' device; returns the model file."""
     folder = str(folder)
     os.makedirs(folder, exist_ok=True)
     model_file = os.path.join(folder, f"{name}.xml")
     start_scope()
-    set_device("neuroml2", filename=model_file)
+    set_device("neuroml2", filename=model_file, **options)
     try:
         seed(1)
         defaultclock.dt = DT
@@ -329,7 +330,8 @@ def test_spike_sources_are_populations_with_the_right_values(tmp_path):
         fixed = PoissonGroup(3, rates=[5, 6, 7] * Hz, name="fixed")
         generator = SpikeGeneratorGroup(3, [2, 0], [1, 2] * ms, name="generator")
         monitors = [SpikeMonitor(noise, name="noise_spikes"),
-                    SpikeMonitor(generator, name="generator_spikes")]
+                    SpikeMonitor(generator, name="generator_spikes"),
+                    PopulationRateMonitor(fixed, name="fixed_rate")]
         return [noise, fixed, generator, *monitors], 5 * ms
 
     root = ET.parse(_export(build, tmp_path)).getroot()
@@ -345,6 +347,7 @@ def test_spike_sources_are_populations_with_the_right_values(tmp_path):
     selections = {f.get("id"): [s.get("select") for s in f]
                   for f in root.iter("EventOutputFile")}
     assert selections["generator_spikes"] == ["generator[0]", "generator[1]", "generator[2]"]
+    assert selections["fixed_rate"] == ["fixed[0]", "fixed[1]", "fixed[2]"]
 
 
 @pytest.mark.parametrize("synapse_model, on_pre, fragment", [
@@ -468,6 +471,11 @@ def test_on_post_synapses_carry_the_presynaptic_variable():
     np.testing.assert_allclose(projection.delays, lems_delays([2, 2, 2], float(DT)))
 
 
+def test_an_unknown_form_of_synapses_is_refused():
+    with pytest.raises(ValueError, match="synapses must be one of 'components', 'events'"):
+        build_network_parts(_describe(_small_network), float(DT), 0.005, synapses="tables")
+
+
 def test_unsupported_inputs_are_refused_by_name():
     def fast_input(method):
         cells = NeuronGroup(2, "dv/dt = -v/(10*ms) : volt", method=method, name="cells")
@@ -573,6 +581,9 @@ def test_networks_run_in_jneuroml_like_brian(tmp_path):
     models = {"deterministic": _deterministic_network, "cuba": _cuba,
               "poisson": _poisson_sources, "documented": _distance_weights}
     files = {name: _export(build, tmp_path / name) for name, build in models.items()}
+    # the same network with every synapse as an event on its receiving cell
+    files["events"] = _export(_deterministic_network, tmp_path / "events", synapses="events")
+    assert ET.parse(files["events"]).getroot().find("network/projection") is None
     processes = {name: start_jneuroml(path) for name, path in files.items()}
     with ThreadPoolExecutor(len(processes)) as pool:
         logs = dict(zip(processes, pool.map(lambda p: finish_jneuroml(p, timeout=600),
@@ -584,19 +595,19 @@ def test_networks_run_in_jneuroml_like_brian(tmp_path):
 
     # deterministic: identical spikes (one step later), exact traces
     brian = _simulate(_deterministic_network)
-    lems = recordings["deterministic"]
-    for monitor in ("first_spikes", "second_spikes", "stimulus_spikes"):
-        _compare_spikes(brian[monitor], lems[monitor])
     assert len(brian["first_spikes"].t) > 10 and len(brian["second_spikes"].t) > 3
     n_samples = len(brian["first_state"].t)
     skip_first = _arrivals(brian, ["drive", "recurrent", "feedback"], n_samples)
     skip_second = _arrivals(brian, ["forward"], n_samples)
-    for variable in ("v", "ge"):
-        _compare_trace(brian["first_state"], lems["first_state"], variable, skip_first)
-        _compare_trace(brian["second_state"], lems["second_state"], variable, skip_second)
     skip_third = _arrivals(brian, ["rise", "direct"], n_samples)
-    for variable in ("v", "g", "h", "ga"):
-        _compare_trace(brian["third_state"], lems["third_state"], variable, skip_third)
+    for lems in (recordings["deterministic"], recordings["events"]):
+        for monitor in ("first_spikes", "second_spikes", "stimulus_spikes"):
+            _compare_spikes(brian[monitor], lems[monitor])
+        for variable in ("v", "ge"):
+            _compare_trace(brian["first_state"], lems["first_state"], variable, skip_first)
+            _compare_trace(brian["second_state"], lems["second_state"], variable, skip_second)
+        for variable in ("v", "g", "h", "ga"):
+            _compare_trace(brian["third_state"], lems["third_state"], variable, skip_third)
     assert np.max(np.asarray(brian["third_state"].h)) > 0.5 * float(mV)
 
     # the documentation's synapses (v += w, w different for every synapse, random delays)

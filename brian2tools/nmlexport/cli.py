@@ -86,7 +86,7 @@ def _guarded_set_device(notes: list, script: str, model_file: Path):
 
 
 def export_script(script: str | os.PathLike, model_file: str | os.PathLike | None = None,
-                  script_args: Sequence[str] = ()) -> ExportResult:
+                  script_args: Sequence[str] = (), synapses: str = "components") -> ExportResult:
     """
     Export a Brian script to NeuroML2/LEMS without changing it.
 
@@ -99,6 +99,9 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
         in the current folder).
     script_args : sequence of str, optional
         Arguments for the script (its ``sys.argv[1:]``).
+    synapses : {'components', 'events'}, optional
+        How synapses that add to a linear neuron variable are written (the
+        ``synapses`` option of the ``'neuroml2'`` device).
 
     Returns
     -------
@@ -146,7 +149,7 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
     notes: list[str] = []
     original = device_module.set_device
     original(  # the export device, before the script builds anything
-        "neuroml2", filename=str(model_file))
+        "neuroml2", filename=str(model_file), synapses=synapses)
     exporter = device_module.get_device()
     guarded = _guarded_set_device(notes, script.name, model_file)
     saved_argv, saved_path = sys.argv, list(sys.path)
@@ -300,6 +303,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="simulate the exported model with jNeuroML")
     parser.add_argument("--jar", metavar="JAR",
                         help="the jNeuroML jar to use (default: the one of pyNeuroML)")
+    parser.add_argument("--synapses", choices=("components", "events"), default="components",
+                        help="synapses that add to a linear neuron variable become NeuroML "
+                             "synapse components in projections (default) or events on the "
+                             "receiving cells (simulates faster in jNeuroML)")
     parser.epilog = ("Other arguments are passed on to the script (after '--' if they could "
                      "be taken for the options above).")
     return parser
@@ -337,7 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return _SIMULATION_FAILED
     try:
-        result = export_script(arguments.script, arguments.output, script_args)
+        result = export_script(arguments.script, arguments.output, script_args,
+                               synapses=arguments.synapses)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return _USAGE

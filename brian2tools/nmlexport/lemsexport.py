@@ -157,7 +157,7 @@ class NMLExporter:
     # ------------------------------------------------------------------ API
     def create_lems_model(self, runs, constants_file: str | None = None,
                           includes=(), simulation_name: str = "sim1",
-                          network_name: str = "net") -> None:
+                          network_name: str = "net", synapses: str = "components") -> None:
         """
         Build the LEMS model of the given runs.
 
@@ -176,6 +176,10 @@ class NMLExporter:
         simulation_name, network_name : str, optional
             Ids of the ``Simulation`` and of the ``network`` (changed if a
             Brian object has the same name).
+        synapses : {'components', 'events'}, optional
+            How synapses that add to a linear variable of their neurons are
+            written: as synapse components in projections (default), or as
+            events on the receiving cells (see :doc:`/nmlexport_network`).
 
         Raises
         ------
@@ -183,6 +187,8 @@ class NMLExporter:
             For parts of the model that cannot be exported faithfully
             (plastic synapses, custom events, functions without LEMS
             equivalent, changes between runs, ...), naming the object.
+        ValueError
+            For an unknown form of ``synapses``.
         """
         if isinstance(runs, dict):
             runs = [runs]
@@ -195,11 +201,11 @@ class NMLExporter:
         state_monitors = list(description.get("statemonitors") or ())
         spike_monitors = list(description.get("spikemonitors") or ())
         rate_monitors = list(description.get("ratemonitors") or ())
-        parts = build_network_parts(description, dt, duration)
+        parts = build_network_parts(description, dt, duration, synapses=synapses)
         for monitor in state_monitors + spike_monitors + rate_monitors:
             source = monitor["source"]["group"]
-            if source in parts.sources and monitor in spike_monitors:
-                continue
+            if source in parts.sources and monitor not in state_monitors:
+                continue  # spikes of a spike source
             if source not in groups:
                 raise UnsupportedFeatureError(
                     monitor["name"], f"a monitor of '{source}'",
@@ -474,6 +480,11 @@ class LEMSDevice(BaseExporter):
         ``'LEMSUnitsConstants.xml'``), written next to the model.
     lems_const_save : bool, optional
         Whether to write the file of unit constants (default ``True``).
+    synapses : {'components', 'events'}, optional
+        How synapses that add to a linear variable of their neurons are
+        written (default ``'components'``: NeuroML synapse components and
+        projections; ``'events'``: events on the receiving cells, faster in
+        jNeuroML). Both are exact.
 
     Examples
     --------
@@ -489,7 +500,7 @@ class LEMSDevice(BaseExporter):
     """
 
     def render_and_write(self, runs, filename=None, constants_file=None, lems_const_save=True,
-                         **unknown):
+                         synapses="components", **unknown):
         """
         Render the collected runs and write the model and unit constants files.
 
@@ -503,6 +514,8 @@ class LEMSDevice(BaseExporter):
             File name of the unit constants (default ``'LEMSUnitsConstants.xml'``).
         lems_const_save : bool, optional
             Write the unit constants file (default ``True``).
+        synapses : {'components', 'events'}, optional
+            How synapses that add to a linear neuron variable are written.
         **unknown
             Any other option is refused.
 
@@ -516,8 +529,8 @@ class LEMSDevice(BaseExporter):
         if unknown:
             raise TypeError(
                 "The 'neuroml2' device does not know the option(s) "
-                f"{', '.join(sorted(unknown))}; it takes filename, constants_file and "
-                "lems_const_save."
+                f"{', '.join(sorted(unknown))}; it takes filename, constants_file, "
+                "lems_const_save and synapses."
             )
         if not filename:
             raise TypeError(
@@ -529,7 +542,8 @@ class LEMSDevice(BaseExporter):
             filename += ".xml"
         constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE
         exporter = NMLExporter()
-        exporter.create_lems_model(runs, constants_file=os.path.basename(constants_name))
+        exporter.create_lems_model(runs, constants_file=os.path.basename(constants_name),
+                                   synapses=synapses)
         folder = os.path.dirname(os.path.abspath(filename))
         if lems_const_save:
             write_text_atomic(os.path.join(folder, os.path.basename(constants_name)),

@@ -66,6 +66,8 @@ from .units import format_quantity, lems_dimension
 
 __all__ = [
     "MAX_PORTS_PER_PATHWAY",
+    "MAX_INCOMING_PORTS",
+    "SYNAPSE_FORMS",
     "EventPort",
     "Projection",
     "NetworkParts",
@@ -857,7 +859,7 @@ def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict
 
 
 def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: NetworkParts,
-                  taken: set) -> dict:
+                  taken: set, carry: bool = True) -> dict:
     """Decide which pathways' synapses carry their variables; fills ``parts.carried``."""
     blocked = _blocked_variables(description, groups)
     components = {name: linear_components(group, blocked[name])
@@ -873,6 +875,8 @@ def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: Netwo
                 written_by_code.update(target for target, _, _ in
                                        parse_statements(code, synapses["name"], "a pathway"))
         _check_synaptic_equations(synapses, written_by_code, refuse)
+        if not carry:
+            continue
         for index, pathway in enumerate(synapses.get("pathways") or ()):
             plan = _carried_pathway(synapses, pathway, sides, components)
             if plan is None:
@@ -1032,8 +1036,12 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
 
 
 # ------------------------------------------------------------------ main
+#: How synapses that add to a linear neuron variable can be exported.
+SYNAPSE_FORMS = ("components", "events")
+
+
 def build_network_parts(description: Mapping, dt: float, duration: float,
-                        taken=()) -> NetworkParts:
+                        taken=(), synapses: str = "components") -> NetworkParts:
     """
     Plan the network parts of one model description.
 
@@ -1047,6 +1055,11 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
         The simulated time (seconds).
     taken : iterable of str, optional
         Names already used in the LEMS model.
+    synapses : {'components', 'events'}, optional
+        ``'components'`` (default): synapses that add to a linear variable
+        of their neurons become synapse components that carry it, connected
+        by projections; ``'events'``: all synapses are events on the
+        receiving cells (also exact, and faster to simulate in jNeuroML).
 
     Returns
     -------
@@ -1081,6 +1094,10 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
     >>> parts.synapse_types[0].amplitude
     0.001
     """
+    if synapses not in SYNAPSE_FORMS:
+        raise ValueError(f"synapses must be one of {', '.join(map(repr, SYNAPSE_FORMS))}, "
+                         f"not {synapses!r}.")
+    carry = synapses == "components"
     dt, duration = float(dt), float(duration)
     parts = NetworkParts()
     taken = set(taken)
@@ -1098,7 +1115,7 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
         taken.add(synapses["name"])
     for poisson_input in description.get("poissoninputs") or ():
         taken.add(poisson_input["name"])
-    carried_plans = _plan_carried(description, groups, parts, taken)
+    carried_plans = _plan_carried(description, groups, parts, taken, carry=carry)
     for synapses in description.get("synapses") or ():
         _synapse_parts(synapses, groups, dt, parts, taken, carried_plans)
     for poisson_input in description.get("poissoninputs") or ():
