@@ -590,7 +590,8 @@ def test_networks_run_in_jneuroml_like_brian(tmp_path):
                                             processes.values()), strict=True))
     for name, log in logs.items():
         assert severe_lines(log) == [], name
-        assert [line for line in log.splitlines() if "WARNING" in line] == [], name
+        # jNeuroML's own warnings (not those a newer Java may print about the jar)
+        assert [line for line in log.splitlines() if "(WARNING)" in line] == [], name
     recordings = {name: load_recordings(path) for name, path in files.items()}
 
     # deterministic: identical spikes (one step later), exact traces
