@@ -7,17 +7,20 @@ connected (p = 2 %), with a spike monitor. With the ``'neuroml2'`` device
 nothing is simulated: at ``run()`` the device writes, into the current
 working directory,
 
-- ``cuba.xml``: the LEMS model. The excitatory and inhibitory synapses add
-  to ``ge`` and ``gi``, which have linear dynamics, so each becomes a
-  NeuroML synapse component carrying its own copy of the variable, and a
-  ``projection`` with one ``connectionWD`` (weight, delay) per synapse;
-- ``LEMSUnitsConstants.xml``: common units as LEMS constants.
+- ``cuba_network.xml``: the LEMS model. The excitatory and inhibitory
+  synapses add to ``ge`` and ``gi``, which have linear dynamics, so each
+  becomes a NeuroML synapse component carrying its own copy of the
+  variable, and a ``projection`` with one ``connectionWD`` (weight, delay)
+  per synapse;
+- ``cuba_network_units.xml``: common units as LEMS constants (the
+  ``constants_file`` option names it; by default it is
+  ``LEMSUnitsConstants.xml``).
 
 The script then prints what the model holds. Simulate it with jNeuroML in
-that folder (``jnml cuba.xml -nogui``, or ``java -jar <jNeuroML jar>
-cuba.xml -nogui``; slow: jNeuroML advances every cell and every synapse at
-every step) and read the spikes back with
-``brian2tools.nmlexport.load_recordings('cuba.xml')``. Or skip the
+that folder (``jnml cuba_network.xml -nogui``, or ``java -jar <jNeuroML
+jar> cuba_network.xml -nogui``; slow: jNeuroML advances every cell and
+every synapse at every step) and read the spikes back with
+``brian2tools.nmlexport.load_recordings('cuba_network.xml')``. Or skip the
 ``set_device`` line and run ``python -m brian2tools.nmlexport SCRIPT.py
 --run``.
 """
@@ -40,7 +43,7 @@ from brian2 import (
 
 import brian2tools.nmlexport  # noqa: F401 (registers the 'neuroml2' device)
 
-set_device("neuroml2", filename="cuba.xml")
+set_device("neuroml2", filename="cuba_network.xml", constants_file="cuba_network_units.xml")
 seed(11922)  # the same random connections and initial values at every run
 
 Vt = -50 * mV
@@ -66,13 +69,13 @@ Ci.connect(p=0.02)
 
 spike_mon = SpikeMonitor(P)
 
-run(1 * second)  # writes cuba.xml and LEMSUnitsConstants.xml
+run(1 * second)  # writes cuba_network.xml and cuba_network_units.xml
 
-network = ET.parse("cuba.xml").getroot().find("network")
+network = ET.parse("cuba_network.xml").getroot().find("network")
 elements = Counter(child.tag for child in network)
 for projection in network.iter("projection"):
     print(f"projection {projection.get('id')}: {len(projection)} connections "
           f"through the synapse '{projection.get('synapse')}'")
 print(f"network: {dict(elements)}")
-for name in ("cuba.xml", "LEMSUnitsConstants.xml"):
+for name in ("cuba_network.xml", "cuba_network_units.xml"):
     print(f"wrote {name} ({os.path.getsize(name) / 1e6:.1f} MB)")
