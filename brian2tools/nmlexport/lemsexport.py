@@ -202,9 +202,10 @@ class NMLExporter:
         spike_monitors = list(description.get("spikemonitors") or ())
         rate_monitors = list(description.get("ratemonitors") or ())
         parts = build_network_parts(description, dt, duration, synapses=synapses)
-        for monitor in state_monitors + spike_monitors + rate_monitors:
+        for records_state, monitor in ([(True, m) for m in state_monitors]
+                                       + [(False, m) for m in spike_monitors + rate_monitors]):
             source = monitor["source"]["group"]
-            if source in parts.sources and monitor not in state_monitors:
+            if source in parts.sources and not records_state:
                 continue  # spikes of a spike source
             if source not in groups:
                 raise UnsupportedFeatureError(

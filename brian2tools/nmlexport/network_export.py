@@ -62,7 +62,7 @@ from .synapse_components import (
     linear_components,
     own_name,
 )
-from .units import format_quantity, lems_dimension
+from .units import constant_value, format_quantity, lems_dimension
 
 __all__ = [
     "MAX_PORTS_PER_PATHWAY",
@@ -585,8 +585,7 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
         used = _side_of(identifier, synaptic, cell_variables)
         if used is not None:
             mapping_base[identifier] = used[1]
-        elif identifier in namespace or identifier in DEFAULT_UNITS:
-            value = namespace[identifier] if identifier in namespace else DEFAULT_UNITS[identifier]
+        elif (value := constant_value(identifier, namespace)) is not None:
             if np.ndim(value) != 0:
                 raise refuse(f"the non-scalar constant '{identifier}'")
             constants[_constant_name(name, identifier)] = value
@@ -768,12 +767,11 @@ def _carried_pathway(synapses: Mapping, pathway: Mapping, sides: Mapping[str, di
                 if equation["type"] != "parameter" or initial.get(identifier) is None:
                     return None
                 values[identifier] = initial[identifier]
-            elif identifier in namespace and np.ndim(namespace[identifier]) == 0:
-                values[identifier] = namespace[identifier]
-            elif identifier in DEFAULT_UNITS:
-                values[identifier] = DEFAULT_UNITS[identifier]
             else:
-                return None
+                value = constant_value(identifier, namespace)
+                if value is None or np.ndim(value) != 0:
+                    return None
+                values[identifier] = value
         increment = evaluate_increment(expr, values)
         if increment is None:
             return None
@@ -1003,8 +1001,7 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
     for identifier in identifiers_in(weight):
         if identifier in variables and variables[identifier]["type"] != "subexpression":
             mapping[identifier] = identifier
-        elif identifier in namespace or identifier in DEFAULT_UNITS:
-            value = namespace[identifier] if identifier in namespace else DEFAULT_UNITS[identifier]
+        elif (value := constant_value(identifier, namespace)) is not None:
             constants[_constant_name(name, identifier)] = value
             mapping[identifier] = _constant_name(name, identifier)
         else:

@@ -45,7 +45,7 @@ from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
 from .lemsrendering import identifiers_in, render_expression
 from .supporting import format_repeated
-from .units import format_quantity, lems_dimension
+from .units import constant_value, format_quantity, lems_dimension
 
 __all__ = [
     "ATTACHMENTS",
@@ -392,10 +392,9 @@ def _constants_in(exprs, namespace: Mapping) -> dict:
     constants = {}
     for expr in exprs:
         for identifier in sorted(identifiers_in(expr)):
-            if identifier in namespace:
-                constants[identifier] = namespace[identifier]
-            elif identifier in DEFAULT_UNITS:
-                constants[identifier] = DEFAULT_UNITS[identifier]
+            value = constant_value(identifier, namespace)
+            if value is not None:
+                constants[identifier] = value
     return constants
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from brian2 import Quantity, get_dimensions
+from brian2.core.namespace import DEFAULT_UNITS
 from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_unit
 
 from brian2tools.baseexport import UnsupportedFeatureError
@@ -29,6 +30,7 @@ __all__ = [
     "format_number",
     "format_quantity",
     "brian_dimension",
+    "constant_value",
     "units_constants_xml",
     "LEMS_UNITS_CONSTANTS_FILE",
 ]
@@ -333,3 +335,30 @@ def brian_unit(dimension: Dimension):
     if dimension is DIMENSIONLESS:
         return 1
     return get_unit(dimension)
+
+
+def constant_value(identifier: str, namespace):
+    """
+    The value of a constant Brian code uses: from the namespace, else a unit name.
+
+    Parameters
+    ----------
+    identifier : str
+        The name in the code.
+    namespace : mapping
+        The object's namespace (explicit or resolved at ``run()``).
+
+    Returns
+    -------
+    object or None
+        The value, or None if the name is neither in the namespace nor a unit.
+
+    Examples
+    --------
+    >>> from brian2 import ms
+    >>> constant_value('tau', {'tau': 5*ms}), constant_value('mV', {}), constant_value('v', {})
+    (5. * msecond, mvolt, None)
+    """
+    if identifier in namespace:
+        return namespace[identifier]
+    return DEFAULT_UNITS.get(identifier)
