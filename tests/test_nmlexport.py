@@ -410,11 +410,12 @@ def test_documented_example_structure(tmp_path):
     lines = simulation.find("Display").findall("Line")
     assert [line.get("quantity") for line in lines] == ["neurongroup[2]/v", "neurongroup[63]/v"]
     output = simulation.find("OutputFile")
-    assert output.attrib == {"id": "statemonitor", "fileName": "recording_statemonitor.dat"}
+    # the documented names: recording_<stem of filename>.dat and .spikes
+    assert output.attrib == {"id": "statemonitor", "fileName": "recording_nml2model.dat"}
     assert [(c.get("id"), c.get("quantity")) for c in output.findall("OutputColumn")] == [
         ("v_2", "neurongroup[2]/v"), ("v_63", "neurongroup[63]/v")]
     events = simulation.find("EventOutputFile")
-    assert events.get("fileName") == "recording_spikemonitor.spikes"
+    assert events.get("fileName") == "recording_nml2model.spikes"
     assert events.get("format") == "TIME_ID"
     # like Brian, which records every neuron (record= only switches recording on or off)
     selections = events.findall("EventSelection")
@@ -784,5 +785,30 @@ def test_dimensions_and_quantities():
 
 def test_load_recordings_reports_missing_files(tmp_path):
     model_file = export_model(documented_lif, tmp_path, "lif")
-    with pytest.raises(FileNotFoundError, match="recording_lif_v.dat"):
+    with pytest.raises(FileNotFoundError, match="recording_lif.dat"):
         load_recordings(model_file)
+
+
+def test_recording_files_have_the_documented_names(tmp_path):
+    # the first StateMonitor and the first SpikeMonitor write
+    # recording_<stem>.dat/.spikes; further monitors add their Brian name
+    start_scope()
+    set_device("neuroml2", filename=str(tmp_path / "mymodel.xml"))
+    group = NeuronGroup(3, "dv/dt = (2 - v)/(10*ms) : 1", threshold="v > 1", reset="v = 0",
+                        method="exact", name="cells")
+    state_1 = StateMonitor(group, "v", record=[0], name="first_state")  # noqa: F841
+    state_2 = StateMonitor(group, "v", record=[1, 2], name="second_state")  # noqa: F841
+    rate = PopulationRateMonitor(group, name="rate")  # noqa: F841
+    spikes_1 = SpikeMonitor(group, name="first_spikes")  # noqa: F841
+    spikes_2 = SpikeMonitor(group, name="more_spikes")  # noqa: F841
+    run(1*ms)
+    reinit_and_delete()
+    set_device("runtime")
+    simulation = ET.parse(tmp_path / "mymodel.xml").getroot().find("Simulation")
+    values = {e.get("id"): e.get("fileName") for e in simulation.iter("OutputFile")}
+    spikes = {e.get("id"): e.get("fileName") for e in simulation.iter("EventOutputFile")}
+    assert values == {"first_state": "recording_mymodel.dat",
+                      "second_state": "recording_mymodel_second_state.dat"}
+    assert spikes == {"first_spikes": "recording_mymodel.spikes",
+                      "more_spikes": "recording_mymodel_more_spikes.spikes",
+                      "rate": "recording_mymodel_rate.spikes"}

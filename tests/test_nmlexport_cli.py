@@ -159,13 +159,13 @@ def test_run_simulates_and_lists_the_recordings(tmp_path):
     listed = [line.strip() for line in lines[lines.index(next(
         line for line in lines if line.startswith("Recordings"))) + 1:]]
     assert sorted(os.path.basename(path) for path in listed) == [
-        "recording_spikes.spikes", "recording_state.dat"]
+        "recording_network.dat", "recording_network.spikes"]
     # the spikes jNeuroML recorded are Brian's, one step later
     brian = subprocess.run([sys.executable, "network.py"], cwd=tmp_path, capture_output=True,
                            text=True, env=dict(os.environ, MPLBACKEND="Agg"), check=True)
     line = next(line for line in brian.stdout.splitlines() if line.startswith("SPIKES"))
     indices, times = eval(line[len("SPIKES"):].replace("] [", "], ["))  # noqa: S307
-    recorded = np.loadtxt(tmp_path / "recording_spikes.spikes", ndmin=2)
+    recorded = np.loadtxt(tmp_path / "recording_network.spikes", ndmin=2)
     order = np.lexsort((recorded[:, 1], recorded[:, 0]))
     expected = sorted(zip(np.asarray(times) + 0.1, indices, strict=True))
     np.testing.assert_allclose(recorded[order][:, 0] * 1000, [t for t, _ in expected],

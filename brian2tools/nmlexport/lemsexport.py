@@ -48,7 +48,7 @@ from .units import (
     units_constants_xml,
 )
 
-__all__ = ["NMLExporter", "LEMSDevice", "INCLUDES", "recording_file_names"]
+__all__ = ["NMLExporter", "LEMSDevice", "INCLUDES", "recording_file_names", "recordings_name_for"]
 
 logger = get_logger(__name__)
 
@@ -58,28 +58,76 @@ INCLUDES = ("NeuroML2CoreTypes.xml", "Simulation.xml")
 _TIME_DIMENSION = lems_dimension(second)
 
 
-def recording_file_names(monitor_name: str) -> dict[str, str]:
+def recording_file_names(monitor_name: str, recordings_name: str | None = None,
+                         first: bool = False) -> dict[str, str]:
     """
     The files jNeuroML writes for a monitor, relative to the model file.
+
+    With the name of the recordings (``'recording_'`` and the stem of the
+    model file, as the ``'neuroml2'`` device passes it), the first
+    StateMonitor writes ``<recordings_name>.dat`` and the first SpikeMonitor
+    ``<recordings_name>.spikes``, as the documentation of brian2tools has
+    always said; every further monitor adds its Brian name:
+    ``<recordings_name>_<monitor name>.dat`` (or ``.spikes``). Without it,
+    each monitor writes ``recording_<monitor name>.dat`` (or ``.spikes``).
 
     Parameters
     ----------
     monitor_name : str
         The Brian name of the monitor.
+    recordings_name : str, optional
+        The common part of the file names, e.g. ``'recording_nml2model'``.
+    first : bool, optional
+        Whether this is the first monitor of its kind (state or spikes), which
+        gets the plain name.
 
     Returns
     -------
     dict
-        ``{'values': 'recording_<name>.dat', 'spikes': 'recording_<name>.spikes'}``
+        ``{'values': '....dat', 'spikes': '....spikes'}``
 
     Examples
     --------
     >>> from brian2tools.nmlexport.lemsexport import recording_file_names
     >>> recording_file_names('statemonitor')['values']
     'recording_statemonitor.dat'
+    >>> recording_file_names('statemonitor', 'recording_nml2model', first=True)['values']
+    'recording_nml2model.dat'
+    >>> recording_file_names('spikemonitor_1', 'recording_nml2model')['spikes']
+    'recording_nml2model_spikemonitor_1.spikes'
     """
-    return {"values": f"recording_{monitor_name}.dat",
-            "spikes": f"recording_{monitor_name}.spikes"}
+    if recordings_name is None:
+        stem = f"recording_{monitor_name}"
+    elif first:
+        stem = recordings_name
+    else:
+        stem = f"{recordings_name}_{monitor_name}"
+    return {"values": f"{stem}.dat", "spikes": f"{stem}.spikes"}
+
+
+def recordings_name_for(filename: str | os.PathLike) -> str:
+    """
+    The documented common name of the recordings of a model file.
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+        The model file (``set_device('neuroml2', filename=...)``).
+
+    Returns
+    -------
+    str
+        ``'recording_'`` followed by the file's name without folder and
+        extension.
+
+    Examples
+    --------
+    >>> from brian2tools.nmlexport.lemsexport import recordings_name_for
+    >>> recordings_name_for('results/nml2model.xml')
+    'recording_nml2model'
+    """
+    stem = os.path.splitext(os.path.basename(os.fspath(filename)))[0]
+    return f"recording_{stem}"
 
 
 class _Ids:
@@ -157,7 +205,8 @@ class NMLExporter:
     # ------------------------------------------------------------------ API
     def create_lems_model(self, runs, constants_file: str | None = None,
                           includes=(), simulation_name: str = "sim1",
-                          network_name: str = "net", synapses: str = "components") -> None:
+                          network_name: str = "net", synapses: str = "components",
+                          recordingsname: str | None = None) -> None:
         """
         Build the LEMS model of the given runs.
 
@@ -180,6 +229,15 @@ class NMLExporter:
             How synapses that add to a linear variable of their neurons are
             written: as synapse components in projections (default), or as
             events on the receiving cells (see :doc:`/nmlexport_network`).
+        recordingsname : str, optional
+            The common name of the recording files, e.g.
+            ``'recording_nml2model'`` (the ``'neuroml2'`` device passes
+            ``'recording_'`` and the stem of its model file): the first
+            StateMonitor records into ``<recordingsname>.dat``, the first
+            SpikeMonitor into ``<recordingsname>.spikes``, further monitors
+            into ``<recordingsname>_<monitor name>.dat`` (or ``.spikes``).
+            Without it, every monitor records into ``recording_<monitor
+            name>.dat`` (or ``.spikes``). See `recording_file_names`.
 
         Raises
         ------
@@ -308,12 +366,18 @@ class NMLExporter:
             simulation_id, format_quantity(duration, _TIME_DIMENSION),
             format_quantity(dt, _TIME_DIMENSION), network_id)
         files = {}
-        for monitor in state_monitors:
+        for position, monitor in enumerate(state_monitors):
+            file_name = recording_file_names(monitor["name"], recordingsname,
+                                             first=position == 0)["values"]
             files[monitor["name"]] = self._add_state_monitor(
                 simulation, monitor, cells[monitor["source"]["group"]],
-                groups[monitor["source"]["group"]], duration, ids)
-        for monitor in spike_monitors + rate_monitors:
-            files[monitor["name"]] = self._add_event_monitor(simulation, monitor)
+                groups[monitor["source"]["group"]], duration, ids, file_name)
+        for position, monitor in enumerate(spike_monitors + rate_monitors):
+            # only a SpikeMonitor takes the documented plain name
+            first = position == 0 and bool(spike_monitors)
+            file_name = recording_file_names(monitor["name"], recordingsname,
+                                             first=first)["spikes"]
+            files[monitor["name"]] = self._add_event_monitor(simulation, monitor, file_name)
         root.append(simulation)
         root.append(supporting.target(simulation_id))
         ET.indent(root, space="  ")
@@ -388,12 +452,11 @@ class NMLExporter:
 
     @staticmethod
     def _add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, group: dict,
-                           duration: float, ids: _Ids) -> str:
+                           duration: float, ids: _Ids, file_name: str) -> str:
         name = monitor["name"]
         population = monitor["source"]["group"]
         start = int(monitor["source"].get("start") or 0)
         record = [int(index) for index in np.asarray(monitor["record"]).ravel()]
-        file_name = recording_file_names(name)["values"]
         values_file = supporting.output_file(name, file_name)
         time_scale = "0.001 s"
         for variable in monitor["variables"]:
@@ -417,12 +480,11 @@ class NMLExporter:
         return file_name
 
     @staticmethod
-    def _add_event_monitor(simulation: ET.Element, monitor: dict) -> str:
+    def _add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str) -> str:
         name = monitor["name"]
         source = monitor["source"]
         start = int(source.get("start") or 0)
         stop = int(source["stop"])
-        file_name = recording_file_names(name)["spikes"]
         events = supporting.event_output_file(name, file_name)
         for index in range(stop - start):
             events.append(supporting.event_selection(str(index),
@@ -544,7 +606,8 @@ class LEMSDevice(BaseExporter):
         constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE
         exporter = NMLExporter()
         exporter.create_lems_model(runs, constants_file=os.path.basename(constants_name),
-                                   synapses=synapses)
+                                   synapses=synapses,
+                                   recordingsname=recordings_name_for(filename))
         folder = os.path.dirname(os.path.abspath(filename))
         if lems_const_save:
             write_text_atomic(os.path.join(folder, os.path.basename(constants_name)),

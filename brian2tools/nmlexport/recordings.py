@@ -2,11 +2,14 @@
 Reading the recordings of a jNeuroML simulation back into Brian quantities.
 
 jNeuroML writes the files that the exported model's ``Simulation`` asks for,
-next to the model file: for each StateMonitor ``recording_<name>.dat`` (time
-and one column per recorded variable and neuron, all in SI units) and for each
-SpikeMonitor or PopulationRateMonitor ``recording_<name>.spikes`` (one line
-``time index`` per spike, time in seconds, index relative to the monitored
-group). `load_recordings` reads them, using the model file to know which
+next to the model file: for the model ``nml2model.xml``,
+``recording_nml2model.dat`` for the first StateMonitor (time and one column
+per recorded variable and neuron, all in SI units) and
+``recording_nml2model.spikes`` for the first SpikeMonitor (one line ``time
+index`` per spike, time in seconds, index relative to the monitored group);
+further monitors add their name (``recording_nml2model_<name>.dat``, and
+``.spikes`` for further SpikeMonitors and PopulationRateMonitors).
+`load_recordings` reads them, using the model file to know which file and
 column holds what and in which unit.
 """
 
