@@ -68,7 +68,12 @@ from brian2tools.nmlexport.lemsrendering import (
     render_condition,
     render_expression,
 )
-from brian2tools.nmlexport.units import format_quantity, lems_dimension, units_constants_xml
+from brian2tools.nmlexport.units import (
+    format_quantity,
+    lems_dimension,
+    parse_quantity,
+    units_constants_xml,
+)
 
 JNEUROML_MISSING = missing_jneuroml()
 needs_jneuroml = pytest.mark.skipif(JNEUROML_MISSING is not None,
@@ -309,7 +314,7 @@ def test_population_rate_monitor_recorded_as_spikes(simulated):
 def test_two_runs_simulated_as_one(simulated):
     result = simulated["conductance_two_runs"]
     root = ET.parse(result["file"]).getroot()
-    assert root.find("Simulation").get("length") == "0.06 s"
+    assert root.find("Simulation").get("length") == "60 ms"
     assert len(result["jneuroml"]["cond_states"]["t"]) == 601
     assert len(result["brian"]["cond_states"]["t"]) == 600
 
@@ -390,8 +395,8 @@ def test_documented_example_structure(tmp_path):
     assert threshold.find("EventOut").get("port") == "spike"
     constants = {c.get("name"): (c.get("value"), c.get("dimension"))
                  for c in cell.findall("Constant")}
-    assert constants["tau"] == ("0.01 s", "time")
-    assert constants["mV"] == ("0.001 V", "voltage")
+    assert constants["tau"] == ("10 ms", "time")
+    assert constants["mV"] == ("1 mV", "voltage")
     assert constants["refractory_steps"] == ("50", "none")
     population_type = types["neurongroup_population"]
     assert population_type.get("extends") == "basePopulation"
@@ -402,10 +407,10 @@ def test_documented_example_structure(tmp_path):
     assert population.get("id") == "neurongroup"
     cells = population.findall("Component")
     assert len(cells) == 100
-    v0 = np.array([float(c.get("v0").split()[0]) for c in cells])
+    v0 = np.array([parse_quantity(c.get("v0")) for c in cells])
     np.testing.assert_allclose(v0, 0.02 * np.arange(100) / 99, rtol=1e-15, atol=0)
     simulation = root.find("Simulation")
-    assert simulation.attrib == {"id": "sim1", "length": "1 s", "step": "0.0001 s",
+    assert simulation.attrib == {"id": "sim1", "length": "1 s", "step": "0.1 ms",
                                  "target": network.get("id")}
     lines = simulation.find("Display").findall("Line")
     assert [line.get("quantity") for line in lines] == ["neurongroup[2]/v", "neurongroup[63]/v"]
@@ -461,7 +466,7 @@ def _cell_values(model_file, population, parameter):
     root = ET.parse(model_file).getroot()
     for element in root.iter("Component"):
         if element.get("id") == population:
-            return np.array([float(cell.get(parameter).split()[0]) for cell in element])
+            return np.array([parse_quantity(cell.get(parameter)) for cell in element])
     raise AssertionError(f"no population {population}")
 
 
@@ -480,8 +485,8 @@ def test_initial_values_are_brians(tmp_path):
     cell = next(t for t in root.iter("ComponentType") if t.get("name") == "cuba_cell")
     constants = {c.get("name"): c.get("value") for c in cell.findall("Constant")}
     # values shared by all cells are constants of the cell type
-    assert constants["taue"] == "0.005 s"
-    assert constants["taui"] == "0.01 s"
+    assert constants["taue"] == "5 ms"
+    assert constants["taui"] == "10 ms"
     assert {p.get("name") for p in cell.findall("Parameter")} == {
         "taum", "I", "v_init", "ge_init", "gi_init"}
 
@@ -778,8 +783,8 @@ def test_dimensions_and_quantities():
     derived = lems_dimension(mV / ms)
     assert (derived.name, derived.unit, derived.is_core) == (
         "dim_l2_m1_t-4_i-1", "SI_dim_l2_m1_t-4_i-1", False)
-    assert format_quantity(10*ms) == "0.01 s"
-    assert format_quantity(-70.6*mV) == "-0.0706 V"
+    assert format_quantity(10*ms) == "10 ms"
+    assert format_quantity(-70.6*mV) == "-70.6 mV"
     assert format_quantity(0.25) == "0.25"
 
 

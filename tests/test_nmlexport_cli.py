@@ -80,9 +80,9 @@ def test_exports_an_unmodified_script(tmp_path):
     assert projection.get("synapse") == "synapses_pre"
     connections = sorted((e.get("preCellId"), e.get("postCellId"), e.get("delay"),
                           e.get("weight")) for e in projection)
-    assert connections == [("../stimulus[0]", "../cells[0]", "0.00055 s", "1"),
-                           ("../stimulus[1]", "../cells[1]", "0.00055 s", "1"),
-                           ("../stimulus[1]", "../cells[2]", "0.00055 s", "1")]
+    assert connections == [("../stimulus[0]", "../cells[0]", "0.55 ms", "1"),
+                           ("../stimulus[1]", "../cells[1]", "0.55 ms", "1"),
+                           ("../stimulus[1]", "../cells[2]", "0.55 ms", "1")]
     assert script.read_text() == SCRIPT
 
 

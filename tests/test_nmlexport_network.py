@@ -53,6 +53,7 @@ from brian2tools.nmlexport.network_export import (
     lems_delays,
     spike_generator_times,
 )
+from brian2tools.nmlexport.units import parse_quantity
 
 needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
                                     reason=str(missing_jneuroml()))
@@ -236,19 +237,19 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     synapse_type = root.find(f"Component[@id='{synapse_id}']").get("type")
     amplitude = _by_name(_by_name(root, "ComponentType", synapse_type), "Constant",
                          "ge__amplitude").get("value")
-    assert amplitude.endswith(" V")
+    assert amplitude.endswith("V")
     excitation = objects["excitation"]
     expected = {(f"../stimulus[{i}]", f"../cells[{j + 2}]"): float(w) for i, j, w in zip(
         excitation.i[:], excitation.j[:], np.asarray(excitation.w[:]), strict=True)}
     got = {(c.get("preCellId"), c.get("postCellId")): float(c.get("weight"))
-           * float(amplitude.split()[0]) for c in projection.iter("connectionWD")}
+           * parse_quantity(amplitude) for c in projection.iter("connectionWD")}
     assert got.keys() == expected.keys() and len(got) == len(excitation) == 12
     for key, weight in expected.items():
         assert got[key] == pytest.approx(weight, rel=1e-15)
     assert len(set(expected.values())) == 12  # random weights: every synapse its own
     steps = delay_steps(np.broadcast_to(np.asarray(excitation.delay[:]), (12,)), float(DT))
-    assert {c.get("delay") for c in projection} == {
-        f"{float(lems_delays(steps, float(DT))[0])!r} s"}
+    assert {parse_quantity(c.get("delay")) for c in projection} == {
+        float(lems_delays(steps, float(DT))[0])}
     assert len({c.get("id") for c in projection}) == 12
 
     # the synapse carries ge with the neuron's equation and adds its weight
@@ -299,6 +300,23 @@ def _distance_weights(method):
 
 
 @needs_network_device
+@pytest.mark.parametrize("synapses", ["components", "events"])
+def test_the_half_step_of_every_delay_is_explained_in_the_file(tmp_path, synapses):
+    model_file = _export(_small_network, tmp_path, synapses=synapses)
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    network = ET.parse(model_file, parser=parser).getroot().find("network")
+    comments = [node.text for node in network if node.tag is ET.Comment]
+    assert len(comments) == 1
+    assert "Brian's delay plus half a time step (0.05 ms)" in comments[0]
+    assert "also for synapses without a delay" in comments[0]
+    # the recurrent synapses have no delay: written as half a step
+    delays = {parse_quantity(element.get("delay")) for element in network.iter()
+              if "recurrent" in (element.get("targetPort") or element.get("id") or "")
+              and element.get("delay")}
+    assert delays == {float(DT) / 2}
+
+
+@needs_network_device
 def test_many_different_values_get_one_port_per_incoming_synapse(tmp_path):
     root = ET.parse(_export(_distance_weights, tmp_path)).getroot()
     synapses = _simulate(_distance_weights)["synapses"]
@@ -318,7 +336,7 @@ def test_many_different_values_get_one_port_per_incoming_synapse(tmp_path):
             continue
         source = int(element.get("from")[6:-1])
         target = int(element.get("to")[6:-1])
-        value = float(cells[target].get(f"{element.get('targetPort')}__w").split()[0])
+        value = parse_quantity(cells[target].get(f"{element.get('targetPort')}__w"))
         synapse = np.nonzero((i == source) & (j == target))[0]
         assert len(synapse) == 1 and value == w[synapse[0]]
 
@@ -340,7 +358,7 @@ def test_spike_sources_are_populations_with_the_right_values(tmp_path):
         f"{10 * (k + 1)} per_s" for k in range(5)]
     assert [c.get("averageRate") for c in populations["fixed"]] == ["5 per_s", "6 per_s",
                                                                    "7 per_s"]
-    spikes = [[float(s.get("time").split()[0]) for s in cell]
+    spikes = [[parse_quantity(s.get("time")) for s in cell]
               for cell in populations["generator"]]
     assert spikes[1] == [] and spikes[0] == [pytest.approx(2.05e-3)]
     assert spikes[2] == [pytest.approx(1.05e-3)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import weakref
 from typing import Any
 
 from brian2.core.namespace import get_local_namespace
@@ -32,6 +33,7 @@ from brian2.utils.logger import get_logger
 from .collector import advance_network_time, collect_network
 from .errors import UnsupportedFeatureError
 from .log import ExportLog
+from .monitors import NotSimulatedError, is_monitor, recorded_variable_names
 
 __all__ = ["BaseExporter"]
 
@@ -87,6 +89,11 @@ class BaseExporter(RuntimeDevice):
         self._creation_counter = itertools.count()
         #: Brian object id -> position in creation order (see `add_array`)
         self.creation_order: dict[Any, int] = {}
+        #: monitors of the exported runs: name -> weak reference
+        self.exported_monitors: dict[str, weakref.ref] = {}
+        #: names of the monitors that hold an engine's recordings
+        self.simulated_monitors: set[str] = set()
+        self._collecting = False
 
     # ------------------------------------------------------------------ #
     # Device life cycle
@@ -111,6 +118,45 @@ class BaseExporter(RuntimeDevice):
                 return
             if owner_id not in self.creation_order:
                 self.creation_order[owner_id] = next(self._creation_counter)
+
+    def get_value(self, var, access_data: bool = True):
+        """
+        The values of a variable; refused for the recordings of an exported run.
+
+        Parameters
+        ----------
+        var : brian2.core.variables.ArrayVariable
+            The variable.
+        access_data : bool, optional
+            As for Brian's `RuntimeDevice.get_value`.
+
+        Returns
+        -------
+        ndarray
+
+        Raises
+        ------
+        NotSimulatedError
+            For the recorded data of a monitor (``monitor.t``, ``.v``, ``.i``,
+            ``.rate``, ...) after ``run()`` exported the model without
+            simulating it.
+        """
+        owner = getattr(var, "owner", None)
+        if not self._collecting and owner is not None and self.exported_monitors:
+            try:
+                name = owner.name
+            except ReferenceError:
+                name = None
+            if (name in self.exported_monitors and name not in self.simulated_monitors
+                    and var.name in recorded_variable_names(owner)):
+                raise NotSimulatedError(name, self._device_name())
+        return super().get_value(var, access_data)
+
+    def _device_name(self) -> str:
+        from brian2.devices.device import all_devices
+
+        return next((name for name, device in all_devices.items() if device is self),
+                    type(self).__name__)
 
     def build(self, **build_options: Any) -> None:
         """
@@ -406,17 +452,25 @@ class BaseExporter(RuntimeDevice):
             # network_run and the device_override decorator replace
             # Network.run and its check_units wrapper
             namespace = get_local_namespace(level=level + 2)
-        description = collect_network(
-            network,
-            duration,
-            namespace,
-            log=self.log,
-            run_index=len(self.runs),
-            previous=self.runs[-1] if self.runs else None,
-            creation_order=self.creation_order,
-        )
+        self._collecting = True
+        try:
+            description = collect_network(
+                network,
+                duration,
+                namespace,
+                log=self.log,
+                run_index=len(self.runs),
+                previous=self.runs[-1] if self.runs else None,
+                creation_order=self.creation_order,
+            )
+        finally:
+            self._collecting = False
         advance_network_time(network, duration)
         self.runs.append(description)
+        for obj in network.objects:
+            if is_monitor(obj):
+                self.exported_monitors[obj.name] = weakref.ref(obj)
+                self.simulated_monitors.discard(obj.name)
         if self.build_on_run:
             self.build(**self.build_options)
 

@@ -19,14 +19,16 @@ text out.
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 from xml.dom import minidom
 
 import lems.api as lems
 import numpy as np
-from brian2 import second
+from brian2 import Quantity, have_same_dimensions, second
 from brian2.devices.device import all_devices
+from brian2.units import allunits
 from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import BaseExporter, UnsupportedFeatureError, write_text_atomic
@@ -39,6 +41,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import CellTypes, build_cell_types
+from .results import ENGINES, brian_recordings, fill_monitors, simulate_model
 from .synapse_components import projection_element, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
@@ -355,6 +358,8 @@ class NMLExporter:
                 cell.size))
         root.extend(synapse_components)
         network = supporting.network(network_id, populations + parts.populations)
+        if parts.synaptic_projections or parts.projections:
+            network.append(ET.Comment(_delay_note(dt)))
         for projection in parts.synaptic_projections:
             network.append(projection_element(projection))
         for projection in parts.projections:
@@ -465,7 +470,7 @@ class NMLExporter:
             lems_dim = lems_dimension(dimension)
             scale = f"{format_number(scale_value)} {lems_dim.unit}" if lems_dim.unit else \
                 format_number(scale_value)
-            low, high = _display_range(group, variable, scale_value)
+            low, high = _display_range(group, variable, dimension, scale_value)
             plot = supporting.display(ids.new(f"{name}_{variable}"), f"{name}: {variable}",
                                       time_scale, "0", format_number(duration * 1000),
                                       format_number(low), format_number(high))
@@ -493,6 +498,16 @@ class NMLExporter:
         return file_name
 
 
+def _delay_note(dt: float) -> str:
+    """The comment that explains the delays of the connections in the model file."""
+    half = format_quantity(dt / 2, _TIME_DIMENSION)
+    return (f" Every delay is Brian's delay plus half a time step ({half}), also for "
+            "synapses without a delay: jNeuroML reports a spike one step after Brian and "
+            "delivers an event at the first step whose time reaches the spike's time plus "
+            "the delay; the extra half step makes that the step in which Brian applies the "
+            "synaptic effect, whatever the rounding of jNeuroML's clock. ")
+
+
 def _element(xml_text: str) -> ET.Element:
     """Parse pylems's XML of one element, dropping its empty descriptions."""
     element = ET.fromstring(xml_text)
@@ -512,11 +527,53 @@ def _display_scale(dimension) -> float:
     return _DISPLAY_UNITS.get(lems_dimension(dimension).name, 1.0)
 
 
-def _display_range(group: dict, variable: str, scale: float) -> tuple[float, float]:
-    values = (group.get("initial_values") or {}).get(variable)
-    if values is None:
+_LITERAL_QUANTITY = re.compile(
+    r"(?<![\w.])([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*\s*([A-Za-z_]\w*)")
+
+
+def _model_values(group: dict, dimension) -> list[np.ndarray]:
+    """
+    The values a variable of the given dimensions can be expected to take.
+
+    They come from what the model says: the initial values of the group's
+    variables of these dimensions (a parameter such as ``v0`` included), its
+    constants, and the literal quantities (``10*mV``) of its threshold,
+    reset and other event code.
+    """
+    dim = getattr(dimension, "dim", dimension)
+    found = []
+    for values in (group.get("initial_values") or {}).values():
+        if values is not None and have_same_dimensions(values, dim):
+            found.append(np.asarray(values, dtype=float).ravel())
+    for value in (group.get("namespace") or {}).values():
+        if isinstance(value, (Quantity, int, float)) and have_same_dimensions(value, dim):
+            found.append(np.asarray(value, dtype=float).ravel())
+    for event in (group.get("events") or {}).values():
+        for code in event.values():
+            if not isinstance(code, str):
+                continue
+            for number, unit_name in _LITERAL_QUANTITY.findall(code):
+                unit = getattr(allunits, unit_name, None)
+                if isinstance(unit, Quantity) and have_same_dimensions(unit, dim):
+                    found.append(np.array([float(number) * float(unit)]))
+    return found
+
+
+def _display_range(group: dict, variable: str, dimension, scale: float) -> tuple[float, float]:
+    """
+    The y range of a display: the span of the model's values for the variable.
+
+    Threshold, reset, constants, parameters and initial values of the
+    variable's dimensions (see `_model_values`), with a margin of a tenth of
+    the span (at least one display unit), rounded outwards.
+    """
+    found = _model_values(group, dimension)
+    if not found:
         return -1.0, 1.0
-    array = np.asarray(values, dtype=float) / scale
+    array = np.concatenate(found) / scale
+    array = array[np.isfinite(array)]
+    if not array.size:
+        return -1.0, 1.0
     low, high = float(np.min(array)), float(np.max(array))
     margin = max(1.0, 0.1 * (high - low))
     return float(np.floor(low - margin)), float(np.ceil(high + margin))
@@ -548,6 +605,14 @@ class LEMSDevice(BaseExporter):
         written (default ``'components'``: NeuroML synapse components and
         projections; ``'events'``: events on the receiving cells, faster in
         jNeuroML). Both are exact.
+    simulate : {None, 'jneuroml'}, optional
+        After writing the model, simulate it in this engine and fill the
+        script's StateMonitors, SpikeMonitors and PopulationRateMonitors with
+        its recordings, in Brian's units, indices and time steps (see
+        :mod:`brian2tools.nmlexport.results`). Without it (the default),
+        reading a monitor's recordings after ``run()`` raises
+        `~brian2tools.baseexport.monitors.NotSimulatedError`: the model was
+        exported, not simulated.
 
     Examples
     --------
@@ -563,7 +628,7 @@ class LEMSDevice(BaseExporter):
     """
 
     def render_and_write(self, runs, filename=None, constants_file=None, lems_const_save=True,
-                         synapses="components", **unknown):
+                         synapses="components", simulate=None, **unknown):
         """
         Render the collected runs and write the model and unit constants files.
 
@@ -579,6 +644,9 @@ class LEMSDevice(BaseExporter):
             Write the unit constants file (default ``True``).
         synapses : {'components', 'events'}, optional
             How synapses that add to a linear neuron variable are written.
+        simulate : {None, 'jneuroml'}, optional
+            Simulate the written model in this engine and fill the script's
+            monitors with its recordings (see :mod:`.results`).
         **unknown
             Any other option is refused.
 
@@ -593,7 +661,12 @@ class LEMSDevice(BaseExporter):
             raise TypeError(
                 "The 'neuroml2' device does not know the option(s) "
                 f"{', '.join(sorted(unknown))}; it takes filename, constants_file, "
-                "lems_const_save and synapses."
+                "lems_const_save, synapses and simulate."
+            )
+        if simulate is not None and simulate not in ENGINES:
+            raise ValueError(
+                f"The 'neuroml2' device cannot simulate with {simulate!r}: simulate= takes "
+                f"{', '.join(repr(engine) for engine in ENGINES)} (or None to only export)."
             )
         if not filename:
             raise TypeError(
@@ -615,6 +688,9 @@ class LEMSDevice(BaseExporter):
         written = exporter.export_to_file(filename)
         logger.debug(f"NeuroML2/LEMS model written to {written}")
         self.exporter = exporter
+        if simulate is not None:
+            converted = brian_recordings(simulate_model(written, simulate), runs, simulate)
+            self.simulated_monitors.update(fill_monitors(self, self.exported_monitors, converted))
 
 
 all_devices["neuroml2"] = LEMSDevice()

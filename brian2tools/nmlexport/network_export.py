@@ -1243,8 +1243,8 @@ def connection_elements(projection: Projection) -> Iterator[ET.Element]:
     ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 0.00015]))
     >>> [ET.tostring(e, encoding='unicode') for e in connection_elements(projection)]
     ... # doctest: +NORMALIZE_WHITESPACE
-    ['<S_pre_connection from="P[0]" to="P[1]" delay="5e-05 s" targetPort="S_pre" />',
-     '<S_pre_connection from="P[1]" to="P[0]" delay="0.00015 s" targetPort="S_pre" />']
+    ['<S_pre_connection from="P[0]" to="P[1]" delay="0.05 ms" targetPort="S_pre" />',
+     '<S_pre_connection from="P[1]" to="P[0]" delay="0.15 ms" targetPort="S_pre" />']
     """
     tag, port = projection.name, projection.port
     delays = format_repeated(projection.delays, _TIME.unit)

@@ -240,8 +240,8 @@ class _CellBuilder:
     def per_cell_or_constant(self, name: str, values: np.ndarray, dimension: LEMSDimension):
         """A name for values of each cell: a Constant if they are all equal, else a Parameter."""
         if np.all(values == values[0]):
-            number = format_number(values[0], self.owner)
-            text = f"{number} {dimension.unit}" if dimension.unit else number
+            format_number(values[0], self.owner)  # refuses infinite values, naming the owner
+            text = format_quantity(values[0], dimension)
             self.cell_type.add(lems.Constant(name, text, dimension.name))
         else:
             self.cell_type.add(lems.Parameter(name, dimension.name))

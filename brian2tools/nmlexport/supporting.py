@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from .units import format_in_unit
+
 __all__ = [
     "format_numbers",
     "format_repeated",
@@ -43,14 +45,15 @@ LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 def format_numbers(values: np.ndarray, unit: str = "") -> list[str]:
     """
-    Many numbers as exact LEMS value strings (shortest round-trip repr), fast.
+    Many numbers as exact LEMS value strings, in their natural unit.
 
     Parameters
     ----------
     values : ndarray
         The numbers (SI).
     unit : str, optional
-        A unit symbol appended to each value (``'V'``).
+        The symbol of their SI unit (``'V'``); each value is written in the
+        natural unit (see `~.units.format_in_unit`).
 
     Returns
     -------
@@ -61,15 +64,17 @@ def format_numbers(values: np.ndarray, unit: str = "") -> list[str]:
     >>> import numpy as np
     >>> from brian2tools.nmlexport.supporting import format_numbers
     >>> format_numbers(np.array([0.0, 0.001, 2.5]), 'V')
-    ['0 V', '0.001 V', '2.5 V']
+    ['0 V', '1 mV', '2.5 V']
     """
-    suffix = f" {unit}" if unit else ""
+    numbers = np.asarray(values, dtype=float).tolist()
+    if unit:
+        return [format_in_unit(number, unit) for number in numbers]
     texts = []
-    for number in np.asarray(values, dtype=float).tolist():
+    for number in numbers:
         if number == int(number) and abs(number) < 1e15:
-            texts.append(f"{int(number)}{suffix}")
+            texts.append(str(int(number)))
         else:
-            texts.append(f"{number!r}{suffix}")
+            texts.append(repr(number))
     return texts
 
 
@@ -94,7 +99,7 @@ def format_repeated(values: np.ndarray, unit: str = "") -> list[str]:
     >>> import numpy as np
     >>> from brian2tools.nmlexport.supporting import format_repeated
     >>> format_repeated(np.array([5e-05, 0.00015, 5e-05]), 's')
-    ['5e-05 s', '0.00015 s', '5e-05 s']
+    ['0.05 ms', '0.15 ms', '0.05 ms']
     """
     distinct, index = np.unique(np.asarray(values, dtype=float), return_inverse=True)
     texts = format_numbers(distinct, unit)

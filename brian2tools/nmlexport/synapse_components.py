@@ -559,9 +559,9 @@ def projection_element(projection: SynapticProjection) -> ET.Element:
     ...     np.array(['P[1]', 'P[0]']), np.array([0.001, 0.002]), np.array([5e-05, 5e-05])))
     >>> [ET.tostring(e, encoding='unicode') for e in element]  # doctest: +NORMALIZE_WHITESPACE
     ['<connectionWD id="0" preCellId="../P[0]" postCellId="../P[1]" weight="0.001"
-      delay="5e-05 s" />',
+      delay="0.05 ms" />',
      '<connectionWD id="1" preCellId="../P[1]" postCellId="../P[0]" weight="0.002"
-      delay="5e-05 s" />']
+      delay="0.05 ms" />']
     """
     element = ET.Element("projection", {"id": projection.name,
                                         "presynapticPopulation": projection.presynaptic,

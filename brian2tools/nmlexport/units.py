@@ -8,8 +8,11 @@ these names: the dimensions that NeuroML2's core types already define are
 reused, any other one (``volt/second``, ...) gets a ``Dimension`` and an SI
 ``Unit`` of its own that the exporter adds to the model file.
 
-All values are written in SI units with Python's shortest exact float
-representation, so that jNeuroML reads back the very numbers Brian uses.
+Values are written in the natural unit of their quantity (``20 mV``,
+``10 ms``, ``0.5 nA``), as NeuroML2 declares it, with the shortest decimal
+that converts back to exactly Brian's float (whether a reader multiplies by
+the unit's power of ten or divides by its inverse); a value that no decimal
+in the natural unit reproduces exactly is written in SI units.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ __all__ = [
     "lems_dimension",
     "format_number",
     "format_quantity",
+    "format_in_unit",
+    "parse_quantity",
     "brian_dimension",
     "constant_value",
     "units_constants_xml",
@@ -224,6 +229,153 @@ def format_number(value, owner: str = "model") -> str:
     return repr(number)
 
 
+# Units of NeuroMLCoreDimensions.xml with a power of ten of the SI unit, by
+# SI symbol, from the largest to the smallest: the natural units of values.
+_SCALED_UNITS = {
+    "s": (("s", 0), ("ms", -3)),
+    "V": (("V", 0), ("mV", -3)),
+    "S": (("S", 0), ("mS", -3), ("uS", -6), ("nS", -9), ("pS", -12)),
+    "F": (("F", 0), ("uF", -6), ("nF", -9), ("pF", -12)),
+    "A": (("A", 0), ("uA", -6), ("nA", -9), ("pA", -12)),
+    "ohm": (("Mohm", 6), ("kohm", 3), ("ohm", 0)),
+    "m": (("m", 0), ("cm", -2), ("um", -6)),
+    "m2": (("m2", 0), ("cm2", -4), ("um2", -12)),
+    "S_per_m2": (("S_per_cm2", 4), ("mS_per_cm2", 1), ("S_per_m2", 0), ("uS_per_cm2", -2)),
+    "F_per_m2": (("F_per_m2", 0), ("uF_per_cm2", -2)),
+    "ohm_m": (("kohm_cm", 1), ("ohm_m", 0), ("ohm_cm", -2)),
+    "A_per_m2": (("mA_per_cm2", 1), ("A_per_m2", 0), ("uA_per_cm2", -2)),
+}
+#: power of ten of every scaled unit symbol, for reading values back
+_UNIT_POWERS = {symbol: power for units in _SCALED_UNITS.values() for symbol, power in units}
+
+
+def _exact_decimal(number: float, power: int) -> str | None:
+    """
+    The shortest decimal ``x`` with ``x * 10**power`` exactly ``number``.
+
+    jLEMS converts a value into SI units by multiplying it by
+    ``Math.pow(10, power)``; that is the conversion checked. Among the
+    decimals that pass, one that also passes the division by ``10**-power``
+    (as other readers may convert) is preferred.
+    """
+    if power == 0:
+        return repr(number)
+    factor = 10.0 ** power
+    candidate = number / factor if power > 0 else number * 10.0 ** -power
+    best, best_key = None, None
+    for step in (0, 1, -1, 2, -2, 3, -3):
+        guess = candidate
+        for _ in range(abs(step)):
+            guess = math.nextafter(guess, math.inf if step > 0 else -math.inf)
+        text = repr(guess)
+        value = float(text)
+        if value * factor != number:
+            continue
+        divided = value / 10.0 ** -power if power < 0 else value * factor
+        key = (divided != number, len(text))
+        if best_key is None or key < best_key:
+            best, best_key = text, key
+    return best
+
+
+def format_in_unit(number: float, si_unit: str) -> str:
+    """
+    A value given in SI units, written exactly in its natural unit.
+
+    Parameters
+    ----------
+    number : float
+        The value in SI units.
+    si_unit : str
+        The symbol of the SI unit (``'V'``, ``'s'``, ...); ``''`` for
+        dimensionless values.
+
+    Returns
+    -------
+    str
+        ``'<number> <unit>'``, e.g. ``'20 mV'``; integers without a decimal
+        point; SI units where no natural unit is known or exact.
+
+    Examples
+    --------
+    >>> from brian2tools.nmlexport.units import format_in_unit
+    >>> format_in_unit(0.02, 'V'), format_in_unit(0.0001, 's'), format_in_unit(0, 'V')
+    ('20 mV', '0.1 ms', '0 V')
+    >>> format_in_unit(0.00020202020202020202, 'V')
+    '0.20202020202020202 mV'
+    """
+    number = float(number)
+    if not si_unit:
+        return _plain(number)
+    units = _SCALED_UNITS.get(si_unit)
+    if not units or number == 0 or not math.isfinite(number):
+        return f"{_plain(number)} {si_unit}"
+    magnitude = abs(number)
+    # the natural unit: the largest in which the value is at least 1 (the
+    # smallest one otherwise); where no decimal in it converts back exactly
+    # (multiplying by 1e-9 skips some floats), the nearest other unit
+    natural = next((position for position, (_, pw) in enumerate(units)
+                    if magnitude >= 10.0 ** pw * (1 - 1e-12)), len(units) - 1)
+    order = sorted(range(len(units)), key=lambda position: abs(position - natural))
+    for position in order:
+        symbol, power = units[position]
+        text = _exact_decimal(number, power)
+        if text is not None:
+            break
+    else:
+        return f"{_plain(number)} {si_unit}"
+    value = float(text)
+    if value == int(value) and abs(value) < 1e15:
+        text = str(int(value))
+    return f"{text} {symbol}"
+
+
+def _plain(number: float) -> str:
+    if number == int(number) and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
+
+
+def parse_quantity(text: str) -> float:
+    """
+    A LEMS value string written by the exporter, in SI units.
+
+    Parameters
+    ----------
+    text : str
+        ``'<number>'`` or ``'<number> <unit symbol>'``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For a unit the exporter does not write.
+
+    Examples
+    --------
+    >>> from brian2tools.nmlexport.units import parse_quantity
+    >>> parse_quantity('20 mV'), parse_quantity('0.5')
+    (0.02, 0.5)
+
+    Values are converted as jLEMS converts them (multiplied by the unit's
+    power of ten), so a value written by `format_in_unit` reads back as
+    exactly the float it was written from.
+    """
+    parts = text.split()
+    number = float(parts[0])
+    if len(parts) == 1:
+        return number
+    symbol = parts[1]
+    if symbol in _UNIT_POWERS:
+        return number * 10.0 ** _UNIT_POWERS[symbol]  # as jLEMS converts
+    if symbol.startswith("SI_") or symbol in {"Hz", "per_s", "mol_per_m3", "mol", "K", "C"}:
+        return number
+    raise ValueError(f"Unknown unit {symbol!r} in {text!r}")
+
+
 def format_quantity(value, dimension: LEMSDimension | None = None) -> str:
     """
     A quantity in SI units as a LEMS value string (``'0.01 s'``, ``'0.5'``).
@@ -244,13 +396,15 @@ def format_quantity(value, dimension: LEMSDimension | None = None) -> str:
     >>> from brian2tools.nmlexport.units import format_quantity
     >>> from brian2 import ms
     >>> format_quantity(10 * ms)
-    '0.01 s'
+    '10 ms'
     """
     if dimension is None:
         dimension = lems_dimension(value)
-    number = format_number(np.asarray(value, dtype=float).item() if isinstance(value, Quantity)
-                           else value)
-    return f"{number} {dimension.unit}" if dimension.unit else number
+    number = np.asarray(value, dtype=float).item() if isinstance(value, Quantity) else value
+    if not dimension.unit:
+        return format_number(number)
+    format_number(number)  # refuses infinite values
+    return format_in_unit(number, dimension.unit)
 
 
 def brian_dimension(name: str, declared: dict | None = None) -> Dimension:

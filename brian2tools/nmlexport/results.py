@@ -1,0 +1,192 @@
+"""
+Simulating an export and giving its recordings back to the script's monitors.
+
+With ``set_device('neuroml2', filename='model.xml', simulate='jneuroml')``
+the device writes the model at ``run()``, simulates it with jNeuroML and
+fills the script's own ``StateMonitor``, ``SpikeMonitor`` and
+``PopulationRateMonitor`` with what the engine recorded, so the rest of the
+script (plots included) works as if Brian had simulated it. This module
+does the two steps after the files are written: `simulate_model` runs the
+engine, `brian_recordings` turns its recordings into Brian's conventions
+(time steps, indices, units) for `fill_monitors`.
+
+Brian's conventions, and how jNeuroML's recordings are brought to them:
+
+* A StateMonitor records the state at the start of each time step, from
+  ``t_start`` to the end of the run, without the end; jNeuroML also writes
+  the state at the end, which is dropped.
+* jNeuroML reports each spike one time step after Brian (its threshold is
+  tested after the update, Brian's before the next one): spike times are
+  moved back by one step, which gives Brian's spike times for deterministic
+  models.
+* A PopulationRateMonitor is recorded as the spikes of its group: the rate
+  of each time step is the number of spikes in it divided by the number of
+  neurons and by ``dt``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from brian2.utils.logger import get_logger
+
+from brian2tools.baseexport.monitors import (
+    fill_event_monitor,
+    fill_rate_monitor,
+    fill_state_monitor,
+)
+
+from .recordings import load_recordings
+
+__all__ = ["ENGINES", "simulate_model", "brian_recordings", "fill_monitors"]
+
+logger = get_logger(__name__)
+
+#: The engines `simulate_model` can run an export in.
+ENGINES = ("jneuroml",)
+
+
+def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
+                   timeout: float | None = None) -> dict[str, dict]:
+    """
+    Simulate an exported model in an engine and read its recordings.
+
+    Parameters
+    ----------
+    model_file : str or os.PathLike
+        The LEMS file written by the ``'neuroml2'`` device.
+    engine : {'jneuroml'}
+        The engine. jNeuroML runs from the jar shipped with pyNeuroML (with
+        the machine's Java).
+    timeout : float, optional
+        Seconds to wait for the engine.
+
+    Returns
+    -------
+    dict
+        The recordings as `load_recordings` gives them.
+
+    Raises
+    ------
+    ValueError
+        For an unknown engine.
+    RuntimeError
+        If the engine fails (its messages are in the error).
+
+    Examples
+    --------
+    >>> recordings = simulate_model('nml2model.xml')  # doctest: +SKIP
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"Unknown engine {engine!r}: the exported model can be simulated "
+                         f"with {', '.join(repr(name) for name in ENGINES)}.")
+    from .cli import run_jneuroml  # the command line's runner: one way to call jNeuroML
+
+    log, _ = run_jneuroml(model_file, timeout=timeout)
+    logger.debug(f"jNeuroML simulated {model_file}:\n{log[-2000:]}")
+    return load_recordings(model_file)
+
+
+def brian_recordings(recordings: dict[str, dict], runs: list[dict],
+                     engine: str = "jneuroml") -> dict[str, dict]:
+    """
+    An engine's recordings in Brian's conventions, monitor by monitor.
+
+    Parameters
+    ----------
+    recordings : dict
+        Monitor name -> recordings, as `load_recordings` gives them.
+    runs : list of dict
+        The model descriptions of the exported runs.
+    engine : {'jneuroml'}
+        The engine that recorded them.
+
+    Returns
+    -------
+    dict
+        Monitor name -> ``{'kind': 'state', 't': ..., 'values': {name:
+        array}}``, ``{'kind': 'events', 't': ..., 'i': ...}`` or ``{'kind':
+        'rate', 't': ..., 'rate': ...}``; plain arrays in SI units.
+
+    Raises
+    ------
+    ValueError
+        If a monitor of the description has no recordings.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"Unknown engine {engine!r}.")
+    first = runs[0]
+    dt = float(first["dt"])
+    t_start = float(first.get("t_start") or 0.0)
+    n_steps = int(round(sum(float(run["duration"]) for run in runs) / dt))
+    times = t_start + np.arange(n_steps) * dt
+    converted = {}
+    for monitor in first.get("statemonitors") or ():
+        data = _recordings_of(recordings, monitor["name"])
+        values = {name: np.asarray(data[name], dtype=float)[:, :n_steps]
+                  for name in monitor["variables"]}
+        converted[monitor["name"]] = {"kind": "state", "t": times, "values": values}
+    for monitor in first.get("spikemonitors") or ():
+        data = _recordings_of(recordings, monitor["name"])
+        steps = _brian_steps(data["t"], dt, t_start)
+        # jNeuroML simulates one step more than Brian: its spikes there are not Brian's
+        keep = (steps >= 0) & (steps < n_steps)
+        converted[monitor["name"]] = {"kind": "events",
+                                      "t": t_start + steps[keep] * dt,
+                                      "i": np.asarray(data["i"], dtype=int)[keep]}
+    for monitor in first.get("ratemonitors") or ():
+        data = _recordings_of(recordings, monitor["name"])
+        steps = _brian_steps(data["t"], dt, t_start)
+        steps = steps[(steps >= 0) & (steps < n_steps)]
+        size = int(monitor["source"]["stop"]) - int(monitor["source"].get("start") or 0)
+        counts = np.bincount(steps, minlength=n_steps)[:n_steps]
+        converted[monitor["name"]] = {"kind": "rate", "t": times,
+                                      "rate": counts / (size * dt)}
+    return converted
+
+
+def _brian_steps(times, dt: float, t_start: float) -> np.ndarray:
+    """The time steps in which Brian has the spikes jNeuroML reports one step later."""
+    return np.rint((np.asarray(times, dtype=float) - dt - t_start) / dt).astype(int)
+
+
+def _recordings_of(recordings: dict, name: str) -> dict:
+    if name not in recordings:
+        raise ValueError(f"The simulation recorded nothing for the monitor '{name}'.")
+    return recordings[name]
+
+
+def fill_monitors(device, monitors: dict, converted: dict[str, dict]) -> list[str]:
+    """
+    Write converted recordings into the script's monitors.
+
+    Parameters
+    ----------
+    device : brian2tools.baseexport.BaseExporter
+        The device that holds the monitors' arrays.
+    monitors : dict
+        Monitor name -> the monitor (or a weak reference to it).
+    converted : dict
+        The output of `brian_recordings`.
+
+    Returns
+    -------
+    list of str
+        The names of the monitors that were filled (those that still exist).
+    """
+    filled = []
+    for name, data in converted.items():
+        monitor = monitors.get(name)
+        if monitor is not None and callable(monitor) and not hasattr(monitor, "variables"):
+            monitor = monitor()  # a weak reference
+        if monitor is None:
+            continue  # the script no longer holds it
+        if data["kind"] == "state":
+            fill_state_monitor(device, monitor, data["t"], data["values"])
+        elif data["kind"] == "events":
+            fill_event_monitor(device, monitor, data["t"], data["i"])
+        else:
+            fill_rate_monitor(device, monitor, data["t"], data["rate"])
+        filled.append(name)
+    return filled
