@@ -2,15 +2,19 @@
 brian2tools: tools for the Brian 2 simulator.
 
 ``from brian2tools import *`` gives the plotting functions (and nothing that
-would shadow a Brian name). The exporters are devices: import
-:mod:`brian2tools.nmlexport` (NeuroML2/LEMS), :mod:`brian2tools.mdexport`
-(Markdown) or :mod:`brian2tools.baseexport` (the plain model description) and
-select them with Brian's ``set_device``.
+would shadow a Brian name). The exporters are Brian devices, known to
+``set_device`` as soon as brian2tools is imported: ``'neuroml2'``
+(NeuroML2/LEMS, :mod:`brian2tools.nmlexport`), ``'markdown'``
+(:mod:`brian2tools.mdexport`) and ``'exporter'`` (the plain model
+description, :mod:`brian2tools.baseexport`). Each is loaded when it is
+first used (see :mod:`brian2tools.devices`), so importing brian2tools only
+to plot costs nothing more.
 """
 
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _package_version
 
+from .devices import register_export_devices
 from .plotting import (
     add_background_pattern,
     brian_plot,
@@ -21,6 +25,8 @@ from .plotting import (
     plot_state,
     plot_synapses,
 )
+
+register_export_devices()
 
 try:
     __version__ = _package_version("brian2tools")

@@ -53,3 +53,13 @@ def test_star_import_does_not_shadow_brian_names():
 def test_version_is_a_version_string():
     assert isinstance(brian2tools.__version__, str)
     Version(brian2tools.__version__)  # raises InvalidVersion if malformed
+
+
+def test_import_makes_the_export_devices_known_to_set_device():
+    # as in brian2tools 0.3: set_device('markdown') after "from brian2tools import *"
+    from brian2.devices.device import all_devices
+
+    namespace = star_import("brian2tools")
+    assert {"exporter", "markdown", "neuroml2"} <= set(all_devices)
+    # the machinery behind it is not part of the star import
+    assert not {"devices", "LazyDevice", "register_export_devices"} & set(namespace)

@@ -24,7 +24,7 @@ from typing import Any
 from brian2.core.namespace import get_local_namespace
 from brian2.core.network import Network
 from brian2.core.variables import VariableView
-from brian2.devices.device import RuntimeDevice
+from brian2.devices.device import RuntimeDevice, all_devices
 from brian2.synapses.synapses import Synapses
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
@@ -35,9 +35,27 @@ from .errors import UnsupportedFeatureError
 from .log import ExportLog
 from .monitors import NotSimulatedError, is_monitor, recorded_variable_names
 
-__all__ = ["BaseExporter"]
+__all__ = ["BaseExporter", "STANDALONE_BUILD_OPTIONS"]
 
 logger = get_logger(__name__)
+
+#: The options of Brian's standalone ``device.build(...)`` (and of
+#: ``set_device('cpp_standalone', ...)``). Scripts written for standalone
+#: mode pass them; an export device has no project to compile or run, so it
+#: accepts and ignores them (see `BaseExporter.build`).
+STANDALONE_BUILD_OPTIONS = frozenset({
+    "directory",
+    "results_directory",
+    "compile",
+    "run",
+    "debug",
+    "clean",
+    "with_output",
+    "additional_source_files",
+    "run_args",
+    "direct_call",
+    "profile",
+})
 
 _ORIGINAL_SET_WITH_EXPRESSION = VariableView.set_with_expression.original_function
 _ORIGINAL_SET_CONDITIONAL = VariableView.set_with_expression_conditional.original_function
@@ -166,6 +184,13 @@ class BaseExporter(RuntimeDevice):
         ``build_on_run=True``, or explicitly by the script as
         ``device.build(...)``.
 
+        The options of Brian's standalone mode (``directory``, ``compile``,
+        ``run``, ``debug``, ``clean``, ``with_output``, ``results_directory``,
+        ``run_args``, ``additional_source_files``, ``direct_call``,
+        ``profile``: `STANDALONE_BUILD_OPTIONS`) are accepted and ignored,
+        with one log message naming them, so that a script written for
+        ``cpp_standalone`` runs unchanged with an export device.
+
         Parameters
         ----------
         **build_options
@@ -184,7 +209,18 @@ class BaseExporter(RuntimeDevice):
             )
         options = dict(getattr(self, "build_options", {}) or {})
         options.update(build_options)
-        options.pop("direct_call", None)
+        ignored = sorted(name for name in options if name in STANDALONE_BUILD_OPTIONS)
+        for name in ignored:
+            del options[name]
+        # direct_call is set by Brian itself, not by the script: not worth a message
+        shown = [name for name in ignored if name != "direct_call"]
+        if shown:
+            names = [name for name, device in all_devices.items() if device is self]
+            logger.info(
+                f"The '{names[0] if names else type(self).__name__}' device exports the model and does not "
+                f"compile or simulate it: ignored the standalone option(s) {', '.join(shown)}.",
+                once=True,
+            )
         self.render_and_write(self.runs, **options)
 
     def render_and_write(self, runs: list[dict[str, Any]], **build_options: Any) -> None:

@@ -1,6 +1,7 @@
 """
 ``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]``: export a Brian
-script to NeuroML2/LEMS and optionally simulate it with jNeuroML (see `.cli`).
+script to NeuroML2/LEMS and optionally simulate it with jNeuroML (see `.cli`); the same
+as the installed command ``brian2tools-neuroml``.
 """
 
 import sys

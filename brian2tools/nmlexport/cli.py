@@ -1,8 +1,8 @@
 """
 The command line of the NeuroML exporter.
 
-``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]`` exports an
-unchanged Brian script: it selects the ``'neuroml2'`` device, runs the script
+``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]`` (installed as
+the command ``brian2tools-neuroml``) exports an unchanged Brian script: it selects the ``'neuroml2'`` device, runs the script
 (as ``python SCRIPT.py`` would: its folder on ``sys.path``, ``__name__ ==
 '__main__'``, a non-interactive matplotlib backend), and each ``run()`` of the
 script writes the model instead of simulating. ``--run`` then simulates the
@@ -291,11 +291,17 @@ def run_jneuroml(model_file: str | os.PathLike, jar: str | os.PathLike | None = 
 
 
 def _parser() -> argparse.ArgumentParser:
+    from brian2tools import __version__
+
+    # the installed command, or python -m
+    command = os.path.basename(sys.argv[0]) if sys.argv else ""
     parser = argparse.ArgumentParser(
-        prog="python -m brian2tools.nmlexport",
+        prog=command if command.startswith("brian2tools-") else "python -m brian2tools.nmlexport",
         description="Export a Brian 2 script to NeuroML2/LEMS (no change to the script "
                     "needed) and optionally simulate it with jNeuroML.")
     parser.add_argument("script", help="the Brian script to export")
+    parser.add_argument("--version", action="version", version=f"brian2tools {__version__}",
+                        help="print the version of brian2tools and exit")
     parser.add_argument("-o", "--output", metavar="MODEL.xml",
                         help="the model file to write (default: the script's name with .xml, "
                              "in the current folder)")
