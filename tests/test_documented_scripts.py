@@ -10,9 +10,6 @@ write against what the documentation says.
 
 Documented behaviour that differs (see the release notes):
 
-* the recording files of the NeuroML export are named after the monitors
-  (``recording_statemonitor.dat``), not ``recording_<filename stem>.dat``
-  (xfail below, until the exporter is changed);
 * the documented model shows the display lines of neurons 3 and 64 and
   spike selections for those two only, for ``record=[2, 63]``; the export
   records neurons 2 and 63 (Brian's indices) and, as Brian does for
@@ -364,7 +361,6 @@ def test_export_writes_the_documented_files(nml_export):
     assert simulation.find("EventOutputFile").get("format") == "TIME_ID"
 
 
-@pytest.mark.xfail(reason="recording names: lead", strict=False)
 def test_recording_files_are_named_after_the_model_file(nml_export):
     # "The name of the output file is recording_<<filename>>.dat" (and .spikes)
     simulation = ET.parse(nml_export / "nml2model.xml").getroot().find("Simulation")
