@@ -412,6 +412,13 @@ def test_documented_example_structure(tmp_path):
     simulation = root.find("Simulation")
     assert simulation.attrib == {"id": "sim1", "length": "1 s", "step": "0.1 ms",
                                  "target": network.get("id")}
+    display = simulation.find("Display")
+    # the y range spans what the model says about v: 0 mV (initial value and
+    # reset), 10 mV (threshold) and v0 up to 20 mV, with a small margin
+    low, high = float(display.get("ymin")), float(display.get("ymax"))
+    assert low < 0 and 20 < high and high - low <= 30
+    assert display.get("timeScale") == "1 ms"
+    assert {line.get("scale") for line in display.findall("Line")} == {"1 mV"}
     lines = simulation.find("Display").findall("Line")
     assert [line.get("quantity") for line in lines] == ["neurongroup[2]/v", "neurongroup[63]/v"]
     output = simulation.find("OutputFile")

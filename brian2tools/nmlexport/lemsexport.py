@@ -45,6 +45,7 @@ from .results import ENGINES, brian_recordings, fill_monitors, simulate_model
 from .synapse_components import projection_element, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
+    format_in_unit,
     format_number,
     format_quantity,
     lems_dimension,
@@ -463,13 +464,12 @@ class NMLExporter:
         start = int(monitor["source"].get("start") or 0)
         record = [int(index) for index in np.asarray(monitor["record"]).ravel()]
         values_file = supporting.output_file(name, file_name)
-        time_scale = "0.001 s"
+        time_scale = "1 ms"
         for variable in monitor["variables"]:
             exposure, dimension = cell.exposures[variable]
             scale_value = _display_scale(dimension)
             lems_dim = lems_dimension(dimension)
-            scale = f"{format_number(scale_value)} {lems_dim.unit}" if lems_dim.unit else \
-                format_number(scale_value)
+            scale = format_in_unit(scale_value, lems_dim.unit)
             low, high = _display_range(group, variable, dimension, scale_value)
             plot = supporting.display(ids.new(f"{name}_{variable}"), f"{name}: {variable}",
                                       time_scale, "0", format_number(duration * 1000),
