@@ -78,7 +78,7 @@ def is_monitor(obj) -> bool:
     --------
     >>> from brian2 import NeuronGroup, SpikeMonitor
     >>> from brian2tools.baseexport.monitors import is_monitor
-    >>> group = NeuronGroup(1, 'v : 1')
+    >>> group = NeuronGroup(1, 'v : 1', threshold='v > 1')
     >>> is_monitor(SpikeMonitor(group)), is_monitor(group)
     (True, False)
     """
@@ -146,6 +146,18 @@ def fill_state_monitor(device, monitor: StateMonitor, t, values: dict) -> None:
     ------
     ValueError
         If a variable is missing or the shapes do not match the monitor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brian2 import NeuronGroup, StateMonitor, ms, get_device
+    >>> from brian2tools.baseexport.monitors import fill_state_monitor
+    >>> group = NeuronGroup(2, 'v : 1')
+    >>> monitor = StateMonitor(group, 'v', record=[1])
+    >>> values = {"v": np.array([[0.5, 0.25]])}
+    >>> fill_state_monitor(get_device(), monitor, np.array([0, 1e-4]), values)
+    >>> monitor.v[0]
+    array([0.5 , 0.25])
     """
     t = np.asarray(t, dtype=float)
     n_recorded = len(monitor.record)
@@ -181,6 +193,16 @@ def fill_event_monitor(device, monitor: EventMonitor, t, i) -> None:
     ------
     ValueError
         If the lengths differ or an index is outside the monitored group.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, SpikeMonitor, get_device
+    >>> from brian2tools.baseexport.monitors import fill_event_monitor
+    >>> group = NeuronGroup(3, 'v : 1', threshold='v > 1')
+    >>> monitor = SpikeMonitor(group)
+    >>> fill_event_monitor(get_device(), monitor, [2e-3, 1e-3], [2, 0])
+    >>> monitor.i[:], monitor.count[:]
+    (array([0, 2], dtype=int32), array([1, 0, 1], dtype=int32))
     """
     t = np.asarray(t, dtype=float)
     i = np.asarray(i, dtype=np.int32)
@@ -216,6 +238,15 @@ def fill_rate_monitor(device, monitor: PopulationRateMonitor, t, rate) -> None:
     ------
     ValueError
         If the lengths differ.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, PopulationRateMonitor, get_device
+    >>> from brian2tools.baseexport.monitors import fill_rate_monitor
+    >>> monitor = PopulationRateMonitor(NeuronGroup(4, 'v : 1', threshold='v > 1'))
+    >>> fill_rate_monitor(get_device(), monitor, [0, 1e-4], [0, 2500])
+    >>> monitor.rate[:]
+    array([0. , 2.5]) * khertz
     """
     t = np.asarray(t, dtype=float)
     rate = np.asarray(rate, dtype=float)

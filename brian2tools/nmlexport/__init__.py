@@ -7,7 +7,9 @@ otherwise unchanged script writes ``nml2model.xml`` (a LEMS model that
 jNeuroML simulates) and ``LEMSUnitsConstants.xml`` next to it, instead of
 simulating. `load_recordings` reads back what jNeuroML recorded.
 
-Modules: `~.lemsexport` (`NMLExporter`, `LEMSDevice`), `~.neurongroup` (the
+Modules: `~.lemsexport` (`NMLExporter`, `LEMSDevice`), `~.simulation_file`
+(the simulation's displays and recording files), `~.results` (simulating
+the export and filling the script's monitors), `~.neurongroup` (the
 component types of a NeuronGroup), `~.network_export` (synapses, spike
 sources, Poisson inputs), `~.synapse_components` (synapses that carry
 their neurons' linear variables), `~.lemsrendering` (Brian code as LEMS

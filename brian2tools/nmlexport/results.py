@@ -113,6 +113,17 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
     ------
     ValueError
         If a monitor of the description has no recordings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brian2 import ms
+    >>> runs = [{'dt': 0.1*ms, 't_start': 0*ms, 'duration': 0.3*ms, 'statemonitors': [],
+    ...          'spikemonitors': [{'name': 'spikes'}], 'ratemonitors': []}]
+    >>> jneuroml = {'spikes': {'t': np.array([0.0002, 0.0004]), 'i': np.array([1, 0])}}
+    >>> converted = brian_recordings(jneuroml, runs)
+    >>> converted['spikes']['t'], converted['spikes']['i']  # one step back; the last is past the end
+    (array([0.0001]), array([1]))
     """
     if engine not in ENGINES:
         raise ValueError(f"Unknown engine {engine!r}.")
@@ -174,6 +185,15 @@ def fill_monitors(device, monitors: dict, converted: dict[str, dict]) -> list[st
     -------
     list of str
         The names of the monitors that were filled (those that still exist).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brian2 import NeuronGroup, SpikeMonitor, get_device
+    >>> monitor = SpikeMonitor(NeuronGroup(2, 'v : 1', threshold='v > 1'))
+    >>> converted = {monitor.name: {'kind': 'events', 't': np.array([1e-4]), 'i': np.array([1])}}
+    >>> fill_monitors(get_device(), {monitor.name: monitor}, converted) == [monitor.name]
+    True
     """
     filled = []
     for name, data in converted.items():
