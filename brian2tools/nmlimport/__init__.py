@@ -14,9 +14,11 @@ Needs libNeuroML (``pip install libNeuroML``).
 """
 
 from .morphology_mapping import morphology_to_nml, write_morphology_nml
+from .nml import NMLMorphology
 from .validation import NMLImportError, NMLMorphologyError, validate_morphology
 
 __all__ = [
+    "NMLMorphology",
     "NMLImportError",
     "NMLMorphologyError",
     "validate_morphology",

@@ -53,6 +53,7 @@ KIND_GROUPS = {
     "axon": ("axon_group", "GO:0030424"),
     "dendrite": ("dendrite_group", "GO:0030425"),
 }
+_SHORT_NAMES = {"soma_group": "soma", "axon_group": "axon", "dendrite_group": "dend"}
 _RESERVED_IDS = {"all"} | {group for group, _ in KIND_GROUPS.values()}
 _NML_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Brian reads names such as 'LR' or '12' as paths of child names
@@ -113,8 +114,10 @@ def brian_section_name(group_id: str, parent_group: str | None) -> str:
 
     The parent group's id is removed from the front of the group id
     (``dend_L`` below ``dend`` is ``L``), which inverts `section_group_id`.
-    A name that Brian would read as a path of child names (``LR``, ``12``)
-    gets the prefix ``sec_``.
+    The conventional groups ``soma_group``, ``axon_group`` and
+    ``dendrite_group`` give the names ``soma``, ``axon`` and ``dend``. A name
+    that Brian would read as a path of child names (``LR``, ``12``) gets the
+    prefix ``sec_``.
 
     Parameters
     ----------
@@ -134,8 +137,10 @@ def brian_section_name(group_id: str, parent_group: str | None) -> str:
     'L'
     >>> brian_section_name('apical2', 'apical0')
     'apical2'
+    >>> brian_section_name('dendrite_group', 'soma_group')
+    'dend'
     """
-    name = group_id
+    name = _SHORT_NAMES.get(group_id, group_id)
     if parent_group and group_id.startswith(parent_group + "_") and len(group_id) > len(parent_group) + 1:
         name = group_id[len(parent_group) + 1:]
     if _BRIAN_PATH_NAME.match(name):

@@ -13,8 +13,21 @@ from __future__ import annotations
 
 import re
 
-from brian2 import Quantity, amp, coulomb, farad, gram, hertz, kelvin, meter, mole, ohm, second
-from brian2 import siemens, volt
+from brian2 import (
+    Quantity,
+    amp,
+    coulomb,
+    farad,
+    gram,
+    hertz,
+    kelvin,
+    meter,
+    mole,
+    ohm,
+    second,
+    siemens,
+    volt,
+)
 from brian2.units.allunits import liter, molar
 
 from .validation import NMLImportError
