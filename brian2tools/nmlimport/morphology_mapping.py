@@ -148,7 +148,7 @@ def brian_section_name(group_id: str, parent_group: str | None) -> str:
     return name
 
 
-def _section_kind(section, top_name: str | None, is_root: bool) -> str:
+def _section_kind(section, top_name: str | None) -> str:
     """'soma', 'axon' or 'dendrite': from the section's type, else from its top-level name."""
     section_type = (getattr(section, "type", None) or "").lower()
     if isinstance(section, Soma) or section_type == "soma":
@@ -159,8 +159,6 @@ def _section_kind(section, top_name: str | None, is_root: bool) -> str:
         return "dendrite"
     if top_name and "axon" in top_name.lower():
         return "axon"
-    if is_root:
-        return "soma" if top_name is None else "dendrite"
     return "dendrite"
 
 
@@ -329,7 +327,7 @@ def morphology_to_nml(morphology: Morphology, cell_id: str = "cell", morphology_
             properties=[Property(tag="numberInternalDivisions", value=str(section.n))],
             members=[Member(segments=segment_id) for segment_id in range(first, len(segments))],
         ))
-        kinds[_section_kind(section, top_name, name is None)].append(group_id)
+        kinds[_section_kind(section, top_name)].append(group_id)
         last = len(segments) - 1
         children = list(section.children)
         # reversed: the stack then visits children in their order
