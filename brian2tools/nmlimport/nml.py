@@ -257,9 +257,10 @@ class NMLMorphology:
     >>> neuron.dend = Cylinder(diameter=2*um, length=100*um, n=4)
     >>> path = write_morphology_nml(neuron, os.path.join(tempfile.mkdtemp(), 'n.cell.nml'))
     >>> imported = NMLMorphology(path)
-    >>> print(imported.morphology.topology())
-    ( )  [root]
-       `---|  .dend
+    >>> [info.name for info in imported.sections]
+    ['', 'dend']
+    >>> print(imported.morphology.dend.length)
+    [25. 25. 25. 25.] um
     >>> imported.segment_groups['dend']
     array([1, 2, 3, 4])
     """

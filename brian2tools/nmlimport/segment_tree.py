@@ -130,6 +130,23 @@ def build_morphology(segments, *, cell_id: str, soma_segments: set, section_grou
         The root of the morphology.
     sections : list of SectionInfo
         Every section, parents before children.
+
+    Examples
+    --------
+    >>> from neuroml import Point3DWithDiam as P, Segment, SegmentParent
+    >>> segments = [Segment(id=0, proximal=P(x=0, y=0, z=0, diameter=10),
+    ...                     distal=P(x=0, y=0, z=0, diameter=10)),
+    ...             Segment(id=1, parent=SegmentParent(segments=0),
+    ...                     proximal=P(x=5, y=0, z=0, diameter=2),
+    ...                     distal=P(x=45, y=0, z=0, diameter=1))]
+    >>> root, sections = build_morphology(
+    ...     segments, cell_id='example', soma_segments={0},
+    ...     section_group_of={0: 'soma', 1: 'dend'}, group_members={}, divisions={},
+    ...     kind_of={0: 'soma', 1: 'dend'})
+    >>> [(info.name, info.section.n) for info in sections]
+    [('', 1), ('dend', 1)]
+    >>> print(root.dend.length)
+    [40.] um
     """
     by_id = {int(segment.id): segment for segment in segments}
     children_of: dict[int, list] = {segment_id: [] for segment_id in by_id}

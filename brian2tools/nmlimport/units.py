@@ -83,12 +83,13 @@ def nml_quantity(text) -> Quantity:
 
     Examples
     --------
-    >>> print(nml_quantity("120.0 mS_per_cm2"))
-    1.2 kS / m^2
+    >>> from brian2 import cm, msiemens, ohm
+    >>> float(nml_quantity("120.0 mS_per_cm2") / (msiemens / cm**2))
+    120.0
     >>> print(nml_quantity("-65mV"))
     -65. mV
-    >>> print(nml_quantity("0.1 kohm_cm"))
-    1. ohm m
+    >>> float(nml_quantity("0.1 kohm_cm") / (ohm * cm))
+    100.0
     """
     if text is None:
         raise NMLImportError("A NeuroML value is missing (None).")
