@@ -316,3 +316,54 @@ def test_fraction_along_outside_0_1_is_rejected():
                    distal=Point3DWithDiam(x=50, y=0, z=0, diameter=2))
     with pytest.raises(NMLMorphologyError, match="segment 1 is attached at fractionAlong=1.5"):
         validate_morphology([soma, dend])
+
+
+def write_cell(path, segments, groups=()):
+    """Write a NeuroML document with one cell made of ``segments`` (libNeuroML objects)."""
+    from neuroml import Cell, NeuroMLDocument
+    from neuroml import Morphology as NMLMorphologyElement
+    from neuroml.writers import NeuroMLWriter
+
+    cell = Cell(id="made", morphology=NMLMorphologyElement(
+        id="made_morphology", segments=segments, segment_groups=list(groups)))
+    NeuroMLWriter.write(NeuroMLDocument(id="made", cells=[cell]), str(path))
+    return path
+
+
+def segment(segment_id, parent, distal, proximal=None, fraction=None, name=None):
+    from neuroml import Point3DWithDiam, Segment, SegmentParent
+
+    return Segment(
+        id=segment_id, name=name,
+        parent=None if parent is None else SegmentParent(
+            segments=parent, **({} if fraction is None else {"fraction_along": fraction})),
+        proximal=None if proximal is None else Point3DWithDiam(
+            x=proximal[0], y=proximal[1], z=proximal[2], diameter=proximal[3]),
+        distal=Point3DWithDiam(x=distal[0], y=distal[1], z=distal[2], diameter=distal[3]))
+
+
+def test_fraction_zero_on_a_later_segment_and_zero_length_segments(tmp_path):
+    """
+    A child at fractionAlong=0 of segment 2 hangs at the end of segment 1 (a branch point
+    there); a zero-length segment (3) is left out and its child attached to its parent.
+    """
+    segments = [
+        segment(0, None, (0, 0, 0, 10), proximal=(0, 0, 0, 10), name="soma"),
+        segment(1, 0, (30, 0, 0, 2), proximal=(5, 0, 0, 2)),
+        segment(2, 1, (60, 0, 0, 2)),
+        segment(3, 2, (60, 0, 0, 2)),  # zero length, at the end of segment 2
+        segment(4, 3, (90, 0, 0, 1)),
+        segment(5, 2, (30, 20, 0, 1), proximal=(30, 0, 0, 1), fraction=0.0),
+    ]
+    path = write_cell(tmp_path / "made.nml", segments)
+    cell = NMLMorphology(path, name_heuristic=False)
+    morphology = cell.morphology
+    assert [info.name for info in cell.sections] == ["", "sec0", "sec0.sec1", "sec0.sec2"]
+    assert_quantity(morphology.sec0.end_x, [30] * um)  # segment 1 alone: the branch point
+    # segment 2, then segment 4 (through the left-out segment 3) continue without a jump
+    assert_quantity(morphology.sec0.sec1.end_x, [60, 90] * um)
+    assert cell.sections[2].compartment_segments == [2, 4]
+    assert_quantity(morphology.sec0.sec2.start_x, [30] * um)  # segment 5
+    assert_quantity(morphology.sec0.sec2.end_y, [20] * um)
+    assert morphology.total_compartments == 5
+    assert list(cell.segment_groups["all"]) == list(range(5))

@@ -251,6 +251,8 @@ def build_morphology(segments, *, cell_id: str, soma_segments: set, section_grou
                 parent = start_of(parent_id)
             else:
                 parent = next(index for end, index in pieces_of[parent_id] if end >= fraction - _EPS)
+            while parent in skipped:  # left-out pieces pass their children on to their parent
+                parent = pieces[parent].parent
         for _, index in pieces_of[segment_id]:
             piece = pieces[index]
             piece.parent = parent
