@@ -14,7 +14,7 @@ import pytest
 from brian2 import Cylinder, Morphology, Section, Soma, um
 
 from brian2tools.nmlimport import NMLMorphology, morphology_to_nml, write_morphology_nml
-from brian2tools.nmlimport.morphology_mapping import SECTION_NEUROLEX_ID
+from brian2tools.nmlimport.morphology_mapping import SECTION_NEUROLEX_ID, section_groups
 
 pytest.importorskip("neuroml")
 
@@ -54,6 +54,15 @@ def cylinder_tree():
     root.L.L = Cylinder(diameter=1 * um, length=20 * um, n=5)
     root.L.R = Cylinder(diameter=1 * um, length=10 * um, n=1)
     return root
+
+
+def numbered_children():
+    """Children attached by number (``neuron['1']``), the names of unnamed subtrees."""
+    neuron = Soma(diameter=15 * um)
+    neuron["1"] = Cylinder(diameter=1 * um, length=30 * um, n=3)
+    neuron["1"]["1"] = Cylinder(diameter=0.8 * um, length=10 * um, n=1)
+    neuron["2"] = Section(diameter=[1.5, 1, 0.5] * um, length=[5, 8] * um, n=2)
+    return neuron
 
 
 def swc_morphology(folder: Path):
@@ -172,11 +181,26 @@ def test_root_section_and_swc_types(tmp_path):
     assert all(g.startswith("dend") for g in groups["dendrite_group"])
 
 
+def test_section_groups_name_the_written_groups():
+    neuron = ball_and_sticks()
+    groups = section_groups(neuron)
+    assert groups == {"": "soma", "dend": "dend", "dend.L": "dend_L", "dend.R": "dend_R",
+                      "axon": "axon"}
+    written = [g.id for g in morphology_to_nml(neuron).morphology.segment_groups]
+    assert written[:len(groups)] == list(groups.values())
+    assert section_groups(numbered_children()) == {"": "soma", "1": "soma_1", "1.1": "soma_1_1",
+                                                   "2": "soma_2"}
+    assert section_groups(cylinder_tree()) == {"": "root", "L": "L", "L.L": "L_L", "L.R": "L_R",
+                                               "R": "R"}
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="needs a Brian Morphology, not str"):
         morphology_to_nml("soma", "cell")
     with pytest.raises(ValueError, match="cell id '1cell' is not a valid NeuroML id"):
         morphology_to_nml(Soma(diameter=10 * um), "1cell")
+    with pytest.raises(TypeError, match="needs a Brian Morphology, not list"):
+        section_groups([])
 
 
 # --- round trips --------------------------------------------------------------------------
@@ -184,8 +208,9 @@ def test_bad_arguments():
 @pytest.mark.parametrize("build, coordinates", [
     (lambda folder: ball_and_sticks(), False),
     (lambda folder: cylinder_tree(), False),
+    (lambda folder: numbered_children(), False),
     (swc_morphology, True),
-], ids=["soma-dend-axon-in-code", "cylinder-tree-in-code", "swc-file"])
+], ids=["soma-dend-axon-in-code", "cylinder-tree-in-code", "numbered-children", "swc-file"])
 def test_round_trip_brian_nml_brian(tmp_path, build, coordinates):
     original = build(tmp_path)
     path = Path(write_morphology_nml(original, tmp_path / "cell.cell.nml", cell_id="roundtrip"))

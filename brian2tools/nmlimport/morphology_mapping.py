@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from brian2 import Morphology, Soma, um
@@ -38,6 +39,7 @@ __all__ = [
     "KIND_GROUPS",
     "section_group_id",
     "brian_section_name",
+    "section_groups",
     "morphology_to_nml",
     "write_morphology_nml",
 ]
@@ -209,6 +211,81 @@ def _generated_coordinates(morphology):
     return laid_out(morphology, np.array([1.0, 0.0, 0.0]))
 
 
+@dataclass
+class _WalkedSection:
+    section: Morphology
+    path: tuple
+    group_id: str
+    parent_group: str | None
+    kind: str
+
+
+def _walk_sections(morphology: Morphology, cell_id: str = "cell"):
+    """Every section with its path, group id, parent's group id and kind; parents first."""
+    used_ids: set[str] = set(_RESERVED_IDS)
+    root_group = "soma" if isinstance(morphology, Soma) else "root"
+    # (section, path, parent group id, top-level name)
+    stack = [(morphology, (), None, None)]
+    while stack:
+        section, path, parent_group, top_name = stack.pop()
+        if not path:
+            group_id = root_group
+        else:
+            group_id = section_group_id(path[-1], parent_group, parent_is_root=len(path) == 1)
+        if group_id in used_ids:
+            unique = 2
+            while f"{group_id}_{unique}" in used_ids:
+                unique += 1
+            logger.warning(f"cell {cell_id}: the NeuroML group id {group_id!r} of section "
+                           f"{'.'.join(path)!r} is taken; using {group_id}_{unique}", once=True)
+            group_id = f"{group_id}_{unique}"
+        used_ids.add(group_id)
+        yield _WalkedSection(section, path, group_id, parent_group,
+                             _section_kind(section, top_name))
+        children = list(section.children)
+        # reversed: the stack then visits children in their order
+        for index, child in reversed(list(enumerate(children))):
+            name = section.children.name(child) or str(index + 1)
+            stack.append((child, path + (name,), group_id, top_name or name))
+
+
+def section_groups(morphology: Morphology) -> dict:
+    """
+    The NeuroML segment group id of every section of a Brian morphology.
+
+    These are the ids `morphology_to_nml` gives the sections' unbranched
+    groups, e.g. to place channel densities on them.
+
+    Parameters
+    ----------
+    morphology : `Morphology`
+        The morphology.
+
+    Returns
+    -------
+    groups : dict
+        Section path (``''`` for the root, ``'dend'``, ``'dend.L'``, ...) ->
+        group id, parents before children.
+
+    Raises
+    ------
+    TypeError
+        If ``morphology`` is not a Brian `Morphology`.
+
+    Examples
+    --------
+    >>> from brian2 import Soma, Cylinder, um
+    >>> neuron = Soma(diameter=20*um)
+    >>> neuron.dend = Cylinder(diameter=2*um, length=100*um, n=4)
+    >>> neuron.dend.L = Cylinder(diameter=1*um, length=50*um, n=2)
+    >>> section_groups(neuron)
+    {'': 'soma', 'dend': 'dend', 'dend.L': 'dend_L'}
+    """
+    if not isinstance(morphology, Morphology):
+        raise TypeError(f"section_groups needs a Brian Morphology, not {type(morphology).__name__}.")
+    return {".".join(walked.path): walked.group_id for walked in _walk_sections(morphology)}
+
+
 def _point(x, y, z, diameter):
     from neuroml import Point3DWithDiam
 
@@ -282,33 +359,16 @@ def morphology_to_nml(morphology: Morphology, cell_id: str = "cell", morphology_
     segments: list = []
     section_groups: list = []
     kinds: dict[str, list[str]] = {kind: [] for kind in KIND_GROUPS}
-    used_ids: set[str] = set(_RESERVED_IDS)
-    root_is_soma = isinstance(morphology, Soma)
-    # (section, its name, parent group id, parent's last segment id, top-level name)
-    stack = [(morphology, None, None, None, None)]
-    while stack:
-        section, name, parent_group, parent_segment, top_name = stack.pop()
-        if name is None:
-            group_id = "soma" if root_is_soma else "root"
-        else:
-            group_id = section_group_id(name, parent_group, parent_is_root=parent_group is not None
-                                        and section._parent is morphology)
-        if group_id in used_ids:
-            unique = 2
-            while f"{group_id}_{unique}" in used_ids:
-                unique += 1
-            logger.warning(f"cell {cell_id}: the NeuroML group id {group_id!r} of section "
-                           f"{name!r} is taken; using {group_id}_{unique}", once=True)
-            group_id = f"{group_id}_{unique}"
-        used_ids.add(group_id)
-
+    last_segment: dict[str, int] = {}  # group id -> its section's last segment
+    for walked in _walk_sections(morphology, cell_id):
+        section, group_id = walked.section, walked.group_id
         first = len(segments)
         if isinstance(section, Soma):
-            centre = _point(section.x[0], section.y[0], section.z[0], section.diameter[0])
-            segments.append(Segment(id=first, name=group_id, proximal=centre,
-                                    distal=_point(section.x[0], section.y[0], section.z[0],
-                                                  section.diameter[0])))
+            point = (section.x[0], section.y[0], section.z[0], section.diameter[0])
+            segments.append(Segment(id=first, name=group_id, proximal=_point(*point),
+                                    distal=_point(*point)))
         else:
+            parent_segment = last_segment.get(walked.parent_group)
             for index in range(section.n):
                 parent = None
                 if index > 0:
@@ -322,19 +382,13 @@ def morphology_to_nml(morphology: Morphology, cell_id: str = "cell", morphology_
                     distal=_point(section.end_x[index], section.end_y[index],
                                   section.end_z[index], section.end_diameter[index]),
                 ))
+        last_segment[group_id] = len(segments) - 1
         section_groups.append(SegmentGroup(
             id=group_id, neuro_lex_id=SECTION_NEUROLEX_ID,
             properties=[Property(tag="numberInternalDivisions", value=str(section.n))],
             members=[Member(segments=segment_id) for segment_id in range(first, len(segments))],
         ))
-        kinds[_section_kind(section, top_name)].append(group_id)
-        last = len(segments) - 1
-        children = list(section.children)
-        # reversed: the stack then visits children in their order
-        for index, child in reversed(list(enumerate(children))):
-            child_name = section.children.name(child) or str(index + 1)
-            stack.append((child, child_name, group_id, last,
-                          child_name if name is None else top_name))
+        kinds[walked.kind].append(group_id)
 
     groups = list(section_groups)
     for kind, (kind_group, neurolex_id) in KIND_GROUPS.items():
