@@ -300,20 +300,25 @@ class NMLMorphology:
                 for segment_id in groups[group_id]:
                     section_group_of[segment_id] = group_id
 
-        def in_groups(ids, segment_id):
-            return any(segment_id in groups[g] for g in groups
-                       if g in ids or (group_elements.get(g) is not None
-                                       and group_elements[g].neuro_lex_id in ids))
+        def segments_of(ids):
+            """The segments of the groups with one of these ids or NeuroLex ids."""
+            found = set()
+            for group_id, element in group_elements.items():
+                if group_id in ids or element.neuro_lex_id in ids:
+                    found.update(groups[group_id])
+            return found
 
+        soma_set, axon_set, dend_set = (segments_of(_SOMA_IDS), segments_of(_AXON_IDS),
+                                        segments_of(_DEND_IDS))
         soma_segments, kind_of = set(), {}
         for segment_id, segment in by_id.items():
             name = (segment.name or "").lower()
-            if in_groups(_SOMA_IDS, segment_id) or "soma" in name:
+            if segment_id in soma_set or "soma" in name:
                 soma_segments.add(segment_id)
                 kind_of[segment_id] = "soma"
-            elif in_groups(_AXON_IDS, segment_id) or "axon" in name:
+            elif segment_id in axon_set or "axon" in name:
                 kind_of[segment_id] = "axon"
-            elif in_groups(_DEND_IDS, segment_id) or "dend" in name:
+            elif segment_id in dend_set or "dend" in name:
                 kind_of[segment_id] = "dend"
 
         self.morphology, self.sections = build_morphology(
@@ -323,21 +328,19 @@ class NMLMorphology:
             divisions=divisions, kind_of=kind_of, name_heuristic=name_heuristic,
             use_divisions=use_divisions)
 
+        # every compartment with its section and segment, to select groups at once
+        compartments = np.concatenate([np.asarray(info.section.indices[:]).reshape(-1)
+                                       for info in self.sections])
+        owners = np.concatenate([info.compartment_segments for info in self.sections])
+        section_of = np.concatenate([np.full(len(info.compartment_segments), position)
+                                     for position, info in enumerate(self.sections)])
         self.segment_groups = {}
         self.group_sections = {}
         for group_id, members in groups.items():
-            members = set(members)
-            indices, names = [], []
-            for info in self.sections:
-                section_indices = np.asarray(info.section.indices[:])
-                inside = [index for index, segment_id
-                          in zip(section_indices, info.compartment_segments, strict=True)
-                          if segment_id in members]
-                if inside:
-                    indices.extend(int(i) for i in inside)
-                    names.append(info.name)
-            self.segment_groups[group_id] = np.array(sorted(indices), dtype=int)
-            self.group_sections[group_id] = names
+            inside = np.isin(owners, np.asarray(members, dtype=int))
+            self.segment_groups[group_id] = np.sort(compartments[inside]).astype(int)
+            self.group_sections[group_id] = [self.sections[position].name
+                                             for position in np.unique(section_of[inside])]
 
         self.ion_channels = {}
         for document in documents.values():

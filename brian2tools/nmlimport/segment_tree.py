@@ -277,6 +277,7 @@ def build_morphology(segments, *, cell_id: str, soma_segments: set, section_grou
     sections: list[SectionInfo] = []
     counter = [0]
     part_of: dict[int, int] = {}  # id(SectionInfo) -> part number within its group
+    pending: list = []  # sections still to make: (first piece, parent info, parent, end, names)
 
     def key(index):
         return section_group_of.get(pieces[index].segment) if name_heuristic else None
@@ -348,9 +349,15 @@ def build_morphology(segments, *, cell_id: str, soma_segments: set, section_grou
                 and group == parent_info.group:
             part_of[id(info)] = part
         used: set = set()
-        for child in pieces[chain[-1]].children:
-            make_section(child, info, section, points[-1, :3], used)
+        # reversed: the stack then makes the children in their order
+        for child in reversed(pieces[chain[-1]].children):
+            pending.append((child, info, section, points[-1, :3], used))
         return info
+
+    def make_all():
+        # a stack instead of recursion: deep reconstructions must not hit Python's limit
+        while pending:
+            make_section(*pending.pop())
 
     if soma is not None:
         soma_group = section_group_of.get(root_id) if name_heuristic else None
@@ -360,9 +367,9 @@ def build_morphology(segments, *, cell_id: str, soma_segments: set, section_grou
             soma.type = kind_of[root_id]
         sections.append(soma_info)
         used: set = set()
-        for index in top:
-            make_section(index, soma_info, soma, centre, used)
+        pending.extend((index, soma_info, soma, centre, used) for index in reversed(top))
         root = soma
     else:
         root = make_section(top[0], None, None, None, set()).section
+    make_all()
     return root, sections
