@@ -216,12 +216,19 @@ def _recording_names(lems_file: Path) -> list[str]:
             for element in root.iter(tag) if element.get("fileName")]
 
 
-def _relevant(log: str, pattern: re.Pattern, limit: int = 30) -> str:
-    lines = [line for line in log.splitlines()
-             if pattern.search(line) and not _HARMLESS.search(line)]
-    if not lines:  # no message we know: the end of the output says most
-        lines = log.strip().splitlines()[-limit:]
-    return "\n".join(lines[:limit])
+def _relevant(log: str, pattern: re.Pattern, limit: int = 40, after: int = 8) -> str:
+    # each error line with the lines after it (jNeuroML prints the reason
+    # below a bare "SEVERE: (ERROR)", Java the cause below the exception)
+    lines = log.splitlines()
+    keep: list[int] = []
+    for number, line in enumerate(lines):
+        if pattern.search(line) and not _HARMLESS.search(line):
+            keep.extend(range(number, min(number + after + 1, len(lines))))
+    picked = [lines[number] for number in sorted(set(keep))
+              if lines[number].strip() and "(INFO)" not in lines[number]]
+    if not picked:  # no message we know: the end of the output says most
+        picked = log.strip().splitlines()[-limit:]
+    return "\n".join(picked[:limit])
 
 
 def _run_step(engine: str, step: str, command: list, cwd: Path, timeout: float | None,
@@ -314,6 +321,8 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
         raise EngineError(engine, "setup", reason)
     java, jar = find_jneuroml(jar)
     recordings = [lems_file.parent / name for name in _recording_names(lems_file)]
+    for path in recordings:  # jNeuroML does not create the folders it writes to
+        path.parent.mkdir(parents=True, exist_ok=True)
     before = _clear_old(recordings)
     start = time.perf_counter()
     if engine == "jneuroml":
@@ -390,7 +399,7 @@ def _compile(mod_files: list[Path], work: Path, cache, timeout, env) -> tuple[Pa
     nrnivmodl = _find_nrnivmodl()
     if cache is False:
         log, status, seconds = _run_step("neuron", "nrnivmodl", [nrnivmodl], work, timeout, env)
-        _check_compiled(work, status, log)
+        _check_compiled(work, status, log, work)
         return work, log, seconds
     root = neuron_mechanism_cache() if cache is True else Path(cache)
     target = root / _mod_hash(mod_files, nrnivmodl)
@@ -405,7 +414,7 @@ def _compile(mod_files: list[Path], work: Path, cache, timeout, env) -> tuple[Pa
             shutil.copy2(path, building / path.name)
         log, status, seconds = _run_step("neuron", "nrnivmodl", [nrnivmodl], building,
                                          timeout, env)
-        _check_compiled(building, status, log)
+        _check_compiled(building, status, log, work)
         try:
             building.rename(target)
         except OSError:  # another run was faster; its result is as good
@@ -416,10 +425,10 @@ def _compile(mod_files: list[Path], work: Path, cache, timeout, env) -> tuple[Pa
     return target, log, seconds
 
 
-def _check_compiled(folder: Path, status: int, log: str):
+def _check_compiled(folder: Path, status: int, log: str, work: Path):
     if status != 0 or _mechanism_library(folder) is None:
         raise EngineError("neuron", "nrnivmodl",
-                          f"nrnivmodl could not compile the NMODL files in {folder} "
+                          f"nrnivmodl could not compile the NMODL files in {work} "
                           f"(exit status {status}):\n{_relevant(log, _NRNIVMODL_ERRORS)}", log)
 
 
@@ -469,8 +478,9 @@ def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
     for name in names:
         (work / name).parent.mkdir(parents=True, exist_ok=True)
     before = _clear_old([work / name for name in names])
-    command = [sys.executable, "-c", _RUNNER, mechanisms or "", script.name] \
-        if mechanisms else [sys.executable, script.name]
+    # NEURON loads the mechanisms compiled in the current folder by itself
+    command = [sys.executable, "-c", _RUNNER, mechanisms, script.name] \
+        if mechanisms is not None and mechanisms != work else [sys.executable, script.name]
     log, status, steps["simulation"] = _run_step("neuron", "simulation", command, work,
                                                  timeout, env)
     full_log += log
