@@ -82,6 +82,17 @@ class EngineError(RuntimeError):
     """
     A simulation engine could not simulate a LEMS file.
 
+    Parameters
+    ----------
+    engine : str
+        The engine (``'jneuroml'`` or ``'neuron'``).
+    step : str
+        The step that failed (see the attribute).
+    message : str
+        What went wrong, with the relevant lines of the step's output.
+    log : str, optional
+        The full output of the step.
+
     Attributes
     ----------
     engine : str
