@@ -211,3 +211,56 @@ def test_engine_available_says_why_not():
         reason = engine_available(engine)
         assert reason is None or "nstall" in reason
 
+
+
+POISSON = """\
+<Lems>
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <ComponentType name="poissonSource" extends="baseSpikeSource">
+    <Parameter name="rate" dimension="per_time"/>
+    <Dynamics>
+      <StateVariable name="tnext" dimension="time"/>
+      <!-- NEURON needs a derivative for every state variable -->
+      <TimeDerivative variable="tnext" value="0"/>
+      <OnStart><StateAssignment variable="tnext" value="-log(random(1))/rate"/></OnStart>
+      <OnCondition test="t .gt. tnext">
+        <StateAssignment variable="tnext" value="t - log(random(1))/rate"/>
+        <EventOut port="spike"/>
+      </OnCondition>
+    </Dynamics>
+  </ComponentType>
+  <poissonSource id="source" rate="200Hz"/>
+  <spikeGeneratorPoisson id="standard" averageRate="200Hz"/>
+  <network id="net">
+    <population id="custom" component="source" size="2"/>
+    <population id="builtin" component="standard" size="1"/>
+  </network>
+  <Simulation id="sim" length="1000ms" step="0.1ms" target="net">
+    <EventOutputFile id="spikes" fileName="poisson.spikes" format="ID_TIME">
+      <EventSelection id="0" select="custom[0]" eventPort="spike"/>
+      <EventSelection id="1" select="custom[1]" eventPort="spike"/>
+      <EventSelection id="2" select="builtin[0]" eventPort="spike"/>
+    </EventOutputFile>
+  </Simulation>
+</Lems>
+"""
+
+
+@needs_neuron
+def test_random_spike_sources_compile_and_fire_in_neuron(tmp_path):
+    # jNeuroML's code for random() does not compile with NEURON 9 unpatched
+    lems = tmp_path / "LEMS_poisson.xml"
+    lems.write_text(POISSON)
+    result = simulate(lems, "neuron", timeout=300, cache=tmp_path / "cache")
+    assert "guarded for NEURON 9" in result.log
+    spikes = np.loadtxt(tmp_path / "poisson.spikes", ndmin=2)
+    counts = [np.sum(spikes[:, 0] == cell) for cell in range(3)]
+    # 200 spikes expected per source; 5 standard deviations either side
+    assert all(130 <= count <= 270 for count in counts), counts
+    # independent streams
+    first, second = (spikes[spikes[:, 0] == cell, 1] for cell in (0, 1))
+    assert not np.array_equal(first[:10], second[:10])
+    assert np.all((spikes[:, 1] >= 0) & (spikes[:, 1] <= 1.0))

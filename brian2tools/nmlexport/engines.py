@@ -385,6 +385,31 @@ def neuron_mechanism_cache() -> Path:
     return Path(base) / "brian2tools" / "neuron"
 
 
+# jNeuroML 0.14 declares two functions of NEURON's random API in every NMODL
+# file that uses random() (spikeGeneratorPoisson, poissonFiringSynapse, any
+# LEMS random()); NEURON 9 declares them itself with other types, and the
+# compiler stops ("ambiguating new declaration of 'void* nrn_random_arg(int)'").
+# Kept for older NEURON versions, skipped for NEURON 9 and later.
+_OLD_RANDOM_DECLARATIONS = ("double nrn_random_pick(void* r);\n"
+                            "void* nrn_random_arg(int argpos);\n")
+_GUARDED_RANDOM_DECLARATIONS = (
+    "#if defined(NRN_VERSION_GTEQ)\n#if NRN_VERSION_GTEQ(9, 0, 0)\n"
+    "#define BRIAN2TOOLS_NRN_DECLARES_RANDOM 1\n#endif\n#endif\n"
+    "#ifndef BRIAN2TOOLS_NRN_DECLARES_RANDOM\n" + _OLD_RANDOM_DECLARATIONS + "#endif\n")
+
+
+def _patch_mod_files(mod_files: list[Path]) -> list[str]:
+    """Make generated NMODL files compile with NEURON 9; the names of those changed."""
+    patched = []
+    for path in mod_files:
+        text = path.read_text()
+        if _OLD_RANDOM_DECLARATIONS in text and "BRIAN2TOOLS_NRN" not in text:
+            path.write_text(text.replace(_OLD_RANDOM_DECLARATIONS,
+                                         _GUARDED_RANDOM_DECLARATIONS))
+            patched.append(path.name)
+    return patched
+
+
 def _mod_hash(mod_files: list[Path], nrnivmodl: str) -> str:
     digest = hashlib.sha256()
     # the compiler driver is part of the key: mechanisms compiled for one
@@ -478,6 +503,10 @@ def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
                           f"jNeuroML could not write NEURON code for {lems_file} "
                           f"(exit status {status}):\n{_relevant(log, _JNML_ERRORS)}", log)
     mod_files = sorted(work.glob("*.mod"))
+    patched = _patch_mod_files(mod_files)
+    if patched:
+        full_log += (f"(declarations of NEURON's random API guarded for NEURON 9 in "
+                     f"{', '.join(patched)})\n")
     if mod_files:
         mechanisms, log, steps["nrnivmodl"] = _compile(mod_files, work, cache, timeout, env)
         full_log += log
