@@ -1,0 +1,538 @@
+"""
+Simulate an exported LEMS file in a simulation engine.
+
+Two engines are supported:
+
+``'jneuroml'``
+    jNeuroML's own LEMS interpreter (``jnml LEMS_FILE -nogui``), run in the
+    LEMS file's folder.
+``'neuron'``
+    NEURON, through jNeuroML's NEURON writer: ``jnml LEMS_FILE -neuron
+    -nogui -outputdir WORK`` writes one NMODL file per cell (and input,
+    synapse) component and a Python script ``LEMS_FILE_nrn.py`` into a work
+    folder; ``nrnivmodl`` compiles the NMODL files; the script, run with
+    this Python, simulates and writes the recordings.
+
+Either way the recordings end up where the Simulation's ``OutputFile`` and
+``EventOutputFile`` elements say, relative to the LEMS file (so
+:func:`brian2tools.nmlexport.load_recordings` and other readers need not know
+which engine ran).
+
+Decisions:
+
+* A failure raises :class:`EngineError`, naming the engine, the step that
+  failed (``'jnml'``, ``'nrnivmodl'``, ``'simulation'``, ...) and the
+  relevant lines of the step's output. The script that jNeuroML writes for
+  NEURON catches its own exceptions and exits with status 0, and NEURON
+  reports errors in hoc statements without stopping (a recording of an
+  unknown variable is then written as zeros), so the output of every step
+  is searched for error messages, not only its exit status.
+* Compiled mechanisms are cached, keyed by a hash of the NMODL files and of
+  the ``nrnivmodl`` used: repeated runs of an unchanged model (or of models
+  that differ only in the network, not in the components) skip the
+  compilation, which takes about half a second per NMODL file.
+* The work folder of the NEURON engine is a sub-folder of the LEMS file's
+  folder named after the LEMS file (``LEMS_FILE_neuron``), emptied of the
+  generated files of a previous run first, so that the NMODL files of
+  different models never mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brian2.utils.logger import get_logger
+
+from brian2tools.nmlexport.cli import JNeuroMLNotFound, find_jneuroml
+
+__all__ = ["ENGINES", "EngineError", "EngineRun", "simulate", "engine_available",
+           "neuron_mechanism_cache"]
+
+logger = get_logger(__name__)
+
+#: The engines :func:`simulate` knows.
+ENGINES = ("jneuroml", "neuron")
+
+_INSTALL_NEURON = ("Install NEURON ('pip install neuron'; on Windows use the installer from "
+                   "https://nrn.readthedocs.io) into the Python environment that runs "
+                   "brian2tools, so that 'nrnivmodl' is next to the Python executable or on "
+                   "the PATH.")
+
+# Lines that mean a step failed although its exit status may be 0.
+_JNML_ERRORS = re.compile(r"SEVERE|Exception|Error:|not known to NEURON")
+_NRNIVMODL_ERRORS = re.compile(r"Illegal|error:|Error |Error:|\*\*\* ")
+_SIMULATION_ERRORS = re.compile(
+    r"Traceback|Error|not a public member|Exception|NEURON: |near line|segmentation",
+    re.IGNORECASE)
+# Messages NEURON prints on every run without a display; not errors.
+_HARMLESS = re.compile(r"no DISPLAY environment variable|No graphics will be displayed")
+
+
+class EngineError(RuntimeError):
+    """
+    A simulation engine could not simulate a LEMS file.
+
+    Parameters
+    ----------
+    engine : str
+        The engine (``'jneuroml'`` or ``'neuron'``).
+    step : str
+        The step that failed (see the attribute).
+    message : str
+        What went wrong, with the relevant lines of the step's output.
+    log : str, optional
+        The full output of the step.
+
+    Attributes
+    ----------
+    engine : str
+        The engine (``'jneuroml'`` or ``'neuron'``).
+    step : str
+        The step that failed: ``'setup'`` (an engine or tool is missing),
+        ``'jnml'`` (jNeuroML reading the model or writing NEURON code),
+        ``'nrnivmodl'`` (compiling the NMODL files), ``'simulation'``
+        (running the model), ``'recordings'`` (a recording was not written)
+        or ``'timeout'``.
+    log : str
+        The full output of the step.
+    """
+
+    def __init__(self, engine: str, step: str, message: str, log: str = ""):
+        self.engine, self.step, self.log = engine, step, log
+        super().__init__(f"{engine} engine, step '{step}': {message}")
+
+
+@dataclass
+class EngineRun:
+    """
+    Where a simulation run put its recordings, and how it went.
+
+    Attributes
+    ----------
+    engine : str
+        The engine that ran.
+    lems_file : Path
+        The simulated LEMS file.
+    folder : Path
+        The folder the recording file names are relative to (the LEMS
+        file's folder).
+    recordings : list of Path
+        The recording files the Simulation names (``OutputFile`` and
+        ``EventOutputFile``), all written by this run.
+    log : str
+        The output of the engine's steps, one after the other.
+    wall_time : float
+        Seconds the whole run took.
+    step_times : dict
+        Seconds per step (e.g. ``{'jnml': 1.2, 'nrnivmodl': 0.0,
+        'simulation': 0.4}``; ``nrnivmodl`` is 0 when cached mechanisms
+        were used).
+    work_folder : Path or None
+        The NEURON engine's folder of generated code (None for jNeuroML).
+    """
+
+    engine: str
+    lems_file: Path
+    folder: Path
+    recordings: list = field(default_factory=list)
+    log: str = ""
+    wall_time: float = 0.0
+    step_times: dict = field(default_factory=dict)
+    work_folder: Path | None = None
+
+
+def _environment() -> dict:
+    # The venv's bin first: nrnivmodl and the tools it calls live there, and
+    # generated scripts must import the same NEURON as this Python.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.setdefault("MPLBACKEND", "Agg")
+    env.pop("DISPLAY", None)  # NEURON must not try to open windows
+    return env
+
+
+def _find_nrnivmodl() -> str | None:
+    name = "nrnivmodl.bat" if os.name == "nt" else "nrnivmodl"
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("nrnivmodl")
+
+
+def engine_available(engine: str) -> str | None:
+    """
+    Whether an engine can run here.
+
+    Parameters
+    ----------
+    engine : {'jneuroml', 'neuron'}
+
+    Returns
+    -------
+    str or None
+        None if the engine is usable, else the reason it is not (with how
+        to install what is missing).
+
+    Raises
+    ------
+    ValueError
+        If the engine is not one of :data:`ENGINES`.
+
+    Examples
+    --------
+    >>> reason = engine_available('neuron')
+    >>> reason is None or 'install' in reason.lower()
+    True
+    """
+    _check_engine(engine)
+    try:
+        find_jneuroml()
+    except JNeuroMLNotFound as error:
+        return str(error)
+    if engine == "jneuroml":
+        return None
+    import importlib.util
+    if importlib.util.find_spec("neuron") is None:
+        return f"NEURON's Python module is not installed. {_INSTALL_NEURON}"
+    if _find_nrnivmodl() is None:
+        return f"NEURON's 'nrnivmodl' was not found. {_INSTALL_NEURON}"
+    if os.name != "nt" and not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+        return ("NEURON's 'nrnivmodl' needs a C/C++ compiler, and none was found "
+                "(e.g. 'sudo apt install build-essential', or Xcode's command line tools).")
+    return None
+
+
+def _check_engine(engine):
+    if engine not in ENGINES:
+        raise ValueError(f"Unknown simulation engine {engine!r}; use one of "
+                         f"{', '.join(map(repr, ENGINES))}.")
+
+
+def _recording_names(lems_file: Path) -> list[str]:
+    try:
+        root = ET.parse(lems_file).getroot()
+    except ET.ParseError as error:
+        raise ValueError(f"'{lems_file}' is not a readable LEMS (XML) file: {error}") from None
+    return [element.get("fileName") for tag in ("OutputFile", "EventOutputFile")
+            for element in root.iter(tag) if element.get("fileName")]
+
+
+def _relevant(log: str, pattern: re.Pattern, limit: int = 40, after: int = 8) -> str:
+    # each error line with the lines after it (jNeuroML prints the reason
+    # below a bare "SEVERE: (ERROR)", Java the cause below the exception)
+    lines = log.splitlines()
+    keep: list[int] = []
+    for number, line in enumerate(lines):
+        if pattern.search(line) and not _HARMLESS.search(line):
+            keep.extend(range(number, min(number + after + 1, len(lines))))
+    picked = [lines[number] for number in sorted(set(keep))
+              if lines[number].strip() and "(INFO)" not in lines[number]]
+    if not picked:  # no message we know: the end of the output says most
+        picked = log.strip().splitlines()[-limit:]
+    return "\n".join(picked[:limit])
+
+
+def _run_step(engine: str, step: str, command: list, cwd: Path, timeout: float | None,
+              env: dict) -> tuple[str, int, float]:
+    start = time.perf_counter()
+    logger.debug(f"{engine} engine, step '{step}': {' '.join(map(str, command))} (in {cwd})")
+    try:
+        completed = subprocess.run([str(part) for part in command], cwd=cwd,
+                                   capture_output=True, text=True, timeout=timeout,
+                                   env=env, check=False)
+    except subprocess.TimeoutExpired as error:
+        output = (error.stdout or b"")
+        output = output.decode(errors="replace") if isinstance(output, bytes) else output
+        raise EngineError(engine, "timeout",
+                          f"step '{step}' took longer than {timeout} s", output) from None
+    except OSError as error:  # the program itself could not be started
+        raise EngineError(engine, "setup", f"could not start {command[0]}: {error}") from None
+    return completed.stdout + completed.stderr, completed.returncode, \
+        time.perf_counter() - start
+
+
+def _clear_old(paths: list[Path]) -> dict:
+    # Remember modification times, so that a recording left over from an
+    # earlier run is not taken for one written by this run.
+    return {path: path.stat().st_mtime_ns if path.exists() else None for path in paths}
+
+
+def _check_written(engine: str, paths: list[Path], before: dict, log: str):
+    missing = [path for path in paths
+               if not path.exists() or path.stat().st_mtime_ns == before[path]]
+    if missing:
+        raise EngineError(engine, "recordings",
+                          "the simulation did not write "
+                          f"{', '.join(str(path) for path in missing)}:\n"
+                          f"{_relevant(log, _SIMULATION_ERRORS)}", log)
+
+
+def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
+             timeout: float | None = None, jar: str | os.PathLike | None = None,
+             work_folder: str | os.PathLike | None = None,
+             cache: str | os.PathLike | bool = True) -> EngineRun:
+    """
+    Simulate a LEMS file in an engine; the recordings land where it says.
+
+    Parameters
+    ----------
+    lems_file : str or os.PathLike
+        The LEMS file with the ``Simulation`` to run (its ``Target``).
+    engine : {'jneuroml', 'neuron'}, optional
+        The engine (default: jNeuroML's LEMS interpreter).
+    timeout : float, optional
+        Seconds each step may take (default: no limit).
+    jar : str or os.PathLike, optional
+        A jNeuroML jar to use instead of pyNeuroML's.
+    work_folder : str or os.PathLike, optional
+        NEURON engine only: the folder for the generated NMODL files and
+        script (default: ``LEMS_FILE_neuron`` next to the LEMS file). Files
+        generated there by an earlier run are deleted first.
+    cache : bool or str or os.PathLike, optional
+        NEURON engine only: reuse compiled mechanisms of identical NMODL
+        files. True (default) uses :func:`neuron_mechanism_cache`, a path
+        uses that folder, False compiles in the work folder every time.
+
+    Returns
+    -------
+    EngineRun
+
+    Raises
+    ------
+    FileNotFoundError
+        If the LEMS file does not exist.
+    ValueError
+        If the engine is unknown or the file is not XML.
+    EngineError
+        If the engine is not installed (step ``'setup'``) or a step of the
+        simulation fails; the message has the step's relevant output.
+
+    Examples
+    --------
+    >>> result = simulate('LEMS_model.xml', 'neuron')  # doctest: +SKIP
+    >>> [path.name for path in result.recordings]  # doctest: +SKIP
+    ['v.dat', 'spikes.spikes']
+    """
+    _check_engine(engine)
+    lems_file = Path(lems_file).resolve()
+    if not lems_file.is_file():
+        raise FileNotFoundError(f"No LEMS file at '{lems_file}'.")
+    reason = engine_available(engine)
+    if reason is not None:
+        raise EngineError(engine, "setup", reason)
+    java, jar = find_jneuroml(jar)
+    recordings = [lems_file.parent / name for name in _recording_names(lems_file)]
+    for path in recordings:  # jNeuroML does not create the folders it writes to
+        path.parent.mkdir(parents=True, exist_ok=True)
+    before = _clear_old(recordings)
+    start = time.perf_counter()
+    if engine == "jneuroml":
+        result = _simulate_jneuroml(lems_file, java, jar, timeout)
+    else:
+        result = _simulate_neuron(lems_file, java, jar, timeout, work_folder, cache)
+    _check_written(engine, recordings, before, result.log)
+    result.recordings = recordings
+    result.wall_time = time.perf_counter() - start
+    logger.debug(f"{engine} engine simulated {lems_file} in {result.wall_time:.1f} s "
+                 f"({result.step_times})")
+    return result
+
+
+def _simulate_jneuroml(lems_file: Path, java: str, jar: str, timeout) -> EngineRun:
+    log, status, seconds = _run_step("jneuroml", "jnml",
+                                     [java, "-jar", jar, lems_file.name, "-nogui"],
+                                     lems_file.parent, timeout, _environment())
+    if status != 0 or _JNML_ERRORS.search(log) or \
+            "Finished reading, building, running" not in log:
+        raise EngineError("jneuroml", "jnml",
+                          f"jNeuroML could not simulate {lems_file} (exit status {status}):\n"
+                          f"{_relevant(log, _JNML_ERRORS)}", log)
+    return EngineRun("jneuroml", lems_file, lems_file.parent, log=log,
+                     step_times={"jnml": seconds})
+
+
+def neuron_mechanism_cache() -> Path:
+    """
+    The default folder of compiled NEURON mechanisms.
+
+    ``$BRIAN2TOOLS_CACHE/neuron`` if that variable is set, else
+    ``brian2tools/neuron`` in the user's cache folder (``$XDG_CACHE_HOME``
+    or ``~/.cache``). One sub-folder per set of NMODL files; deleting the
+    folder is always safe.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> neuron_mechanism_cache().name
+    'neuron'
+    """
+    if os.environ.get("BRIAN2TOOLS_CACHE"):
+        return Path(os.environ["BRIAN2TOOLS_CACHE"]) / "neuron"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "brian2tools" / "neuron"
+
+
+# jNeuroML 0.14 declares two functions of NEURON's random API in every NMODL
+# file that uses random() (spikeGeneratorPoisson, poissonFiringSynapse, any
+# LEMS random()); NEURON 9 declares them itself with other types, and the
+# compiler stops ("ambiguating new declaration of 'void* nrn_random_arg(int)'").
+# Kept for older NEURON versions, skipped for NEURON 9 and later.
+_OLD_RANDOM_DECLARATIONS = ("double nrn_random_pick(void* r);\n"
+                            "void* nrn_random_arg(int argpos);\n")
+_GUARDED_RANDOM_DECLARATIONS = (
+    "#if defined(NRN_VERSION_GTEQ)\n#if NRN_VERSION_GTEQ(9, 0, 0)\n"
+    "#define BRIAN2TOOLS_NRN_DECLARES_RANDOM 1\n#endif\n#endif\n"
+    "#ifndef BRIAN2TOOLS_NRN_DECLARES_RANDOM\n" + _OLD_RANDOM_DECLARATIONS + "#endif\n")
+
+
+def _patch_mod_files(mod_files: list[Path]) -> list[str]:
+    """Make generated NMODL files compile with NEURON 9; the names of those changed."""
+    patched = []
+    for path in mod_files:
+        text = path.read_text()
+        if _OLD_RANDOM_DECLARATIONS in text and "BRIAN2TOOLS_NRN" not in text:
+            path.write_text(text.replace(_OLD_RANDOM_DECLARATIONS,
+                                         _GUARDED_RANDOM_DECLARATIONS))
+            patched.append(path.name)
+    return patched
+
+
+def _mod_hash(mod_files: list[Path], nrnivmodl: str) -> str:
+    digest = hashlib.sha256()
+    # the compiler driver is part of the key: mechanisms compiled for one
+    # NEURON version do not load in another
+    stat = Path(nrnivmodl).stat()
+    digest.update(f"{Path(nrnivmodl).resolve()}|{stat.st_mtime_ns}|{sys.platform}".encode())
+    for path in sorted(mod_files, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def _mechanism_library(folder: Path) -> Path | None:
+    # nrnivmodl writes into a folder named after the machine (x86_64, arm64, ...)
+    for pattern in ("*/.libs/libnrnmech.*", "*/libnrnmech.*", "nrnmech.dll"):
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+def _compile(mod_files: list[Path], work: Path, cache, timeout, env) -> tuple[Path, str, float]:
+    """Compile the NMODL files (or find them compiled); the folder to load them from."""
+    nrnivmodl = _find_nrnivmodl()
+    if cache is False:
+        log, status, seconds = _run_step("neuron", "nrnivmodl", [nrnivmodl], work, timeout, env)
+        _check_compiled(work, status, log, work)
+        return work, log, seconds
+    root = neuron_mechanism_cache() if cache is True else Path(cache)
+    target = root / _mod_hash(mod_files, nrnivmodl)
+    if _mechanism_library(target) is not None:
+        return target, f"(compiled mechanisms reused from {target})\n", 0.0
+    root.mkdir(parents=True, exist_ok=True)
+    # compile in a private folder, then move it into place in one step, so
+    # that a parallel run never sees a half-built cache entry
+    building = Path(tempfile.mkdtemp(prefix="build-", dir=root))
+    try:
+        for path in mod_files:
+            shutil.copy2(path, building / path.name)
+        log, status, seconds = _run_step("neuron", "nrnivmodl", [nrnivmodl], building,
+                                         timeout, env)
+        _check_compiled(building, status, log, work)
+        try:
+            building.rename(target)
+        except OSError:  # another run was faster; its result is as good
+            pass
+    finally:
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
+    return target, log, seconds
+
+
+def _check_compiled(folder: Path, status: int, log: str, work: Path):
+    if status != 0 or _mechanism_library(folder) is None:
+        raise EngineError("neuron", "nrnivmodl",
+                          f"nrnivmodl could not compile the NMODL files in {work} "
+                          f"(exit status {status}):\n{_relevant(log, _NRNIVMODL_ERRORS)}", log)
+
+
+# Runs the generated script after loading the mechanisms from where they
+# were compiled (NEURON would otherwise only look in the current folder).
+_RUNNER = """\
+import runpy, sys
+import neuron
+if not neuron.load_mechanisms(sys.argv[1]):
+    sys.exit('NEURON could not load the compiled mechanisms in ' + sys.argv[1])
+sys.argv = [sys.argv[2]]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
+                     cache) -> EngineRun:
+    env = _environment()
+    folder = lems_file.parent
+    work = Path(work_folder).resolve() if work_folder else \
+        folder / f"{lems_file.stem}_neuron"
+    work.mkdir(parents=True, exist_ok=True)
+    script = work / f"{lems_file.stem}_nrn.py"
+    for old in [*work.glob("*.mod"), script]:  # a previous model's code must not mix in
+        old.unlink(missing_ok=True)
+    for built in [path for path in work.iterdir() if _mechanism_library(path) is not None
+                  or path.name in ("x86_64", "arm64", "aarch64")]:
+        shutil.rmtree(built, ignore_errors=True)
+    steps = {}
+    log, status, steps["jnml"] = _run_step(
+        "neuron", "jnml", [java, "-jar", jar, lems_file.name, "-neuron", "-nogui",
+                           "-outputdir", work], folder, timeout, env)
+    full_log = log
+    if status != 0 or _JNML_ERRORS.search(log) or not script.is_file():
+        raise EngineError("neuron", "jnml",
+                          f"jNeuroML could not write NEURON code for {lems_file} "
+                          f"(exit status {status}):\n{_relevant(log, _JNML_ERRORS)}", log)
+    mod_files = sorted(work.glob("*.mod"))
+    patched = _patch_mod_files(mod_files)
+    if patched:
+        full_log += (f"(declarations of NEURON's random API guarded for NEURON 9 in "
+                     f"{', '.join(patched)})\n")
+    if mod_files:
+        mechanisms, log, steps["nrnivmodl"] = _compile(mod_files, work, cache, timeout, env)
+        full_log += log
+    else:
+        mechanisms = None
+    # The script writes the recordings relative to its current folder; the
+    # sub-folders they name must exist there.
+    names = _recording_names(lems_file)
+    for name in names:
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+    before = _clear_old([work / name for name in names])
+    # NEURON loads the mechanisms compiled in the current folder by itself
+    command = [sys.executable, "-c", _RUNNER, mechanisms, script.name] \
+        if mechanisms is not None and mechanisms != work else [sys.executable, script.name]
+    log, status, steps["simulation"] = _run_step("neuron", "simulation", command, work,
+                                                 timeout, env)
+    full_log += log
+    errors = [line for line in log.splitlines()
+              if _SIMULATION_ERRORS.search(line) and not _HARMLESS.search(line)]
+    if status != 0 or errors or "Done" not in log.split():
+        raise EngineError("neuron", "simulation",
+                          f"NEURON could not simulate {script} (exit status {status}):\n"
+                          f"{_relevant(log, _SIMULATION_ERRORS)}", log)
+    _check_written("neuron", [work / name for name in names], before, log)
+    for name in names:  # to where the LEMS file says
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(work / name, folder / name)
+    return EngineRun("neuron", lems_file, folder, log=full_log, step_times=steps,
+                     work_folder=work)
