@@ -62,6 +62,7 @@ from .equations import (
 from .errors import UnsupportedFeatureError
 from .legacy import legacy_layout
 from .log import ExportLog
+from .methods import chosen_method
 from .namespace import external_values, plain_value
 
 __all__ = ["collect_network", "group_reference", "advance_network_time", "LIST_KEYS"]
@@ -381,6 +382,8 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
         **_main_slot(group, getattr(group, "state_updater", None)),
         "refractory": refractory,
         "method": _method(getattr(group, "method_choice", None)),
+        "method_used": chosen_method(group.equations, group.variables,
+                                     getattr(group, "method_choice", None)),
         "namespace": _merge_namespaces(group.name, parts + initializer_namespaces),
         "initializers": initializers,
         "initial_values": None if context.continued(group) else _initial_values(group, state_names),
@@ -464,6 +467,9 @@ def _describe_synapses(synapses: Synapses, context: _Context) -> dict[str, Any]:
         },
         **_main_slot(synapses, getattr(synapses, "state_updater", None)),
         "method": _method(getattr(getattr(synapses, "state_updater", None), "method_choice", None)),
+        "method_used": chosen_method(
+            synapses.equations, synapses.variables,
+            getattr(getattr(synapses, "state_updater", None), "method_choice", None)),
         "namespace": _merge_namespaces(synapses.name, parts + initializer_namespaces),
         "connections": connections,
         # relative to source and target: for subgroups Brian computes them

@@ -11,7 +11,8 @@ Names are typeset as single symbols (`name_to_latex`): Greek names as Greek
 letters (``tau`` as :math:`\\tau`), one-letter names in italics, longer
 names upright (``ge`` as :math:`\\mathrm{ge}`), the part after the first
 underscore and trailing digits as a subscript (``tau_m`` as
-:math:`\\tau_{\\mathrm{m}}`, ``v0`` as :math:`v_{0}`).
+:math:`\\tau_{\\mathrm{m}}`, ``v0`` as :math:`v_{0}`), as well as what follows
+a long Greek name (``taum`` as :math:`\\tau_{\\mathrm{m}}`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ GREEK = frozenset({
     "Psi", "Omega",
 })
 _TRAILING_DIGITS = re.compile(r"^([A-Za-z]+?)(\d+)$")
+# Greek names long enough that a name starting with one reads as that letter with a
+# subscript (taum, taupre, sigmav): the short ones (mu, nu, pi, xi, eta, ...) begin
+# too many ordinary words
+_GREEK_PREFIX = re.compile(
+    r"^(tau|sigma|alpha|beta|gamma|delta|theta|lambda|omega|epsilon|kappa|Delta|Theta|Omega)"
+    r"([A-Za-z0-9]+)$")
 # functions LaTeX knows by name
 _KNOWN_FUNCTIONS = {
     "exp": r"\exp", "log": r"\log", "log10": r"\log_{10}", "sin": r"\sin", "cos": r"\cos",
@@ -81,14 +88,14 @@ def name_to_latex(name: str) -> str:
     >>> from brian2tools.mdexport.codelatex import name_to_latex
     >>> name_to_latex('ge'), name_to_latex('tau_m'), name_to_latex('v0'), name_to_latex('v')
     ('\\mathrm{ge}', '\\tau_{\\mathrm{m}}', 'v_{0}', 'v')
-    >>> name_to_latex('I_syn_post')
-    'I_{\\mathrm{syn},\\mathrm{post}}'
+    >>> name_to_latex('I_syn_post'), name_to_latex('taum')
+    ('I_{\\mathrm{syn},\\mathrm{post}}', '\\tau_{\\mathrm{m}}')
     """
     base, _, rest = name.partition("_")
     subscripts = [part for part in rest.split("_") if part]
     if not base:  # a name starting with "_": show it as written
         return r"\mathrm{" + name.replace("_", r"\_") + "}"
-    match = _TRAILING_DIGITS.match(base)
+    match = _TRAILING_DIGITS.match(base) or _GREEK_PREFIX.match(base)
     if match and not subscripts:
         base, subscripts = match.group(1), [match.group(2)]
     latex = _name_part(base, subscript=False)

@@ -190,6 +190,40 @@ def equation_filter(equation: Mapping, owner: Mapping | None = None) -> str:
     return rf"{name} &= {rhs}"
 
 
+def in_script_order_filter(owner: Mapping) -> list[Mapping]:
+    """The equations of ``owner`` in the order the script wrote them (``'equation_order'``)."""
+    equations = list(owner.get("equations", ()))
+    order = {name: position for position, name in enumerate(owner.get("equation_order", ()))}
+    # equations the order does not know keep their place after the known ones
+    return sorted(equations, key=lambda equation: order.get(equation["name"], len(order)))
+
+
+def method_filter(owner: Mapping) -> str:
+    """
+    A sentence on the integration method of ``owner``'s differential equations (or nothing).
+
+    Names the method the script asked for and, when the script left the
+    choice to Brian (no method, or a list), the one Brian uses.
+    """
+    if not any(equation["type"] == "differential equation"
+               for equation in owner.get("equations", ())):
+        return ""
+    asked, used = owner.get("method"), owner.get("method_used")
+    if isinstance(asked, str):
+        text = f"Integrated with the `{asked}` method (`method='{asked}'`)"
+        if used and used != asked.lower():
+            text += f"; Brian uses `{used}`"
+        return text + "."
+    if used is None:
+        return "The script does not name an integration method."
+    if asked:
+        candidates = ", ".join(f"`{name}`" for name in asked)
+        return (f"Integrated with the `{used}` method: the script names no single method, "
+                f"and `{used}` is the first of {candidates} that can integrate these "
+                "equations (Brian's choice).")
+    return f"Integrated with the `{used}` method (Brian's choice: the script names none)."
+
+
 def statements_filter(code: str | None, owner: Mapping | None = None) -> list[dict[str, str]]:
     """The statements of ``code`` (a reset, a pathway...), each with ``latex`` and ``words``."""
     if not code:
@@ -371,6 +405,8 @@ FILTERS = {
     "unit": unit_filter,
     "equation": equation_filter,
     "statements": statements_filter,
+    "in_script_order": in_script_order_filter,
+    "method": method_filter,
     "cells": cells_filter,
     "connection": connection_filter,
     "refractory": refractory_filter,
