@@ -88,6 +88,8 @@ _OBJECT_LISTS = {
     "spikemonitors": None,
     "ratemonitors": None,
 }
+# what Brian's groups try when the script names no method
+_BRIAN_DEFAULT_METHODS = ("exact", "euler", "heun")
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
 # characters that Markdown would read as markup in free text (e.g. "v = -55*mV")
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]<>|]")
@@ -216,7 +218,7 @@ def method_filter(owner: Mapping) -> str:
         return text + "."
     if used is None:
         return "The script does not name an integration method."
-    if asked:
+    if asked and list(asked) != list(_BRIAN_DEFAULT_METHODS):
         candidates = ", ".join(f"`{name}`" for name in asked)
         return (f"Integrated with the `{used}` method: the script names no single method, "
                 f"and `{used}` is the first of {candidates} that can integrate these "
@@ -605,6 +607,7 @@ def render_markdown(
     runs: list[Mapping] | Mapping,
     templates: Templates = None,
     title: str = "Model description",
+    meta: Sequence[tuple[str, str]] | None = None,
 ) -> str:
     """
     Describe the runs of a script in Markdown, with the math in LaTeX.
@@ -621,6 +624,9 @@ def render_markdown(
         wins).
     title : str, optional
         The title (first heading) of the document.
+    meta : list of (str, str), optional
+        Lines ``label: value`` for a header under the title (author, date,
+        versions; see `~brian2tools.mdexport.expander.MdExpander`).
 
     Returns
     -------
@@ -648,6 +654,8 @@ def render_markdown(
     # Model description
     """
     runs = _check_runs(runs)
-    text = render_template("document.md", {"runs": runs, "title": title}, templates)
+    meta = [(str(label), str(value)) for label, value in (meta or ())]
+    text = render_template("document.md", {"runs": runs, "title": title, "meta": meta},
+                           templates)
     return tidy_markdown(text)
 
