@@ -294,10 +294,15 @@ def neurongroup_equation_order(group) -> list[str]:
 
 def synapses_equation_order(synapses) -> list[str]:
     """
-    The names of a `Synapses` object's equations in the order the script wrote them.
+    The names of a `Synapses` object's equations, as close to the script's order as known.
 
     Brian splits the model into clock-driven equations, event-driven
-    equations and summed variables; each part keeps the script's order.
+    equations and summed variables, and sorts the model by name on the way
+    (``extract_constant_subexpressions``): the script's own order of a
+    `Synapses` model is lost before the exporter sees it. The order is the
+    one in which the model reads best that is still known: the
+    clock-driven part (parameters, subexpressions and equations), then the
+    event-driven equations, then the summed variables.
 
     Parameters
     ----------
@@ -307,17 +312,17 @@ def synapses_equation_order(synapses) -> list[str]:
     Returns
     -------
     list of str
-        The names of `synapses_equations`, each part in the script's order.
+        The names of `synapses_equations`.
 
     Examples
     --------
     >>> from brian2 import NeuronGroup, Synapses
     >>> group = NeuronGroup(2, 'v : 1')
     >>> synapses = Synapses(group, group, '''w : 1
-    ...                     dx/dt = -x / (5*ms) : 1 (clock-driven)
-    ...                     a : 1''')
+    ...                     dx/dt = -x / (5*ms) : 1 (event-driven)
+    ...                     I_post = w : 1 (summed)''')
     >>> synapses_equation_order(synapses)
-    ['w', 'x', 'a']
+    ['w', 'x', 'I_post']
     """
     names = [name for name in synapses.equations if name != "lastupdate"]
     if synapses.event_driven is not None:
