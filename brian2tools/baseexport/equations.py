@@ -317,7 +317,7 @@ def synapses_equation_order(synapses) -> list[str]:
     Examples
     --------
     >>> from brian2 import NeuronGroup, Synapses
-    >>> group = NeuronGroup(2, 'v : 1')
+    >>> group = NeuronGroup(2, 'v : 1\\nI : 1')
     >>> synapses = Synapses(group, group, '''w : 1
     ...                     dx/dt = -x / (5*ms) : 1 (event-driven)
     ...                     I_post = w : 1 (summed)''')

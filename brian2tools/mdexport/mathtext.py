@@ -172,7 +172,7 @@ def statement_to_latex(
     --------
     >>> from brian2tools.mdexport.mathtext import statement_to_latex
     >>> statement_to_latex('v', '=', 'v_r')
-    'v \\leftarrow v_{r}'
+    'v \\leftarrow v_{\\mathrm{r}}'
     """
     if operator == "=":
         code = expression
