@@ -10,8 +10,6 @@ what the script asked for (``'method'``).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from brian2.stateupdaters.base import StateUpdateMethod, UnsupportedEquationsException
 from brian2.utils.logger import get_logger
 
@@ -20,10 +18,14 @@ __all__ = ["chosen_method"]
 logger = get_logger(__name__)
 
 
-@lru_cache(maxsize=256)
-def _first_method(equations_text: str, choices: tuple[str, ...], equations, variables):
-    """The first of ``choices`` that integrates the equations (cached by their text)."""
-    equations, variables = equations.value, variables.value
+# (equations text, variable names, choices) -> method: trying 'exact' on large
+# linear systems takes a second, and scripts often have several identical groups
+_CHOSEN: dict[tuple, str | None] = {}
+_CACHE_SIZE = 256
+
+
+def _first_method(equations, variables, choices: tuple[str, ...]) -> str | None:
+    """The first of ``choices`` that integrates the equations."""
     for name in choices:
         updater = StateUpdateMethod.stateupdaters.get(name.lower())
         if updater is None:
@@ -34,19 +36,6 @@ def _first_method(equations_text: str, choices: tuple[str, ...], equations, vari
             continue
         return name.lower()
     return None
-
-
-class _Key:
-    """Hashable by the text of the equations only (the cache key), carrying the objects."""
-
-    def __init__(self, value, text):
-        self.value, self.text = value, text
-
-    def __hash__(self):
-        return hash(self.text)
-
-    def __eq__(self, other):
-        return isinstance(other, _Key) and other.text == self.text
 
 
 def chosen_method(equations, variables, method_choice) -> str | None:
@@ -82,11 +71,14 @@ def chosen_method(equations, variables, method_choice) -> str | None:
     if callable(method_choice):
         return getattr(method_choice, "__name__", repr(method_choice))
     choices = tuple(str(name) for name in (method_choice or ()) if isinstance(name, str))
-    text = str(equations)
-    try:
-        result = _first_method(text, choices, _Key(equations, text),
-                               _Key(variables, text + repr(sorted(variables))))
-    except Exception as error:  # noqa: BLE001 -- the description stays usable without it
-        logger.debug(f"Could not determine the integration method: {error}")
-        return None
-    return result
+    key = (str(equations), tuple(sorted(variables)), choices)
+    if key not in _CHOSEN:
+        try:
+            chosen = _first_method(equations, variables, choices)
+        except Exception as error:  # noqa: BLE001 -- the description stays usable without it
+            logger.debug(f"Could not determine the integration method: {error}")
+            return None
+        if len(_CHOSEN) >= _CACHE_SIZE:
+            _CHOSEN.clear()
+        _CHOSEN[key] = chosen
+    return _CHOSEN[key]
