@@ -10,10 +10,11 @@ The same checks on a control page that shows the LaTeX source instead of
 MathML (what a MathJax page shows offline) fail, so they tell the two
 apart. Screenshots of both pages are compared too.
 
-Skipped only when no Chromium is installed.
+Skipped only when no Chromium (or Chrome) is installed.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,8 +27,11 @@ from matplotlib.image import imread
 
 import brian2tools.mdexport  # noqa: F401 (registers the 'markdown' device)
 
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser")
-                 if shutil.which(name)), None)
+# Debian's package is "chromium"; Google's Chrome (as on GitHub's Ubuntu runners) works
+# the same; BRIAN2TOOLS_CHROMIUM names another binary
+CHROMIUM = next((shutil.which(name) for name in (
+    os.environ.get("BRIAN2TOOLS_CHROMIUM", ""), "chromium", "chromium-browser",
+    "google-chrome", "google-chrome-stable") if name and shutil.which(name)), None)
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="Chromium is not installed (Debian/Ubuntu: apt-get install chromium); it is needed "
