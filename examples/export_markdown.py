@@ -9,7 +9,10 @@ collects the network and writes, into the current working directory,
 - ``cuba.md``: the description in Markdown, with the equations, thresholds,
   resets and synaptic effects as LaTeX math (rendered e.g. on GitHub);
 - ``cuba.html``: the same description as a standalone web page, the math
-  typeset by MathJax when the page is opened in a browser.
+  as MathML, which browsers typeset without a network connection.
+
+The same files come from the unchanged CUBA script on the command line:
+``python -m brian2tools.mdexport cuba.py --format both``.
 """
 
 import os

@@ -822,3 +822,55 @@ def test_duration_is_checked(exporter):
     with pytest.raises(ValueError, match="non-negative"):
         run(-1 * ms)
     assert second == second
+
+
+# --------------------------------------------------------------------------- #
+# Keys added for the Markdown description and 0.3's layout
+# --------------------------------------------------------------------------- #
+def test_scheduling_slots_method_and_script_order(exporter):
+    group = NeuronGroup(3, """dw/dt = -w/(5*ms) : 1
+                              a : 1
+                              dv/dt = (w - v)/(10*ms) : 1""",
+                        threshold="v > 1", reset="v = 0", events={"low": "v < -1"},
+                        name="group")
+    group.run_on_event("low", "v = 0", when="before_resets")
+    synapses = Synapses(group, group, "x : 1", on_pre="v += x", delay=1 * ms, name="syn")
+    synapses.connect(j="i")
+    synapses.x = 0.5
+    group.a = 2
+    state = StateMonitor(group, "v", record=0, when="end", order=3)
+    run(1 * ms)
+    described = exporter.runs[0]
+    neurons = described["neurongroups"][0]
+    # Brian's list order (by type, then name) is unchanged; the script's order is added
+    assert [eq["name"] for eq in neurons["equations"]] == ["v", "w", "a"]
+    assert neurons["equation_order"] == ["w", "a", "v"]
+    assert neurons["method_used"] == "exact"
+    assert neurons["when"] == "groups" and neurons["order"] == 0
+    assert neurons["event_slots"]["spike"] == {"threshold": {"when": "thresholds", "order": 0},
+                                               "reset": {"when": "resets", "order": 0}}
+    assert neurons["event_slots"]["low"]["reset"] == {"when": "before_resets", "order": 0}
+    pathway = described["synapses"][0]["pathways"][0]
+    assert (pathway["when"], pathway["order"]) == ("synapses", -1)
+    assert described["statemonitors"][0]["when"] == "end"
+    assert described["statemonitors"][0]["order"] == 3
+    # every step of the script has its place among all of them
+    connection = described["synapses"][0]["connections"][0]
+    synapse_init = described["synapses"][0]["initializers"][0]
+    group_init = neurons["initializers"][0]
+    assert (connection["sequence"], synapse_init["sequence"], group_init["sequence"]) == (0, 1, 2)
+
+
+def test_collect_network_gives_both_layouts():
+    group = NeuronGroup(2, "dv/dt = -v/tau : 1", threshold="v > 1", reset="v = 0",
+                        method="euler", name="cells")
+    network = Network(group)
+    description = collect_network(network, 5 * ms, {"tau": 10 * ms})
+    assert description["neurongroups"][0]["name"] == "cells"  # the current layout
+    legacy = description["components"]["neurongroup"][0]
+    assert legacy["user_method"] == "euler"
+    assert legacy["equations"] == {"v": {"type": "differential equation", "unit": Unit(1),
+                                         "var_type": "float", "expr": "-v/tau"}}
+    assert legacy["events"]["spike"]["threshold"]["code"] == "v > 1"
+    assert legacy["identifiers"] == {"tau": 10 * ms}
+    assert description["initializers_connectors"] == [] and description["inactive"] == []

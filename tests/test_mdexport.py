@@ -107,20 +107,31 @@ def test_cuba_network_description(tmp_path):
 
     group = section(text, "#### Neuron group `P`")
     assert group.startswith("#### Neuron group `P`\n\n400 neurons, each described by:")
-    # the equations in display math, as d/dt, with units and flags
-    assert (r"\frac{\mathrm{d}v}{\mathrm{d}t} &= \frac{ge + gi - 49 \mathrm{m}\mathrm{V} - v}"
-            r"{20 \mathrm{m}\mathrm{s}} && [\mathrm{V}] && \text{unless refractory}") in group
-    assert r"\frac{\mathrm{d}ge}{\mathrm{d}t} &= - \frac{ge}{5 \mathrm{m}\mathrm{s}} && [\mathrm{V}]" \
-        in group
+    # the equations in display math, as d/dt, with units and flags, as the script wrote
+    # them: terms in the script's order, multi-letter names upright as one symbol
+    assert (r"\frac{\mathrm{d}v}{\mathrm{d}t} &= \frac{\mathrm{ge} + \mathrm{gi} - "
+            r"\left(v + 49\,\mathrm{m}\mathrm{V}\right)}{20\,\mathrm{m}\mathrm{s}} && "
+            r"[\mathrm{V}] && \text{unless refractory}") in group
+    assert (r"\frac{\mathrm{d}\mathrm{ge}}{\mathrm{d}t} &= -\frac{\mathrm{ge}}"
+            r"{5\,\mathrm{m}\mathrm{s}} && [\mathrm{V}]") in group
+    # equations in the order of the script (v, ge, gi), not Brian's alphabetical one
+    rows = [line for line in group.splitlines() if r"\frac{\mathrm{d}" in line]
+    assert [row.split("}{")[0] for row in rows] == [
+        r"\frac{\mathrm{d}v", r"\frac{\mathrm{d}\mathrm{ge}", r"\frac{\mathrm{d}\mathrm{gi}"]
     assert group.count("$$") == 2 and r"\begin{aligned}" in group
-    assert "- **Threshold**: a spike when $v > Vt$." in group
-    assert "  $v \\leftarrow Vr$ (sets `v` to `Vr`)." in group
+    # the integration method of the script
+    assert "Integrated with the `exact` method (`method='exact'`)." in group
+    assert "- **Threshold**: a spike when $v > \\mathrm{Vt}$." in group
+    assert ("  $v \\leftarrow \\mathrm{Vr}$ (sets `v` to `Vr`, i.e. "
+            "$-60\\,\\mathrm{m}\\mathrm{V}$).") in group
     assert "- **Refractoriness**: refractory for $5\\,\\mathrm{m}\\mathrm{s}$ after each spike." \
         in group
-    assert "$Vr = -60\\,\\mathrm{m}\\mathrm{V}$" in group
-    assert "$Vt = -50\\,\\mathrm{m}\\mathrm{V}$" in group
-    assert "- $v = Vr + \\left(- Vr + Vt\\right) \\operatorname{rand}()$ (random)" in group
-    assert "- $ge = 0\\,\\mathrm{V}$" in group
+    assert "$\\mathrm{Vr} = -60\\,\\mathrm{m}\\mathrm{V}$" in group
+    assert "$\\mathrm{Vt} = -50\\,\\mathrm{m}\\mathrm{V}$" in group
+    # the initialisation as the script wrote it, not rearranged
+    assert (r"- $v = \mathrm{Vr} + \operatorname{rand}() \left(\mathrm{Vt} - \mathrm{Vr}\right)$"
+            " (random)") in group
+    assert "- $\\mathrm{ge} = 0\\,\\mathrm{V}$" in group
     assert "$\\operatorname{rand}()$ is drawn uniformly from $[0, 1)$" in group
 
     excitatory = section(text, "#### Synapses `Ce`\n")
@@ -129,18 +140,23 @@ def test_cuba_network_description(tmp_path):
     assert f"- all pairs of neurons, each with probability $0.02$ ({len(Ce)} synapses)." \
         in excitatory
     assert "- **On each spike of the pre-synaptic neuron**, without delay:" in excitatory
-    assert ("  $ge \\leftarrow ge + we$ (increases `ge` of the post-synaptic neuron by `we`)."
-            in excitatory)
-    assert "$we = 1.62\\,\\mathrm{m}\\mathrm{V}$" in excitatory
+    assert (r"  $\mathrm{ge} \leftarrow \mathrm{ge} + \mathrm{we}$ (adds `we` to `ge` of the "
+            r"post-synaptic neuron, i.e. $1.62\,\mathrm{m}\mathrm{V}$: an increase).") in excitatory
+    assert "$\\mathrm{we} = 1.62\\,\\mathrm{m}\\mathrm{V}$" in excitatory
     inhibitory = section(text, "#### Synapses `Ci`")
     assert "From neurons 320 to 399 (80 neurons) of `P` to all 400" in inhibitory
     assert f"`P`: {len(Ci)} synapses." in inhibitory
-    assert "$wi = -9\\,\\mathrm{m}\\mathrm{V}$" in inhibitory
+    assert "$\\mathrm{wi} = -9\\,\\mathrm{m}\\mathrm{V}$" in inhibitory
+    # gi += wi with a negative wi: written as the script wrote it, and said to decrease gi
+    assert (r"  $\mathrm{gi} \leftarrow \mathrm{gi} + \mathrm{wi}$ (adds `wi` to `gi` of the "
+            r"post-synaptic neuron, i.e. $-9\,\mathrm{m}\mathrm{V}$: a decrease).") in inhibitory
+    assert "increases" not in inhibitory
 
     poisson = section(text, f"#### Poisson input `{noise.name}`")
     assert ("Targets all 400 neurons of `P`: each receives 100 independent Poisson "
             "spike trains at rate $2\\,\\mathrm{Hz}$.") in poisson
-    assert "increases `ge` by `we`: $ge \\leftarrow ge + we$." in poisson
+    assert (r"adds `we` to `ge`, i.e. $1.62\,\mathrm{m}\mathrm{V}$: an increase: "
+            r"$\mathrm{ge} \leftarrow \mathrm{ge} + \mathrm{we}$.") in poisson
 
     monitors = section(text, "### Monitors")
     assert ("- **State monitor `state`** records $v$ of neurons 0, 100, 300 of "
@@ -173,11 +189,13 @@ def test_custom_events_and_event_driven_effects(tmp_path):
     run(20 * ms)
     text = written(tmp_path, "events.md")
     group_text = section(text, "#### Neuron group `G`")
-    assert r"bursts &\ \text{(parameter)} && [1]\ \text{integer}" in group_text
+    assert r"\mathrm{bursts} &\ \text{(parameter)} && [1]\ \text{integer}" in group_text
     assert r"\frac{\mathrm{d}v}{\mathrm{d}t} &= \frac{1.2 - v}{\tau} && [1]" in group_text
     assert "- **Threshold**: a spike when $v > 1$." in group_text
-    assert "- **Custom event `burst`** when $v > 0.5 \\wedge bursts < 3$, then:" in group_text
-    assert "  $bursts \\leftarrow bursts + 1$ (increases `bursts` by `1`)." in group_text
+    assert (r"- **Custom event `burst`** when $v > 0.5 \land \mathrm{bursts} < 3$, then:"
+            in group_text)
+    assert (r"  $\mathrm{bursts} \leftarrow \mathrm{bursts} + 1$ (adds `1` to `bursts`)."
+            in group_text)
     assert "refractory after a spike for as long as $v > 0.9$" in group_text
     assert "$\\tau = 10\\,\\mathrm{m}\\mathrm{s}$" in group_text
 
@@ -188,8 +206,8 @@ def test_custom_events_and_event_driven_effects(tmp_path):
     assert r"w &\ \text{(parameter)} && [1]" in synapses_text
     assert ("- **On each `burst` event of the pre-synaptic neuron** (pathway `up`), after a delay of "
             "$2\\,\\mathrm{m}\\mathrm{s}$ for all 20 synapses:") in synapses_text
-    assert ("  $v_{post} \\leftarrow v_{post} + w$ (increases `v` of the post-synaptic "
-            "neuron by `w`).") in synapses_text
+    assert (r"  $v_{\mathrm{post}} \leftarrow v_{\mathrm{post}} + w$ (adds `w` to `v` of the "
+            "post-synaptic neuron).") in synapses_text
     assert "- $w = 0.1 j$" in synapses_text
     assert ("- **Event monitor `burst_monitor`** records the `burst` events of all 5 neurons "
             "of `G`, with the values of $v$ at each one.") in text
@@ -292,23 +310,31 @@ def test_html_page_has_typeset_math_and_structure(tmp_path):
     page = written(tmp_path, "model.html")
     assert sorted(os.listdir(tmp_path)) == ["model.html", "model.md"]
     assert page.startswith("<!DOCTYPE html>")
-    assert f'<script id="MathJax-script" async src="{MATHJAX_URL}"></script>' in page
+    # self-contained: no script, nothing loaded from elsewhere
+    assert "<script" not in page and MATHJAX_URL not in page
+    assert not re.search(r"(src|href)=", page) and "<link" not in page
     assert "<title>Model description</title>" in page
     assert '<h1 id="model-description">Model description</h1>' in page
     assert re.search(r"<h4[^>]*>Neuron group <code>P</code></h4>", page)
-    # display math kept intact (only HTML-escaped), inline math in \( \)
-    assert ('<div class="math">\\[\\begin{aligned}\n\\frac{\\mathrm{d}ge}{\\mathrm{d}t} '
-            '&amp;= - \\frac{ge}{5 \\mathrm{m}\\mathrm{s}} &amp;&amp; [\\mathrm{V}]') in page
-    assert '<span class="math">\\(v &gt; Vt\\)</span>' in page
-    assert '<span class="math">\\(ge \\leftarrow ge + we\\)</span>' in page
+    # display math as a MathML table (one row per equation), inline math as MathML,
+    # each with its LaTeX source as annotation
+    display = re.search(r'<div class="math">(<math[^>]*display="block".*?</math>)</div>',
+                        page, flags=re.DOTALL)
+    assert display is not None and display.group(1).count("<mtr>") == 3
+    assert "<mfrac>" in display.group(1)
+    assert ('<annotation encoding="application/x-tex">v &gt; \\mathrm{Vt}</annotation>'
+            in page)
+    assert re.search(r'<span class="math"><math [^>]*display="inline"><semantics><mrow>'
+                     r'<mi>v</mi><mo>&#x0003E;</mo>', page)
     # Markdown did not read LaTeX as emphasis, and no $ delimiter is left in the body
     body = page[page.index("<body>"):]
     assert "<em>" not in body and "$" not in body
     assert "<li><strong>Threshold</strong>: a spike when" in body
     # the same number of math spans as in the Markdown
     inline = len(re.findall(r"(?<!\$)\$(?!\$)", markdown_text.replace("$$", ""))) // 2
-    assert body.count('<span class="math">') == inline
-    assert body.count('<div class="math">') == markdown_text.count("$$") // 2
+    assert body.count('<span class="math"><math') == inline
+    assert body.count('<div class="math"><math') == markdown_text.count("$$") // 2
+    assert "math-source" not in body  # every formula converted
 
 
 def test_html_only(tmp_path):
@@ -325,8 +351,12 @@ def test_html_only(tmp_path):
 def test_markdown_to_html_keeps_code_and_math_apart():
     page = markdown_to_html("# T\n\nCode `a_$x$_b`, math $a_1 * b_2 * c$ and $$x_{*}^{*}$$.")
     assert "<code>a_$x$_b</code>" in page
-    assert '<span class="math">\\(a_1 * b_2 * c\\)</span>' in page
-    assert '<div class="math">\\[x_{*}^{*}\\]</div>' in page
+    assert re.search(r'<span class="math"><math[^>]*><semantics><mrow><msub><mi>a</mi>'
+                     r'<mn>1</mn></msub>', page)
+    assert '<annotation encoding="application/x-tex">a_1 * b_2 * c</annotation>' in page
+    assert re.search(r'<div class="math"><math[^>]*display="block"><semantics>.*'
+                     r'<annotation encoding="application/x-tex">x_\{\*\}\^\{\*\}</annotation>',
+                     page)
 
 
 # --------------------------------------------------------------------------- #
@@ -350,7 +380,7 @@ def test_template_dir_replaces_templates_by_name(tmp_path):
                templates={"ratemonitor.md": "Rate of `{{ monitor.source.group }}`.\n"})
     _small_model()
     text = written(tmp_path)
-    assert "#### G (4 cells)\n\n- v: $- \\frac{v}{10 \\mathrm{m}\\mathrm{s}}$" in text
+    assert "#### G (4 cells)\n\n- v: $-\\frac{v}{10\\,\\mathrm{m}\\mathrm{s}}$" in text
     assert "Rate of `G`." in text
     assert "Neuron group `G`" not in text  # the built-in template is replaced
     assert "## Run 1" in text  # the other templates are the built-in ones
@@ -481,8 +511,8 @@ def _hand_synapses(**keys):
 
 def test_stochastic_equations_and_noise_note():
     text = render_markdown(_hand_run(neurongroups=[_hand_group()]))
-    assert (r"\frac{\mathrm{d}v}{\mathrm{d}t} &= \sigma \xi \sqrt{\left(\frac{2}{\tau} \right)} "
-            r"+ \frac{El - v}{\tau} && [\mathrm{V}]") in text
+    assert (r"\frac{\mathrm{d}v}{\mathrm{d}t} &= \frac{\mathrm{El} - v}{\tau} + "
+            r"\sigma \sqrt{\frac{2}{\tau}} \xi && [\mathrm{V}]") in text
     assert "$\\xi$ is Gaussian white noise" in text
     assert "without equations" not in text
 
@@ -501,18 +531,19 @@ def test_connection_rules_in_words():
         namespace={"sigma_c": 5.0, "A": 0.5 * mV, "wmax": 3 * mV})
     text = render_markdown(_hand_run(neurongroups=[_hand_group()], synapses=[synapses]))
     assert "Connected by 3 rules, one after the other:" in text
-    assert (r"- all pairs of neurons $(i, j)$ with $\left\vert {i - j}\right\vert  < 10 \wedge "
-            r"i \neq j$, each with probability $e^{- \frac{\left(i - j\right)^{2}}{2 \sigma_{c}^{2}}}$,"
-            " with 2 synapses per pair.") in text
+    assert (r"- all pairs of neurons $(i, j)$ with $\left\vert i - j\right\vert  < 10 \land "
+            r"i \neq j$, each with probability $\exp\left(-\frac{{\left(i - j\right)}^{2}}"
+            r"{2 {\sigma_{\mathrm{c}}}^{2}}\right)$, with 2 synapses per pair.") in text
     assert "- all pairs of neurons.\n" in text
     assert "- 12 explicitly listed pairs of pre- and post-synaptic neurons." in text
     assert ("- **On each spike of the post-synaptic neuron**, after a delay of "
             "$1\\,\\mathrm{m}\\mathrm{s}$, $2\\,\\mathrm{m}\\mathrm{s}$, "
             "$3\\,\\mathrm{m}\\mathrm{s}$, $4\\,\\mathrm{m}\\mathrm{s}$:") in text
     assert ("sets the synaptic variable `w` to `clip(w + A, 0*mV, wmax)`") in text
-    assert "increases `v` of the pre-synaptic neuron by `w`" in text
+    assert "adds `w` to `v` of the pre-synaptic neuron" in text
     assert r"w &\ \text{(parameter)} && [\mathrm{V}] && \text{constant}" in text
-    assert "$\\sigma_{c} = 5$" in text and "$wmax = 3\\,\\mathrm{m}\\mathrm{V}$" in text
+    assert "$\\sigma_{\\mathrm{c}} = 5$" in text
+    assert "$\\mathrm{wmax} = 3\\,\\mathrm{m}\\mathrm{V}$" in text
 
 
 def test_initialisers_and_values_in_words():
@@ -527,15 +558,15 @@ def test_initialisers_and_values_in_words():
     group = _hand_group(initializers=initializers, refractory="2*tau",
                         events={"spike": {"threshold": "v > El + 20*mV", "reset": None}})
     text = render_markdown(_hand_run(neurongroups=[group]))
-    assert ("- $v = El + \\sigma \\operatorname{randn}()$ for the neurons where $i > 10$ "
-            "(random)") in text
+    assert ("- $v = \\mathrm{El} + \\operatorname{randn}() \\sigma$ for the neurons where "
+            "$i > 10$ (random)") in text
     assert ("- $v$ set to 100 values from $-70\\,\\mathrm{m}\\mathrm{V}$ to "
             "$-50\\,\\mathrm{m}\\mathrm{V}$ (mean $-60\\,\\mathrm{m}\\mathrm{V}$)") in text
     assert "- $v = -65\\,\\mathrm{m}\\mathrm{V}$ for neurons 3, 4" in text
     assert ("Random values: $\\operatorname{randn}()$ from the standard normal distribution, "
             "independently for each neuron.") in text
     assert "refractory for $2 \\tau$ after each spike" in text
-    assert "- **Threshold**: a spike when $v > El + 20 \\mathrm{m}\\mathrm{V}$." in text
+    assert "- **Threshold**: a spike when $v > \\mathrm{El} + 20\\,\\mathrm{m}\\mathrm{V}$." in text
     assert "**Reset**" not in text
 
 
@@ -562,10 +593,12 @@ def test_math_of_values_and_code():
     assert quantity_to_latex(2.5e-5) == r"2.5 \times 10^{-5}"
     assert quantity_to_latex(1 / mV) == r"1\,\mathrm{m}\mathrm{V}^{-1}"
     # a variable named like a unit stays a variable; units are set upright
-    assert code_to_latex("ms * mV", variables={"ms"}) == r"ms \mathrm{m}\mathrm{V}"
-    assert code_to_latex("ms * mV") == r"\mathrm{m}\mathrm{V} \mathrm{m}\mathrm{s}"
-    # code sympy cannot hold is shown verbatim rather than dropped
-    assert code_to_latex("int(v > 3) and flag") == r"\texttt{int(v > 3) and flag}"
+    assert code_to_latex("ms * mV", variables={"ms"}) == r"\mathrm{ms}\,\mathrm{m}\mathrm{V}"
+    assert code_to_latex("ms * mV") == r"\mathrm{m}\mathrm{s}\,\mathrm{m}\mathrm{V}"
+    assert code_to_latex("int(v > 3) and flag") == (
+        r"\operatorname{int}\left(v > 3\right) \land \mathrm{flag}")
+    # code that cannot be typeset is shown verbatim rather than dropped
+    assert code_to_latex("v[3] + 1") == r"\texttt{v[3] + 1}"
 
 
 def test_build_on_run_false_writes_at_build(tmp_path):
@@ -589,7 +622,7 @@ def test_rendering_leaves_descriptions_and_brian_units_alone():
     before = repr(run_description)
     best_before = repr(Quantity(1.0, dim=volt_per_second).get_best_unit())
     text = render_markdown([run_description])
-    assert any(f"$rate = {latex}$" in text for latex in RATE_3_V_PER_S)
+    assert any(f"$\\mathrm{{rate}} = {latex}$" in text for latex in RATE_3_V_PER_S)
     assert repr(run_description) == before
     # choosing a readable unit must not register new units with Brian
     assert repr(Quantity(1.0, dim=volt_per_second).get_best_unit()) == best_before

@@ -52,9 +52,17 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity
 from brian2.utils.logger import get_logger
 from brian2.utils.stringtools import get_identifiers
 
-from .equations import equation_identifiers, neurongroup_equations, synapses_equations
+from .equations import (
+    equation_identifiers,
+    neurongroup_equation_order,
+    neurongroup_equations,
+    synapses_equation_order,
+    synapses_equations,
+)
 from .errors import UnsupportedFeatureError
+from .legacy import legacy_layout
 from .log import ExportLog
+from .methods import chosen_method
 from .namespace import external_values, plain_value
 
 __all__ = ["collect_network", "group_reference", "advance_network_time", "LIST_KEYS"]
@@ -240,6 +248,19 @@ def _method(method_choice):
     return str(method_choice)
 
 
+def _slot(obj) -> dict[str, Any] | None:
+    """When ``obj`` runs in a time step: ``{'when': slot name, 'order': int}``."""
+    if obj is None:
+        return None
+    return {"when": obj.when, "order": int(obj.order)}
+
+
+def _main_slot(obj, updater=None) -> dict[str, Any]:
+    """The ``'when'``/``'order'`` keys of an object: those of its state updater if it has one."""
+    slot = _slot(updater) if updater is not None else _slot(obj)
+    return {"when": slot["when"], "order": slot["order"]}
+
+
 def _code_identifiers(*codes, variables=()) -> set[str]:
     """
     The names that ``codes`` read from outside: temporaries that a statement
@@ -344,13 +365,25 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
     state_names = [
         eq["name"] for eq in equations if eq["type"] in ("differential equation", "parameter")
     ]
+    event_slots = {
+        event: {
+            "threshold": _slot(group.thresholder.get(event)),
+            "reset": _slot(group.resetter.get(event)),
+        }
+        for event in events
+    }
     return {
         "name": group.name,
         "N": int(group.N),
         "equations": equations,
+        "equation_order": neurongroup_equation_order(group),
         "events": events,
+        "event_slots": event_slots,
+        **_main_slot(group, getattr(group, "state_updater", None)),
         "refractory": refractory,
         "method": _method(getattr(group, "method_choice", None)),
+        "method_used": chosen_method(group.equations, group.variables,
+                                     getattr(group, "method_choice", None)),
         "namespace": _merge_namespaces(group.name, parts + initializer_namespaces),
         "initializers": initializers,
         "initial_values": None if context.continued(group) else _initial_values(group, state_names),
@@ -407,6 +440,7 @@ def _describe_synapses(synapses: Synapses, context: _Context) -> dict[str, Any]:
                 "event": pathway.event,
                 "code": pathway.code.strip(),
                 "delay": Quantity(np.array(delays, dtype=float), dim=second.dim),
+                **_slot(pathway),
             }
         )
     connections = []
@@ -426,8 +460,16 @@ def _describe_synapses(synapses: Synapses, context: _Context) -> dict[str, Any]:
         "source": group_reference(synapses.source),
         "target": group_reference(synapses.target),
         "equations": equations,
+        "equation_order": synapses_equation_order(synapses),
         "pathways": pathways,
+        "summed_slots": {
+            varname: _slot(updater) for varname, updater in synapses.summed_updaters.items()
+        },
+        **_main_slot(synapses, getattr(synapses, "state_updater", None)),
         "method": _method(getattr(getattr(synapses, "state_updater", None), "method_choice", None)),
+        "method_used": chosen_method(
+            synapses.equations, synapses.variables,
+            getattr(getattr(synapses, "state_updater", None), "method_choice", None)),
         "namespace": _merge_namespaces(synapses.name, parts + initializer_namespaces),
         "connections": connections,
         # relative to source and target: for subgroups Brian computes them
@@ -464,6 +506,7 @@ def _describe_poissongroup(group: PoissonGroup, context: _Context) -> dict[str, 
         "N": int(group.N),
         "rates": rates,
         "namespace": namespace,
+        **_slot(group),
         "continued": context.continued(group),
     }
 
@@ -488,6 +531,7 @@ def _describe_spikegeneratorgroup(group: SpikeGeneratorGroup, context: _Context)
         "indices": indices,
         "times": Quantity(times, dim=second.dim),
         "period": Quantity(period, dim=second.dim),
+        **_slot(group),
         "continued": context.continued(group),
     }
 
@@ -517,6 +561,7 @@ def _describe_poissoninput(poisson_input: PoissonInput, context: _Context) -> di
         "rate": plain_value(poisson_input.rate),
         "weight": weight,
         "namespace": namespace,
+        **_slot(poisson_input),
         "continued": context.continued(poisson_input),
     }
 
@@ -530,6 +575,7 @@ def _describe_statemonitor(monitor: StateMonitor, context: _Context) -> dict[str
         "record": np.array(monitor.record, dtype=np.int64),
         "dt": dt,
         "when": monitor.when,
+        "order": int(monitor.order),
         "continued": context.continued(monitor),
     }
 
@@ -542,6 +588,7 @@ def _describe_eventmonitor(monitor: EventMonitor, context: _Context) -> dict[str
         "event": monitor.event,
         "record": bool(monitor.record),
         "variables": sorted(set(monitor.record_variables) - {"i", "t"}),
+        **_slot(monitor),
         "continued": context.continued(monitor),
     }
 
@@ -551,6 +598,7 @@ def _describe_ratemonitor(monitor: PopulationRateMonitor, context: _Context) -> 
     return {
         "name": monitor.name,
         "source": group_reference(monitor.source),
+        **_slot(monitor),
         "continued": context.continued(monitor),
     }
 
@@ -842,6 +890,8 @@ def collect_network(
     context.current_objects = current_objects
     description["changes"] = _changes(description, previous, context, previous_objects)
     log.run_objects.append(current_objects)
+    # the layout of brian2tools 0.3, built from the description above (no second collection)
+    description.update(legacy_layout(description))
     return description
 
 

@@ -34,6 +34,8 @@ __all__ = [
     "describe_equations",
     "neurongroup_equations",
     "synapses_equations",
+    "neurongroup_equation_order",
+    "synapses_equation_order",
     "equation_identifiers",
 ]
 
@@ -259,6 +261,75 @@ def synapses_equations(synapses) -> list[dict[str, Any]]:
         )
     _refuse_linked(descriptions, synapses.name)
     return descriptions
+
+
+def neurongroup_equation_order(group) -> list[str]:
+    """
+    The names of a group's equations in the order the script wrote them.
+
+    Brian's ``Equations.ordered`` (and so the ``'equations'`` list) sorts
+    the equations by type and name; the `Equations` object itself keeps the
+    order of the model string.
+
+    Parameters
+    ----------
+    group : brian2.NeuronGroup
+        The group.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup
+    >>> group = NeuronGroup(1, '''dv/dt = (ge + gi - v) / (20*ms) : 1
+    ...                         dge/dt = -ge / (5*ms) : 1
+    ...                         dgi/dt = -gi / (10*ms) : 1''')
+    >>> neurongroup_equation_order(group)
+    ['v', 'ge', 'gi']
+    """
+    return list(group.user_equations)
+
+
+def synapses_equation_order(synapses) -> list[str]:
+    """
+    The names of a `Synapses` object's equations, as close to the script's order as known.
+
+    Brian splits the model into clock-driven equations, event-driven
+    equations and summed variables, and sorts the model by name on the way
+    (``extract_constant_subexpressions``): the script's own order of a
+    `Synapses` model is lost before the exporter sees it. The order is the
+    one in which the model reads best that is still known: the
+    clock-driven part (parameters, subexpressions and equations), then the
+    event-driven equations, then the summed variables.
+
+    Parameters
+    ----------
+    synapses : brian2.Synapses
+        The synapses.
+
+    Returns
+    -------
+    list of str
+        The names of `synapses_equations`.
+
+    Examples
+    --------
+    >>> from brian2 import NeuronGroup, Synapses
+    >>> group = NeuronGroup(2, 'v : 1\\nI : 1')
+    >>> synapses = Synapses(group, group, '''w : 1
+    ...                     dx/dt = -x / (5*ms) : 1 (event-driven)
+    ...                     I_post = w : 1 (summed)''')
+    >>> synapses_equation_order(synapses)
+    ['w', 'x', 'I_post']
+    """
+    names = [name for name in synapses.equations if name != "lastupdate"]
+    if synapses.event_driven is not None:
+        names += [name for name in synapses.event_driven
+                  if synapses.event_driven[name].type == DIFFERENTIAL_EQUATION]
+    names += list(synapses.summed_updaters)
+    return names
 
 
 def equation_identifiers(descriptions) -> tuple[set[str], set[str]]:

@@ -96,6 +96,10 @@ class ExportLog:
     seeds: list[tuple[int, Any]] = field(default_factory=list)
     run_objects: list[dict[Any, str]] = field(default_factory=list)
 
+    def _next_sequence(self) -> int:
+        """The position of the next assignment or ``connect()`` call among all of them."""
+        return len(self.assignments) + len(self.connections)
+
     # ------------------------------------------------------------------ #
     def entries_for(self, kind: str, owner_id: Any, since_run: int = 0) -> list[LogEntry]:
         """
@@ -276,6 +280,7 @@ class ExportLog:
                 problem = problem or UnsupportedFeatureError(
                     owner_name, f"names in {context} that cannot be resolved ({error})"
                 )
+        data["sequence"] = self._next_sequence()
         self.assignments.append(LogEntry(owner.id, owner_name, run_index, data, problem))
 
     # ------------------------------------------------------------------ #
@@ -363,6 +368,7 @@ class ExportLog:
             "namespace": namespace,
             "created": {"start": int(first_synapse), "stop": int(len(synapses))},
         }
+        data["sequence"] = self._next_sequence()
         self.connections.append(LogEntry(synapses.id, synapses.name, run_index, data, problem))
 
 

@@ -19,7 +19,10 @@ monitors and the duration of each run::
     run(100*ms)
 
 ``format='html'`` (or ``'both'``) writes a standalone HTML page with the math
-typeset. The layout comes from Jinja2 templates, one per kind of object, that
+typeset as MathML (no network needed). The text is available as
+``device.text`` (or ``device.md_text``, as in brian2tools 0.3), and 0.3's
+``expander=MdExpander(github_md=..., author=..., add_meta=...)`` option is
+supported (`MdExpander`). The layout comes from Jinja2 templates, one per kind of object, that
 users can replace with ``template_dir=`` or ``templates=`` (see
 :doc:`/mdexport`). The text is produced by the pure function
 `render_markdown` from the descriptions of the ``'exporter'`` device
@@ -29,14 +32,18 @@ users can replace with ``template_dir=`` or ``templates=`` (see
 from brian2.devices.device import all_devices
 
 from .device import FORMATS, MarkdownExporter, output_paths
-from .htmlpage import MATHJAX_URL, markdown_to_html
+from .expander import MdExpander, github_math
+from .htmlpage import MATHJAX_URL, latex_to_mathml, markdown_to_html
 from .renderer import TEMPLATE_NAMES, make_environment, render_markdown
 
 __all__ = [
     "FORMATS",
     "MATHJAX_URL",
     "MarkdownExporter",
+    "MdExpander",
     "TEMPLATE_NAMES",
+    "github_math",
+    "latex_to_mathml",
     "make_environment",
     "markdown_to_html",
     "output_paths",

@@ -12,14 +12,15 @@ atomically.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from brian2.utils.logger import get_logger
 
 from ..baseexport import BaseExporter, write_text_atomic
+from .expander import MdExpander
 from .htmlpage import markdown_to_html
-from .renderer import render_markdown
 
 __all__ = ["FORMATS", "MarkdownExporter", "output_paths"]
 
@@ -113,6 +114,14 @@ class MarkdownExporter(BaseExporter):
         precedence over ``template_dir``).
     ``title`` (default ``'Model description'``)
         The document's title.
+    ``expander``
+        An `~brian2tools.mdexport.expander.MdExpander` with brian2tools
+        0.3's options (``github_md``, ``author``, ``add_meta``, ...).
+    ``debug`` (default ``False``)
+        Also print the Markdown (as 0.3 did).
+
+    As in brian2tools 0.3, ``filename=''`` names the file after the script
+    that runs (``cuba.py`` writes ``cuba.md``).
 
     Attributes
     ----------
@@ -120,6 +129,8 @@ class MarkdownExporter(BaseExporter):
         The collected descriptions (see :doc:`/export_format`).
     text : str or None
         The Markdown written last.
+    md_text : str or None
+        The same (the name brian2tools 0.3 used).
     files : list of str
         The absolute paths of the files written last.
 
@@ -141,6 +152,11 @@ class MarkdownExporter(BaseExporter):
         self.text: str | None = None
         self.files: list[str] = []
 
+    @property
+    def md_text(self) -> str | None:
+        """The Markdown written last (brian2tools 0.3's name for `text`)."""
+        return self.text
+
     def render_and_write(
         self,
         runs: list[dict[str, Any]],
@@ -149,6 +165,8 @@ class MarkdownExporter(BaseExporter):
         template_dir: str | os.PathLike | None = None,
         templates: Mapping[str, str] | None = None,
         title: str = "Model description",
+        expander: MdExpander | None = None,
+        debug: bool = False,
         **unknown: Any,
     ) -> None:
         """
@@ -158,7 +176,7 @@ class MarkdownExporter(BaseExporter):
         ----------
         runs : list of dict
             The collected descriptions, one per ``run()``.
-        filename, format, template_dir, templates, title
+        filename, format, template_dir, templates, title, expander, debug
             The device's options (see `MarkdownExporter`).
         **unknown
             Refused.
@@ -176,8 +194,17 @@ class MarkdownExporter(BaseExporter):
             raise TypeError(
                 f"The 'markdown' device does not know the option(s) "
                 f"{', '.join(sorted(unknown))}; its options are filename, format, "
-                "template_dir, templates and title."
+                "template_dir, templates, title, expander and debug."
             )
+        if expander is None:
+            expander = MdExpander()
+        elif not isinstance(expander, MdExpander):
+            raise TypeError(
+                "The 'markdown' device's expander must be an MdExpander (from "
+                f"brian2tools.mdexport.expander), got {type(expander).__name__}."
+            )
+        if isinstance(filename, str) and filename == "":
+            filename = _script_stem()
         paths = output_paths(filename, format)
         if templates is not None and not isinstance(templates, Mapping):
             raise TypeError(
@@ -188,11 +215,26 @@ class MarkdownExporter(BaseExporter):
         # the dict first: it takes precedence over the folder
         user_templates = [source for source in (templates, template_dir) if source is not None]
         # render everything before writing anything: a failure leaves no file behind
-        text = render_markdown(runs, templates=user_templates, title=title)
+        if type(expander).create_md_string is MdExpander.create_md_string:
+            standard = expander.standard_text(runs, title, user_templates or None)
+            text = expander.finish(standard)
+        else:  # a subclass writes its own text: the page shows that text
+            standard = text = expander.create_md_string(runs, title, user_templates or None)
         contents = {".md": text}
         if ".html" in paths:
-            contents[".html"] = markdown_to_html(text, title=title, templates=user_templates)
+            contents[".html"] = markdown_to_html(standard, title=expander.title or title,
+                                                 templates=user_templates)
         written = [write_text_atomic(path, contents[suffix]) for suffix, path in paths.items()]
         self.text = text
         self.files = written
         logger.debug(f"Wrote the model description to {', '.join(written)}")
+        if debug:
+            print(text)
+
+
+def _script_stem() -> str:
+    """The running script's name without folder and suffix (``'model'`` without a script)."""
+    script = sys.argv[0] if sys.argv else ""
+    if not script or script == "-c" or not os.path.splitext(script)[1] == ".py":
+        return "model"
+    return os.path.splitext(os.path.basename(script))[0]

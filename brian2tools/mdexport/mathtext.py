@@ -1,16 +1,15 @@
 """
 LaTeX for the pieces of a model description: code, statements, values and units.
 
-Brian code (equation right-hand sides, conditions, statements) is parsed with
-Brian's own :func:`~brian2.parsing.sympytools.str_to_sympy` and typeset with
-sympy's LaTeX printer, so the mathematics is read exactly as Brian reads it.
-The printer is adjusted in three ways: physical units written in the code
-(``49*mV``) are set upright (:math:`\\mathrm{mV}`), Brian's random number
-functions are printed as ``rand()``/``randn()`` without sympy's placeholder
-argument, and vertical bars are written as ``\\vert`` so that the math can
-stand in a Markdown table. Code that sympy cannot represent (a rare mix of
-integer and boolean operations, for example) is shown as typewriter text
-rather than refused: the description stays complete.
+Brian code (equation right-hand sides, conditions, statements) is typeset by
+:mod:`brian2tools.mdexport.codelatex` in the order the script wrote it:
+nothing is simplified or rearranged. Physical units written in the code
+(``49*mV``) are set upright (:math:`\\mathrm{mV}`) unless a variable or
+constant has the name, names are single symbols (``tau_m`` as
+:math:`\\tau_{\\mathrm{m}}`), and vertical bars are written as ``\\vert``
+so that the math can stand in a Markdown table. Code that cannot be typeset
+is shown as typewriter text rather than refused: the description stays
+complete.
 
 All functions return LaTeX *without* the surrounding ``$`` signs.
 """
@@ -29,7 +28,8 @@ from brian2.parsing.sympytools import str_to_sympy
 from brian2.units.fundamentalunits import Quantity, Unit, get_unit
 from brian2.utils.logger import get_logger
 from sympy.logic.boolalg import BooleanFunction
-from sympy.printing.latex import LatexPrinter
+
+from .codelatex import expression_to_latex, name_to_latex, unit_name_latex
 
 __all__ = [
     "code_to_latex",
@@ -44,10 +44,6 @@ __all__ = [
 
 logger = get_logger(__name__)
 
-# Brian's functions that take no argument get a placeholder argument in sympy
-_ARGUMENTLESS_FUNCTIONS = {"rand", "randn"}
-# sympy names of Brian functions whose Python name is a reserved word
-_RENAMED_FUNCTIONS = {"int_": "int"}
 # Brian's in-place operators, as they read in an update "x <- x op expr"
 _UPDATE_OPERATORS = {
     "+=": "+",
@@ -58,47 +54,6 @@ _UPDATE_OPERATORS = {
     "%=": "%",
     "**=": "**",
 }
-
-
-class _BrianLatexPrinter(LatexPrinter):
-    """sympy's LaTeX printer, with Brian's random functions and units after values."""
-
-    def __init__(self, settings=None, units=frozenset()):
-        super().__init__(settings)
-        self._units = units
-
-    def _print_Mul(self, expr):
-        # sympy orders factors alphabetically ("mV (5 i + 10)"); a unit reads
-        # better after its value ("(5 i + 10) mV"). Fractions keep sympy's layout.
-        units = [factor for factor in expr.args if factor in self._units]
-        others = [factor for factor in expr.args if factor not in self._units]
-        if not units or not others or any(
-                factor.is_Pow and factor.exp.is_negative for factor in expr.args):
-            return super()._print_Mul(expr)
-        value = sympy.Mul(*others)
-        text = self._print(value)
-        if value.is_Add:
-            text = rf"\left({text}\right)"
-        return " ".join([text] + [self._print(unit) for unit in units])
-
-    def _print_Function(self, expr, exp=None):
-        name = type(expr).__name__
-        if name in _ARGUMENTLESS_FUNCTIONS:
-            text = rf"\operatorname{{{name}}}()"
-        elif name in _RENAMED_FUNCTIONS:
-            args = ", ".join(self._print(arg) for arg in expr.args)
-            text = rf"\operatorname{{{_RENAMED_FUNCTIONS[name]}}}\left({args}\right)"
-        else:
-            return super()._print_Function(expr, exp)
-        return text if exp is None else rf"{text}^{{{exp}}}"
-
-
-def _is_unit_name(name: str, variables: Collection[str], namespace: Mapping) -> bool:
-    """Whether an identifier of the code stands for one of Brian's units."""
-    if name in variables or name not in DEFAULT_UNITS:
-        return False
-    # a constant of the user's namespace hides Brian's unit of the same name
-    return name not in namespace or isinstance(namespace[name], Unit)
 
 
 def _escape_bars(latex: str) -> str:
@@ -121,7 +76,7 @@ def code_to_latex(
     namespace: Mapping | None = None,
 ) -> str:
     r"""
-    Typeset one Brian expression (or condition) as LaTeX.
+    Typeset one Brian expression (or condition) as LaTeX, in the order it was written.
 
     Parameters
     ----------
@@ -137,29 +92,24 @@ def code_to_latex(
     Returns
     -------
     str
-        LaTeX (without ``$``). Code that sympy cannot represent is returned
+        LaTeX (without ``$``). Code that cannot be typeset is returned
         in ``\texttt{...}``.
 
     Examples
     --------
     >>> from brian2tools.mdexport.mathtext import code_to_latex
     >>> code_to_latex('(v0 - v)/(10*ms)')
-    '\\frac{- v + v_{0}}{10 \\mathrm{m}\\mathrm{s}}'
+    '\\frac{v_{0} - v}{10\\,\\mathrm{m}\\mathrm{s}}'
     """
     namespace = {} if namespace is None else namespace
     try:
-        expr = str_to_sympy(code)
-        symbol_names = {
-            symbol: sympy.latex(DEFAULT_UNITS[symbol.name])
-            for symbol in expr.free_symbols
-            if _is_unit_name(symbol.name, variables, namespace)
-        }
-        printer = _BrianLatexPrinter({"symbol_names": symbol_names}, frozenset(symbol_names))
-        latex = printer.doprint(expr)
-    except Exception as error:  # noqa: BLE001 -- typesetting must never lose the code
+        latex = expression_to_latex(
+            code, partial(unit_name_latex, variables=variables, namespace=namespace,
+                          units=DEFAULT_UNITS))
+    except (ValueError, RecursionError) as error:
         # The code was valid for Brian (it ran); only its typesetting failed,
         # so show it as it was written rather than leave it out.
-        logger.debug(f"Showing {code!r} verbatim, sympy cannot typeset it: {error}")
+        logger.debug(f"Showing {code!r} verbatim, it cannot be typeset: {error}")
         return texttt(code)
     return _escape_bars(latex)
 
@@ -192,29 +142,6 @@ def is_condition(code: str) -> bool:
         sympy.true, sympy.false)
 
 
-def name_to_latex(name: str) -> str:
-    r"""
-    Typeset a variable or constant name (``tau_e`` as :math:`\tau_{e}`).
-
-    Parameters
-    ----------
-    name : str
-        An identifier.
-
-    Returns
-    -------
-    str
-        LaTeX (without ``$``).
-
-    Examples
-    --------
-    >>> from brian2tools.mdexport.mathtext import name_to_latex
-    >>> name_to_latex('tau_e')
-    '\\tau_{e}'
-    """
-    return sympy.latex(sympy.Symbol(name))
-
-
 def statement_to_latex(
     variable: str,
     operator: str,
@@ -245,7 +172,7 @@ def statement_to_latex(
     --------
     >>> from brian2tools.mdexport.mathtext import statement_to_latex
     >>> statement_to_latex('v', '=', 'v_r')
-    'v \\leftarrow v_{r}'
+    'v \\leftarrow v_{\\mathrm{r}}'
     """
     if operator == "=":
         code = expression

@@ -13,8 +13,10 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
 from brian2.parsing.statements import parse_statement
 from brian2.units.fundamentalunits import Quantity
+from brian2.utils.stringtools import get_identifiers
 
 from .mathtext import (
     code_to_latex,
@@ -26,6 +28,7 @@ from .mathtext import (
 )
 
 __all__ = [
+    "known_value",
     "cells_text",
     "connection_text",
     "describe_statements",
@@ -36,14 +39,16 @@ __all__ = [
 
 # how many values are listed one by one before a summary is given instead
 LISTED_VALUES = 10
-# Brian's update operators, as a verb and the word that introduces the value
+# Brian's update operators in words, as the script wrote them ({target}, {value})
 _OPERATOR_WORDS = {
-    "=": ("sets", "to"),
-    "+=": ("increases", "by"),
-    "-=": ("decreases", "by"),
-    "*=": ("multiplies", "by"),
-    "/=": ("divides", "by"),
+    "=": "sets {target} to {value}",
+    "+=": "adds {value} to {target}",
+    "-=": "subtracts {value} from {target}",
+    "*=": "multiplies {target} by {value}",
+    "/=": "divides {target} by {value}",
 }
+# the sign of the value of "+=" / "-=" that makes the update an increase
+_INCREASING_SIGN = {"+=": 1, "-=": -1}
 # variables every Synapses object has besides those of its equations
 _SYNAPSE_BUILTINS = {"delay", "lastupdate", "N_incoming", "N_outgoing"}
 
@@ -221,8 +226,10 @@ def describe_statements(
     -------
     list of dict
         One ``{'code', 'variable', 'operator', 'expression', 'latex', 'words'}``
-        per statement, e.g. ``words='increases `ge` of the post-synaptic
-        neuron by `we`'``.
+        per statement, e.g. ``words='adds `we` to `ge` of the post-synaptic
+        neuron'``; when the value is known from the constants, it follows in
+        math with whether the update increases or decreases the variable
+        (``'adds `wi` to `gi` ..., i.e. $-9\\,\\mathrm{m}\\mathrm{V}$: a decrease'``).
 
     Raises
     ------
@@ -246,8 +253,8 @@ def describe_statements(
             raise ValueError(f"Cannot describe the statement {line!r}: {error}") from error
         target = _target_words(variable, synaptic_variables)
         if operator in _OPERATOR_WORDS:
-            verb, preposition = _OPERATOR_WORDS[operator]
-            words = f"{verb} {target} {preposition} `{expression}`"
+            words = _OPERATOR_WORDS[operator].format(target=target, value=f"`{expression}`")
+            words += _known_value_words(operator, expression, variables, namespace)
         else:
             words = f"updates {target} with `{operator} {expression}`"
         statements.append({
@@ -259,6 +266,72 @@ def describe_statements(
             "words": words,
         })
     return statements
+
+
+def known_value(expression: str, variables: Collection[str] = (),
+                namespace: Mapping | None = None) -> Any:
+    """
+    The value of an expression made only of numbers, units and external constants.
+
+    Parameters
+    ----------
+    expression : str
+        Brian code, e.g. ``'wi'`` or ``'-9*mV'``.
+    variables : collection of str, optional
+        The names of the object's variables (an expression using one has no
+        value known before the simulation).
+    namespace : mapping, optional
+        The object's external constants.
+
+    Returns
+    -------
+    Quantity, number or None
+        The value, or ``None`` when it depends on the model's state or on a
+        function.
+
+    Examples
+    --------
+    >>> from brian2tools.mdexport.wording import known_value
+    >>> from brian2 import mV
+    >>> known_value('2*wi', namespace={'wi': -9*mV})
+    -18. * mvolt
+    >>> known_value('v + 1', variables={'v'}) is None
+    True
+    """
+    namespace = namespace or {}
+    values = {}
+    for name in get_identifiers(expression):
+        if name in variables:
+            return None
+        if name in namespace and not callable(namespace[name]):
+            values[name] = namespace[name]
+        elif name in DEFAULT_UNITS:
+            values[name] = DEFAULT_UNITS[name]
+        elif name in DEFAULT_CONSTANTS:
+            values[name] = DEFAULT_CONSTANTS[name].value
+        else:
+            return None
+    try:
+        # only numbers, units and the user's constants are in scope: no names, no builtins
+        value = eval(compile(expression, "<expression>", "eval"), {"__builtins__": {}}, values)  # noqa: S307
+    except Exception:  # noqa: BLE001 -- a value that cannot be computed is just not shown
+        return None
+    return value if np.ndim(value) == 0 else None
+
+
+def _known_value_words(operator: str, expression: str, variables, namespace) -> str:
+    """``', i.e. $-9\\,mV$: a decrease'`` for an update by a known value, else nothing."""
+    value = known_value(expression, variables, namespace)
+    if value is None or not get_identifiers(expression) - set(DEFAULT_UNITS):
+        return ""  # unknown, or written out as a number in the code already
+    try:
+        words = f", i.e. {_math(quantity_to_latex(value))}"
+    except TypeError:
+        return ""
+    sign = float(np.sign(np.asarray(value, dtype=float)))
+    if operator in _INCREASING_SIGN and sign != 0:
+        words += ": an increase" if sign == _INCREASING_SIGN[operator] else ": a decrease"
+    return words
 
 
 def _probability_text(p: float | str, variables, namespace) -> str:

@@ -25,11 +25,9 @@ import argparse
 import glob
 import importlib.util
 import os
-import runpy
 import shutil
 import subprocess
 import sys
-import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,14 +75,6 @@ class ExportResult:
     notes: list = field(default_factory=list)
 
 
-def _guarded_set_device(notes: list, script: str, model_file: Path):
-    def set_device(device, build_on_run=True, **options):  # noqa: ARG001 -- ignored on purpose
-        name = device if isinstance(device, str) else type(device).__name__
-        notes.append(f"{script}: ignored set_device({name!r}); the script is exported to "
-                     f"{model_file} with the 'neuroml2' device.")
-    return set_device
-
-
 def export_script(script: str | os.PathLike, model_file: str | os.PathLike | None = None,
                   script_args: Sequence[str] = (), synapses: str = "components") -> ExportResult:
     """
@@ -129,13 +119,7 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
     >>> result.runs, result.model_file.name
     (1, 'decay.xml')
     """
-    import brian2
-    from brian2.devices.device import reinit_and_delete
-
-    # the module itself: the attribute brian2.devices.device is the device proxy
-    device_module = importlib.import_module("brian2.devices.device")
-
-    from brian2tools.baseexport import UnsupportedFeatureError
+    from brian2tools.baseexport.scriptrunner import run_script
 
     script = Path(script)
     if not script.is_file():
@@ -146,51 +130,9 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
     model_file = model_file.resolve()
     model_file.parent.mkdir(parents=True, exist_ok=True)
 
-    notes: list[str] = []
-    original = device_module.set_device
-    original(  # the export device, before the script builds anything
-        "neuroml2", filename=str(model_file), synapses=synapses)
-    exporter = device_module.get_device()
-    guarded = _guarded_set_device(notes, script.name, model_file)
-    saved_argv, saved_path = sys.argv, list(sys.path)
-    saved_backend = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "Agg"
-    brian2.set_device = device_module.set_device = guarded
-    sys.argv = [str(script), *script_args]
-    sys.path.insert(0, str(script.resolve().parent))
-    failure = None
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    except UnsupportedFeatureError:
-        raise
-    except SystemExit as error:
-        if error.code not in (None, 0):
-            failure = f"the script exited with status {error.code}"
-    except Exception as error:  # noqa: BLE001 -- reported with the place it happened
-        frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-                  if frame.filename == str(script)]
-        where = f" (line {frames[-1].lineno}: {frames[-1].line})" if frames else ""
-        failure = f"{type(error).__name__}: {error}{where}"
-    finally:
-        brian2.set_device = device_module.set_device = original
-        sys.argv, sys.path[:] = saved_argv, saved_path
-        if saved_backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = saved_backend
-        runs = len(getattr(exporter, "runs", ()))
-        reinit_and_delete()
-        original("runtime")
-    if runs == 0:
-        if failure:
-            raise RuntimeError(f"{script} failed before its first run(), nothing was exported: "
-                               f"{failure}")
-        raise RuntimeError(f"{script} calls no run(): there is no network to export.")
-    if failure:
-        notes.append(
-            f"{script.name} failed after the export of {runs} run(s): {failure}. Under an "
-            "export device nothing is simulated, so statements that use results (plots of "
-            "monitors, ...) fail; the exported model covers the runs before the error.")
+    outcome = run_script(script, "neuroml2", {"filename": str(model_file), "synapses": synapses},
+                         script_args, target=model_file)
+    runs, notes = outcome.runs, outcome.notes
     return ExportResult(model_file, runs, notes)
 
 
