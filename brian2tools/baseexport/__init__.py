@@ -65,13 +65,14 @@ from brian2.devices.device import all_devices
 
 from .collector import collect_network, group_reference
 from .device import BaseExporter
-from .errors import UnsupportedFeatureError
+from .errors import SimulationError, UnsupportedFeatureError
 from .files import write_text_atomic
 from .log import ExportLog
 
 __all__ = [
     "BaseExporter",
     "UnsupportedFeatureError",
+    "SimulationError",
     "collect_network",
     "group_reference",
     "write_text_atomic",

@@ -123,7 +123,7 @@ def run_script(
     # the module itself: the attribute brian2.devices.device is the device proxy
     device_module = importlib.import_module("brian2.devices.device")
 
-    from .errors import UnsupportedFeatureError
+    from .errors import SimulationError, UnsupportedFeatureError
 
     script = Path(script)
     if not script.is_file():
@@ -145,7 +145,7 @@ def run_script(
     try:
         runpy.run_path(str(script), run_name="__main__")
         propagating = False
-    except UnsupportedFeatureError:
+    except (UnsupportedFeatureError, SimulationError):
         raise
     except SystemExit as error:
         propagating = False

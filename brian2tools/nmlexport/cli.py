@@ -1,12 +1,15 @@
 """
 The command line of the NeuroML exporter.
 
-``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]`` (installed as
-the command ``brian2tools-neuroml``) exports an unchanged Brian script: it selects the ``'neuroml2'`` device, runs the script
+``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run] [--engine
+jneuroml|neuron]`` (installed as the command ``brian2tools-neuroml``) exports an
+unchanged Brian script: it selects the ``'neuroml2'`` device, runs the script
 (as ``python SCRIPT.py`` would: its folder on ``sys.path``, ``__name__ ==
 '__main__'``, a non-interactive matplotlib backend), and each ``run()`` of the
-script writes the model instead of simulating. ``--run`` then simulates the
-model with jNeuroML and lists the files it recorded.
+script writes the model instead of simulating. With ``--run`` (or
+``--engine``), each ``run()`` also simulates the model in the engine
+(``simulate=`` of the device) and fills the script's monitors, so the rest
+of the script runs as with Brian; the recording files are listed at the end.
 
 Decisions (see :doc:`/nmlexport_network`):
 
@@ -35,6 +38,9 @@ from pathlib import Path
 
 __all__ = ["main", "export_script", "find_jneuroml", "run_jneuroml", "ExportResult",
            "JNeuroMLNotFound"]
+
+#: The environment variable naming a jNeuroML jar to use instead of pyNeuroML's.
+JAR_VARIABLE = "BRIAN2TOOLS_JNEUROML_JAR"
 
 # exit codes
 _EXPORT_FAILED, _USAGE, _SIMULATION_FAILED = 1, 2, 3
@@ -76,7 +82,8 @@ class ExportResult:
 
 
 def export_script(script: str | os.PathLike, model_file: str | os.PathLike | None = None,
-                  script_args: Sequence[str] = (), synapses: str = "components") -> ExportResult:
+                  script_args: Sequence[str] = (), synapses: str = "components",
+                  simulate: str | None = None) -> ExportResult:
     """
     Export a Brian script to NeuroML2/LEMS without changing it.
 
@@ -92,6 +99,10 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
     synapses : {'components', 'events'}, optional
         How synapses that add to a linear neuron variable are written (the
         ``synapses`` option of the ``'neuroml2'`` device).
+    simulate : {None, 'jneuroml', 'neuron'}, optional
+        Simulate each export in this engine, so that the script's monitors
+        hold the engine's recordings and the rest of the script (plots, ...)
+        runs as with Brian (the ``simulate`` option of the device).
 
     Returns
     -------
@@ -130,8 +141,10 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
     model_file = model_file.resolve()
     model_file.parent.mkdir(parents=True, exist_ok=True)
 
-    outcome = run_script(script, "neuroml2", {"filename": str(model_file), "synapses": synapses},
-                         script_args, target=model_file)
+    options = {"filename": str(model_file), "synapses": synapses}
+    if simulate is not None:
+        options["simulate"] = simulate
+    outcome = run_script(script, "neuroml2", options, script_args, target=model_file)
     runs, notes = outcome.runs, outcome.notes
     return ExportResult(model_file, runs, notes)
 
@@ -143,7 +156,8 @@ def find_jneuroml(jar: str | os.PathLike | None = None) -> tuple[str, str]:
     Parameters
     ----------
     jar : str or os.PathLike, optional
-        A jNeuroML jar to use instead of pyNeuroML's.
+        A jNeuroML jar to use instead of pyNeuroML's (default: the one named
+        by the environment variable ``BRIAN2TOOLS_JNEUROML_JAR``, if set).
 
     Returns
     -------
@@ -167,6 +181,8 @@ def find_jneuroml(jar: str | os.PathLike | None = None) -> tuple[str, str]:
     java = shutil.which("java")
     if java is None:
         raise JNeuroMLNotFound(f"Java was not found, and jNeuroML needs it. {_INSTALL_JAVA}")
+    if jar is None:
+        jar = os.environ.get(JAR_VARIABLE) or None
     if jar is not None:
         if not Path(jar).is_file():
             raise JNeuroMLNotFound(f"No jNeuroML jar at '{jar}'. {_INSTALL_JNEUROML}")
@@ -248,7 +264,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="the model file to write (default: the script's name with .xml, "
                              "in the current folder)")
     parser.add_argument("--run", action="store_true",
-                        help="simulate the exported model with jNeuroML")
+                        help="simulate the exported model (with jNeuroML unless --engine says "
+                             "otherwise); the script's monitors then hold the recordings")
+    parser.add_argument("--engine", choices=("jneuroml", "neuron"), default=None,
+                        help="the engine of --run (implies it): jNeuroML's LEMS interpreter "
+                             "(default), or NEURON (the portable form of the export)")
     parser.add_argument("--jar", metavar="JAR",
                         help="the jNeuroML jar to use (default: the one of pyNeuroML)")
     parser.add_argument("--synapses", choices=("components", "events"), default="components",
@@ -280,37 +300,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(['no_such_script.py'])  # says on stderr that there is no such script
     2
     """
-    from brian2tools.baseexport import UnsupportedFeatureError
+    from brian2tools.baseexport import SimulationError, UnsupportedFeatureError
 
     arguments, script_args = _parser().parse_known_args(argv)
     if script_args[:1] == ["--"]:
         script_args = script_args[1:]
-    if arguments.run:  # fail early, before a long export
+    engine = arguments.engine or ("jneuroml" if arguments.run else None)
+    if arguments.jar:
+        os.environ[JAR_VARIABLE] = os.fspath(arguments.jar)
+    if engine is not None:  # fail early, before a long export
         try:
             find_jneuroml(arguments.jar)
         except JNeuroMLNotFound as error:
             print(f"error: {error}", file=sys.stderr)
             return _SIMULATION_FAILED
+    if engine is not None:
+        print(f"Exporting and simulating with {engine} ...", flush=True)
     try:
         result = export_script(arguments.script, arguments.output, script_args,
-                               synapses=arguments.synapses)
+                               synapses=arguments.synapses, simulate=engine)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return _USAGE
-    except (UnsupportedFeatureError, RuntimeError) as error:
+    except (UnsupportedFeatureError, ValueError) as error:
+        print(f"error: the script could not be exported: {error}", file=sys.stderr)
+        return _EXPORT_FAILED
+    except (JNeuroMLNotFound, subprocess.TimeoutExpired) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return _SIMULATION_FAILED
+    except SimulationError as error:
+        print(f"error: the export could not be simulated: {error}", file=sys.stderr)
+        return _SIMULATION_FAILED
+    except RuntimeError as error:  # a script that exports nothing
         print(f"error: the script could not be exported: {error}", file=sys.stderr)
         return _EXPORT_FAILED
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"Exported {result.runs} run(s) of {arguments.script} to {result.model_file}")
-    if not arguments.run:
+    if engine is None:
         return 0
-    print("Simulating with jNeuroML ...", flush=True)
-    try:
-        _, recordings = run_jneuroml(result.model_file, arguments.jar)
-    except (JNeuroMLNotFound, RuntimeError, subprocess.TimeoutExpired) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return _SIMULATION_FAILED
+    recordings = _recording_files(result.model_file)
     written = [path for path in recordings if path.exists()]
     if written:
         print("Recordings (SI units; read them with brian2tools.nmlexport.load_recordings):")

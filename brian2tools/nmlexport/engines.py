@@ -53,6 +53,7 @@ from pathlib import Path
 
 from brian2.utils.logger import get_logger
 
+from brian2tools.baseexport.errors import SimulationError
 from brian2tools.nmlexport.cli import JNeuroMLNotFound, find_jneuroml
 
 __all__ = ["ENGINES", "EngineError", "EngineRun", "simulate", "engine_available",
@@ -78,7 +79,7 @@ _SIMULATION_ERRORS = re.compile(
 _HARMLESS = re.compile(r"no DISPLAY environment variable|No graphics will be displayed")
 
 
-class EngineError(RuntimeError):
+class EngineError(SimulationError):
     """
     A simulation engine could not simulate a LEMS file.
 
@@ -109,7 +110,11 @@ class EngineError(RuntimeError):
 
     def __init__(self, engine: str, step: str, message: str, log: str = ""):
         self.engine, self.step, self.log = engine, step, log
+        self._message = message
         super().__init__(f"{engine} engine, step '{step}': {message}")
+
+    def __reduce__(self):
+        return (type(self), (self.engine, self.step, self._message, self.log))
 
 
 @dataclass

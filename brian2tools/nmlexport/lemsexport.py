@@ -24,6 +24,7 @@ from typing import Any
 from xml.dom import minidom
 
 import lems.api as lems
+import numpy as np
 from brian2 import second
 from brian2.devices.device import all_devices
 from brian2.utils.logger import get_logger
@@ -38,6 +39,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import build_cell_types
+from .portable import group_cells, make_portable
 from .results import ENGINES, brian_recordings, fill_monitors, simulate_model
 from .simulation_file import (
     add_event_monitor,
@@ -140,7 +142,7 @@ class NMLExporter:
     def create_lems_model(self, runs, constants_file: str | None = None,
                           includes=(), simulation_name: str = "sim1",
                           network_name: str = "net", synapses: str = "components",
-                          recordingsname: str | None = None) -> None:
+                          recordingsname: str | None = None, portable: bool = False) -> None:
         """
         Build the LEMS model of the given runs.
 
@@ -172,6 +174,12 @@ class NMLExporter:
             into ``<recordingsname>_<monitor name>.dat`` (or ``.spikes``).
             Without it, every monitor records into ``recording_<monitor
             name>.dat`` (or ``.spikes``). See `recording_file_names`.
+        portable : bool, optional
+            Write the portable form (:mod:`.portable`): standard NeuroML
+            ``population`` elements (one per distinct set of cell values) of
+            cell types that jNeuroML's NEURON writer translates, so that the
+            model also runs in NEURON. Networks (synapses, spike sources,
+            inputs) are not yet exported in this form.
 
         Raises
         ------
@@ -220,6 +228,8 @@ class NMLExporter:
                     "jNeuroML event files only store spike times and indices.",
                 )
 
+        if portable:
+            _check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables
         cells = {name: build_cell_types(group, dt, monitored[name],
@@ -250,9 +260,15 @@ class NMLExporter:
             model.add(lems.Dimension(dimension.name, **{
                 key: int(value) for key, value in dimension.dimension_attributes().items()}))
             model.add(lems.Unit(dimension.unit, dimension.unit, dimension.name))
+        grouped = {}
+        if portable:
+            for name, cell in cells.items():
+                make_portable(cell, groups[name])
+                grouped[name] = group_cells(cell)
         for cell in cells.values():
             model.add(cell.cell_type)
-            model.add(cell.population_type)
+            if not portable:
+                model.add(cell.population_type)
         for synapse_type in synapse_types:
             model.add(synapse_type)
         self._lems_model = model
@@ -277,7 +293,16 @@ class NMLExporter:
 
         network_id = ids.new(network_name)
         populations = []
-        for name, cell in cells.items():
+        for name, group_populations in grouped.items():
+            for position, values in enumerate(group_populations.components):
+                component_id = ids.new(f"{name}__cell{position}")
+                supporting.cell_component(cells[name].cell_type.name, values, component_id,
+                                          parent=root)
+                size = int(np.count_nonzero(group_populations.population_of == position))
+                populations.append(ET.Element("population", {
+                    "id": group_populations.populations[position],
+                    "component": component_id, "size": str(size)}))
+        for name, cell in ((n, c) for n, c in cells.items() if n not in grouped):
             prototype_id = ids.new(f"{name}_prototype")
             per_cell = {parameter: supporting.format_numbers(values, dimension.unit)
                         for parameter, (dimension, values) in cell.per_cell.items()}
@@ -301,19 +326,22 @@ class NMLExporter:
         simulation = supporting.simulation(
             simulation_id, format_quantity(duration, _TIME_DIMENSION),
             format_quantity(dt, _TIME_DIMENSION), network_id)
+        def path(group: str, index: int) -> str:
+            return grouped[group].path(index) if group in grouped else f"{group}[{index}]"
+
         files = {}
         for position, monitor in enumerate(state_monitors):
             file_name = recording_file_names(monitor["name"], recordingsname,
                                              first=position == 0)["values"]
             files[monitor["name"]] = add_state_monitor(
                 simulation, monitor, cells[monitor["source"]["group"]],
-                groups[monitor["source"]["group"]], duration, ids, file_name)
+                groups[monitor["source"]["group"]], duration, ids, file_name, path)
         for position, monitor in enumerate(spike_monitors + rate_monitors):
             # only a SpikeMonitor takes the documented plain name
             first = position == 0 and bool(spike_monitors)
             file_name = recording_file_names(monitor["name"], recordingsname,
                                              first=first)["spikes"]
-            files[monitor["name"]] = add_event_monitor(simulation, monitor, file_name)
+            files[monitor["name"]] = add_event_monitor(simulation, monitor, file_name, path)
         root.append(simulation)
         root.append(supporting.target(simulation_id))
         ET.indent(root, space="  ")
@@ -322,7 +350,9 @@ class NMLExporter:
                       + ET.tostring(root, encoding="unicode") + "\n")
         self._dom = None
         self.names = {"network": network_id, "simulation": simulation_id,
-                      "populations": list(cells), "recordings": files}
+                      "populations": ({name: list(g.populations) for name, g in grouped.items()}
+                                      if portable else list(cells)),
+                      "recordings": files}
 
     def to_xml(self) -> str:
         """
@@ -371,6 +401,16 @@ class NMLExporter:
         return write_text_atomic(filename, self.to_xml())
 
     # -------------------------------------------------------------- monitors
+def _check_portable_network(description: dict, parts) -> None:
+    """Refuse, by name, the parts of a network the portable form does not export yet."""
+    for kind in ("synapses", "poissoninputs", "poissongroups", "spikegeneratorgroups"):
+        for obj in description.get(kind) or ():
+            raise UnsupportedFeatureError(
+                obj["name"], f"a {kind[:-1]} in the portable (NEURON-ready) form",
+                "The portable form exports neuron groups and their monitors so far; export "
+                "networks in the default form (jNeuroML).")
+
+
 def _delay_note(dt: float) -> str:
     """The comment that explains the delays of the connections in the model file."""
     half = format_quantity(dt / 2, _TIME_DIMENSION)
@@ -416,7 +456,12 @@ class LEMSDevice(BaseExporter):
         written (default ``'components'``: NeuroML synapse components and
         projections; ``'events'``: events on the receiving cells, faster in
         jNeuroML). Both are exact.
-    simulate : {None, 'jneuroml'}, optional
+    portable : bool, optional
+        Write the portable form: standard NeuroML populations (one per
+        distinct set of cell values) of cell types that jNeuroML's NEURON
+        writer translates (see :mod:`brian2tools.nmlexport.portable`).
+        Default: ``True`` with ``simulate='neuron'``, else ``False``.
+    simulate : {None, 'jneuroml', 'neuron'}, optional
         After writing the model, simulate it in this engine and fill the
         script's StateMonitors, SpikeMonitors and PopulationRateMonitors with
         its recordings, in Brian's units, indices and time steps (see
@@ -439,7 +484,7 @@ class LEMSDevice(BaseExporter):
     """
 
     def render_and_write(self, runs, filename=None, constants_file=None, lems_const_save=True,
-                         synapses="components", simulate=None, **unknown):
+                         synapses="components", simulate=None, portable=None, **unknown):
         """
         Render the collected runs and write the model and unit constants files.
 
@@ -455,9 +500,12 @@ class LEMSDevice(BaseExporter):
             Write the unit constants file (default ``True``).
         synapses : {'components', 'events'}, optional
             How synapses that add to a linear neuron variable are written.
-        simulate : {None, 'jneuroml'}, optional
+        simulate : {None, 'jneuroml', 'neuron'}, optional
             Simulate the written model in this engine and fill the script's
             monitors with its recordings (see :mod:`.results`).
+        portable : bool, optional
+            Write the portable form (:mod:`.portable`); the default is
+            ``True`` with ``simulate='neuron'``, else ``False``.
         **unknown
             Any other option is refused.
 
@@ -472,7 +520,7 @@ class LEMSDevice(BaseExporter):
             raise TypeError(
                 "The 'neuroml2' device does not know the option(s) "
                 f"{', '.join(sorted(unknown))}; it takes filename, constants_file, "
-                "lems_const_save, synapses and simulate."
+                "lems_const_save, synapses, simulate and portable."
             )
         if simulate is not None and simulate not in ENGINES:
             raise ValueError(
@@ -489,8 +537,13 @@ class LEMSDevice(BaseExporter):
             filename += ".xml"
         constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE
         exporter = NMLExporter()
+        if portable is None:
+            portable = simulate == "neuron"
+        elif simulate == "neuron" and not portable:
+            raise ValueError("NEURON runs the portable form of the export: simulate='neuron' "
+                             "needs portable=True.")
         exporter.create_lems_model(runs, constants_file=os.path.basename(constants_name),
-                                   synapses=synapses,
+                                   synapses=synapses, portable=portable,
                                    recordingsname=recordings_name_for(filename))
         folder = os.path.dirname(os.path.abspath(filename))
         if lems_const_save:

@@ -26,12 +26,41 @@ from .units import brian_dimension
 __all__ = ["load_recordings"]
 
 
+# exposures that NeuroML's base cell types give the cell types extending them
+_INHERITED_EXPOSURES = {"baseCellMembPot": {"v": "voltage"}, "baseIaf": {"v": "voltage"}}
+
+
+def _type_exposures(types: dict, name: str) -> dict[str, str]:
+    """The exposures of a component type and of the types it extends."""
+    exposures = {}
+    seen = set()
+    while name and name not in seen:
+        seen.add(name)
+        exposures.update({key: value for key, value in _INHERITED_EXPOSURES.get(name, {}).items()
+                          if key not in exposures})
+        element = types.get(name)
+        if element is None:
+            break
+        for exposure in element.iter("Exposure"):
+            exposures.setdefault(exposure.get("name"), exposure.get("dimension"))
+        name = element.get("extends")
+    return exposures
+
+
 def _exposure_dimensions(root: ET.Element) -> dict[str, dict[str, str]]:
     """Population id -> {exposure name: LEMS dimension name}."""
     types = {element.get("name"): element for element in root.iter("ComponentType")}
+    components = {element.get("id"): element.get("type")
+                  for element in root.iter("Component") if element.get("id")}
     populations = {}
     for network in root.iter("network"):
         for population in network:
+            if population.tag == "population":
+                # a standard population of copies of one component (the portable form)
+                cell_type = components.get(population.get("component"))
+                if cell_type is not None:
+                    populations[population.get("id")] = _type_exposures(types, cell_type)
+                continue
             population_type = types.get(population.get("type"))
             if population_type is None:
                 continue
@@ -39,10 +68,7 @@ def _exposure_dimensions(root: ET.Element) -> dict[str, dict[str, str]]:
             cell_type = types.get(children.get("type")) if children is not None else None
             if cell_type is None:
                 continue
-            populations[population.get("id")] = {
-                exposure.get("name"): exposure.get("dimension")
-                for exposure in cell_type.iter("Exposure")
-            }
+            populations[population.get("id")] = _type_exposures(types, cell_type.get("name"))
     return populations
 
 

@@ -44,7 +44,7 @@ __all__ = ["ENGINES", "simulate_model", "brian_recordings", "fill_monitors"]
 logger = get_logger(__name__)
 
 #: The engines `simulate_model` can run an export in.
-ENGINES = ("jneuroml",)
+ENGINES = ("jneuroml", "neuron")
 
 
 def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
@@ -56,9 +56,12 @@ def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
     ----------
     model_file : str or os.PathLike
         The LEMS file written by the ``'neuroml2'`` device.
-    engine : {'jneuroml'}
+    engine : {'jneuroml', 'neuron'}
         The engine. jNeuroML runs from the jar shipped with pyNeuroML (with
-        the machine's Java).
+        the machine's Java); NEURON runs the code jNeuroML writes for it
+        (``jnml -neuron``, ``nrnivmodl``, the generated script), which needs
+        the portable form of the export (:mod:`.portable`). See
+        :mod:`.engines`.
     timeout : float, optional
         Seconds to wait for the engine.
 
@@ -81,10 +84,10 @@ def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
     if engine not in ENGINES:
         raise ValueError(f"Unknown engine {engine!r}: the exported model can be simulated "
                          f"with {', '.join(repr(name) for name in ENGINES)}.")
-    from .cli import run_jneuroml  # the command line's runner: one way to call jNeuroML
+    from .engines import simulate
 
-    log, _ = run_jneuroml(model_file, timeout=timeout)
-    logger.debug(f"jNeuroML simulated {model_file}:\n{log[-2000:]}")
+    run = simulate(model_file, engine, timeout=timeout)
+    logger.debug(f"{engine} simulated {model_file} in {run.wall_time:.1f} s")
     return load_recordings(model_file)
 
 
@@ -99,8 +102,11 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
         Monitor name -> recordings, as `load_recordings` gives them.
     runs : list of dict
         The model descriptions of the exported runs.
-    engine : {'jneuroml'}
-        The engine that recorded them.
+    engine : {'jneuroml', 'neuron'}
+        The engine that recorded them. jNeuroML reports each spike one time
+        step after Brian (moved back here); NEURON's spike times are kept as
+        it reports them (it integrates with its own methods, see
+        :doc:`/nmlexport`).
 
     Returns
     -------
@@ -138,8 +144,15 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
         values = {name: np.asarray(data[name], dtype=float)[:, :n_steps]
                   for name in monitor["variables"]}
         converted[monitor["name"]] = {"kind": "state", "t": times, "values": values}
+    lag = dt if engine == "jneuroml" else 0.0
     for monitor in first.get("spikemonitors") or ():
         data = _recordings_of(recordings, monitor["name"])
+        if engine != "jneuroml":
+            times = np.asarray(data["t"], dtype=float)
+            keep = (times >= t_start) & (times < t_start + n_steps * dt - dt / 2)
+            converted[monitor["name"]] = {"kind": "events", "t": times[keep],
+                                          "i": np.asarray(data["i"], dtype=int)[keep]}
+            continue
         steps = _brian_steps(data["t"], dt, t_start)
         # jNeuroML simulates one step more than Brian: its spikes there are not Brian's
         keep = (steps >= 0) & (steps < n_steps)
@@ -148,7 +161,7 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
                                       "i": np.asarray(data["i"], dtype=int)[keep]}
     for monitor in first.get("ratemonitors") or ():
         data = _recordings_of(recordings, monitor["name"])
-        steps = _brian_steps(data["t"], dt, t_start)
+        steps = _brian_steps(data["t"], dt, t_start, lag)
         steps = steps[(steps >= 0) & (steps < n_steps)]
         size = int(monitor["source"]["stop"]) - int(monitor["source"].get("start") or 0)
         counts = np.bincount(steps, minlength=n_steps)[:n_steps]
@@ -157,9 +170,10 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
     return converted
 
 
-def _brian_steps(times, dt: float, t_start: float) -> np.ndarray:
-    """The time steps in which Brian has the spikes jNeuroML reports one step later."""
-    return np.rint((np.asarray(times, dtype=float) - dt - t_start) / dt).astype(int)
+def _brian_steps(times, dt: float, t_start: float, lag: float | None = None) -> np.ndarray:
+    """The time steps of spikes reported ``lag`` (by default one step) after Brian's."""
+    lag = dt if lag is None else lag
+    return np.rint((np.asarray(times, dtype=float) - lag - t_start) / dt).astype(int)
 
 
 def _recordings_of(recordings: dict, name: str) -> dict:

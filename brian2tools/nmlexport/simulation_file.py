@@ -105,6 +105,10 @@ def recordings_name_for(filename: str | os.PathLike) -> str:
     return f"recording_{stem}"
 
 
+def _default_path(group: str, index: int) -> str:
+    return f"{group}[{index}]"
+
+
 def check_state_monitor(monitor: dict, dt: float) -> None:
     """
     Refuse a StateMonitor that jNeuroML cannot record like Brian.
@@ -140,7 +144,7 @@ def check_state_monitor(monitor: dict, dt: float) -> None:
         )
 
 def add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, group: dict,
-                      duration: float, ids, file_name: str) -> str:
+                      duration: float, ids, file_name: str, path=None) -> str:
     """
     Add a StateMonitor's displays (one per variable) and its output file.
 
@@ -160,6 +164,9 @@ def add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, gr
         Gives ids that do not clash with the model's other ids.
     file_name : str
         The recording file (`recording_file_names`).
+    path : callable, optional
+        ``path(group, index)`` gives the LEMS path of a cell (default
+        ``'<group>[<index>]'``; the portable form has its own).
 
     Returns
     -------
@@ -171,6 +178,7 @@ def add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, gr
     >>> add_state_monitor(simulation, monitor, cell, group, 1.0, ids, 'r.dat')  # doctest: +SKIP
     'r.dat'
     """
+    path = path or _default_path
     name = monitor["name"]
     population = monitor["source"]["group"]
     start = int(monitor["source"].get("start") or 0)
@@ -187,7 +195,7 @@ def add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, gr
                                   time_scale, "0", format_number(duration * 1000),
                                   format_number(low), format_number(high))
         for position, index in enumerate(record):
-            quantity = f"{population}[{start + index}]/{exposure}"
+            quantity = f"{path(population, start + index)}/{exposure}"
             plot.append(supporting.line(
                 f"{variable}_{index}", quantity, scale, time_scale,
                 supporting.LINE_COLOURS[position % len(supporting.LINE_COLOURS)]))
@@ -196,7 +204,8 @@ def add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, gr
     simulation.append(values_file)
     return file_name
 
-def add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str) -> str:
+def add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str,
+                      path=None) -> str:
     """
     Add the ``EventOutputFile`` of a SpikeMonitor or PopulationRateMonitor.
 
@@ -208,6 +217,9 @@ def add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str) -> 
         The monitor's description.
     file_name : str
         The recording file (`recording_file_names`).
+    path : callable, optional
+        ``path(group, index)`` gives the LEMS path of a cell (default
+        ``'<group>[<index>]'``).
 
     Returns
     -------
@@ -224,6 +236,7 @@ def add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str) -> 
     >>> [e.get('select') for e in simulation.iter('EventSelection')]
     ['g[0]', 'g[1]']
     """
+    path = path or _default_path
     name = monitor["name"]
     source = monitor["source"]
     start = int(source.get("start") or 0)
@@ -231,7 +244,7 @@ def add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str) -> 
     events = supporting.event_output_file(name, file_name)
     for index in range(stop - start):
         events.append(supporting.event_selection(str(index),
-                                                 f"{source['group']}[{start + index}]"))
+                                                 path(source["group"], start + index)))
     simulation.append(events)
     return file_name
 

@@ -1,0 +1,254 @@
+"""
+The portable form of the export: standard populations and NEURON-ready cells.
+
+The same models are simulated by Brian, by jNeuroML (from the portable form:
+it must match Brian as exactly as the default form does) and by NEURON
+(through jNeuroML's NEURON writer). NEURON integrates the generated
+mechanisms with its own methods and detects a spike when ``v`` crosses the
+threshold after a step, so it is compared with stated tolerances: equal
+spike counts, spike times within 0.5 ms, traces within 2% of their range.
+Traces are compared at every sample: before the first spike directly, and
+after each spike from that spike on (each engine's trace restarts at its
+own spike, so the samples are aligned by the difference of the spike
+times, a whole number of steps).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from brian2 import (
+    NeuronGroup,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    defaultclock,
+    ms,
+    mV,
+    run,
+    set_device,
+    start_scope,
+)
+from brian2.devices.device import reinit_and_delete
+
+import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
+from brian2tools.baseexport import UnsupportedFeatureError
+from brian2tools.nmlexport.engines import engine_available
+from brian2tools.nmlexport.units import parse_quantity
+
+pytestmark = pytest.mark.slow
+
+DT = 0.1 * ms
+
+
+def _lif(method="linear", duration=60 * ms):
+    """Eight LIF cells with refractoriness, v0 taking four values, two cells below threshold."""
+    start_scope()
+    defaultclock.dt = DT
+    eqs = """
+    dv/dt = (v0 - v) / tau : volt (unless refractory)
+    v0 : volt
+    """
+    group = NeuronGroup(8, eqs, threshold="v > 10*mV", reset="v = 0*mV", refractory=5 * ms,
+                        method=method, namespace={"tau": 10 * ms}, name="lif")
+    group.v = "i * 0.5*mV"
+    group.v0 = "(8 + 4*(i % 4))*mV"   # 8 mV: never reaches the threshold
+    state = StateMonitor(group, "v", record=[0, 1, 7], name="lif_v")
+    spikes = SpikeMonitor(group, name="lif_spikes")
+    run(duration)
+    return state, spikes
+
+
+def _adaptive(method="linear", duration=60 * ms):
+    """LIF with an adaptation current (a second state variable, recorded)."""
+    start_scope()
+    defaultclock.dt = DT
+    eqs = """
+    dv/dt = (v0 - v - w) / tau : volt
+    dw/dt = -w / tau_w : volt
+    v0 : volt
+    """
+    group = NeuronGroup(3, eqs, threshold="v > 10*mV", reset="v = 0*mV; w += 2*mV",
+                        method=method, namespace={"tau": 10 * ms, "tau_w": 30 * ms},
+                        name="adaptive")
+    group.v0 = "(15 + 5*i)*mV"
+    state = StateMonitor(group, ["v", "w"], record=[0, 2], name="adaptive_vw")
+    spikes = SpikeMonitor(group, name="adaptive_spikes")
+    run(duration)
+    return state, spikes
+
+
+def _copies(state, spikes):
+    values = {name: np.array(getattr(state, name)) for name in state.record_variables}
+    return {"t": np.array(state.t[:]), "values": values,
+            "spike_t": np.array(spikes.t[:]), "spike_i": np.array(spikes.i[:])}
+
+
+def _brian(build, method):
+    try:
+        return _copies(*build(method=method))
+    finally:
+        reinit_and_delete()
+
+
+def _exported(build, folder, **options):
+    set_device("neuroml2", filename=str(folder / f"{build.__name__[1:]}.xml"), **options)
+    try:
+        return _copies(*build())
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+
+
+def _skip_without(engine):
+    reason = engine_available(engine)
+    if reason is not None:
+        pytest.skip(reason)
+
+
+# ------------------------------------------------------------------ the files
+def test_cells_are_grouped_by_their_values_into_standard_populations(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "lif.xml"), portable=True)
+    state, spikes = _lif(duration=1 * ms)
+    v0 = (8 + 4 * (np.arange(8) % 4)) * 1e-3
+    v_init = np.arange(8) * 0.5e-3
+    reinit_and_delete()
+    set_device("runtime")
+    root = ET.parse(tmp_path / "lif.xml").getroot()
+    cell_type = next(t for t in root.iter("ComponentType") if t.get("name") == "lif_cell")
+    assert cell_type.get("extends") == "baseIaf"
+    dynamics = cell_type.find("Dynamics")
+    states = {s.get("name") for s in dynamics.findall("StateVariable")}
+    derived = {d.get("variable") for d in dynamics.findall("TimeDerivative")}
+    assert states == derived == {"v", "lastspike", "not_refractory"}
+    tests = [c.get("test") for c in dynamics.findall("OnCondition")]
+    assert tests[0] == "(v - thresh) * not_refractory .gt. 0"
+    assert not any(".and." in test for test in tests)
+    components = {c.get("id"): c for c in root.iter("Component")}
+    network = root.find("network")
+    populations = network.findall("population")
+    # every cell has its own v_init here: one population per cell, Brian's order
+    assert [p.get("id") for p in populations] == [f"lif__{k}" for k in range(8)]
+    for index, population in enumerate(populations):
+        assert population.get("size") == "1"
+        component = components[population.get("component")]
+        assert parse_quantity(component.get("v0")) == v0[index]
+        assert parse_quantity(component.get("v_init")) == v_init[index]
+        assert parse_quantity(component.get("thresh")) == 10e-3
+        assert parse_quantity(component.get("reset")) == 0
+    columns = [c.get("quantity") for c in root.iter("OutputColumn")]
+    assert columns == ["lif__0[0]/v", "lif__1[0]/v", "lif__7[0]/v"]
+    selections = [(e.get("id"), e.get("select")) for e in root.iter("EventSelection")]
+    assert selections == [(str(k), f"lif__{k}[0]") for k in range(8)]
+
+
+def test_cells_that_share_values_share_a_population(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "shared.xml"), portable=True)
+    start_scope()
+    group = NeuronGroup(6, "dv/dt = (v0 - v)/(10*ms) : volt\nv0 : volt",
+                        threshold="v > 10*mV", reset="v = 0*mV", method="exact", name="cells")
+    group.v0 = "(12 + 4*(i % 2))*mV"
+    monitor = StateMonitor(group, "v", record=[0, 1, 4, 5], name="v_monitor")  # noqa: F841
+    run(1 * ms)
+    reinit_and_delete()
+    set_device("runtime")
+    root = ET.parse(tmp_path / "shared.xml").getroot()
+    sizes = {p.get("id"): p.get("size") for p in root.iter("population")}
+    assert sizes == {"cells__0": "3", "cells__1": "3"}
+    columns = [c.get("quantity") for c in root.iter("OutputColumn")]
+    assert columns == ["cells__0[0]/v", "cells__1[0]/v", "cells__0[2]/v", "cells__1[2]/v"]
+
+
+@pytest.mark.parametrize("equations, threshold, fragment", [
+    ("dv/dt = -v/(10*ms) : 1", "v > 0.5", "membrane potential 'v' in volt"),
+    ("dv/dt = (vt - v)/(10*ms) : volt\ndvt/dt = -vt/(50*ms) : volt", "v > vt",
+     "depends on vt"),
+    ("dv/dt = -v/(10*ms) : volt", "v > 10*mV and v < 20*mV", "only 'v > <constant"),
+])
+def test_what_neuron_cannot_run_is_refused_by_name(tmp_path, equations, threshold, fragment):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), portable=True)
+    group = NeuronGroup(2, equations, threshold=threshold, method="euler",  # noqa: F841
+                        name="refused_group")
+    with pytest.raises(UnsupportedFeatureError, match=f"'refused_group'.*{fragment}"):
+        run(1 * ms)
+
+
+def test_networks_are_refused_by_name_in_the_portable_form(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="neuron")
+    group = NeuronGroup(2, "dv/dt = -v/(10*ms) : volt", threshold="v > 10*mV",
+                        reset="v = 0*mV", method="exact")
+    synapses = Synapses(group, group, on_pre="v += 1*mV", name="recurrent")
+    synapses.connect()
+    with pytest.raises(UnsupportedFeatureError, match="'recurrent'.*portable"):
+        run(1 * ms)
+
+
+def test_neuron_needs_the_portable_form(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="neuron",
+               portable=False)
+    NeuronGroup(1, "dv/dt = -v/(10*ms) : volt", threshold="v > 1*mV",  # noqa: F841
+                method="exact")
+    with pytest.raises(ValueError, match="portable=True"):
+        run(1 * ms)
+
+
+# ------------------------------------------------------------------ jNeuroML
+def test_jneuroml_runs_the_portable_form_like_brian(tmp_path):
+    _skip_without("jneuroml")
+    brian = _brian(_lif, "euler")
+    lems = _exported(_lif, tmp_path, portable=True, simulate="jneuroml")
+    np.testing.assert_array_equal(lems["t"], brian["t"])
+    np.testing.assert_allclose(lems["values"]["v"], brian["values"]["v"], rtol=0,
+                               atol=1e-6 * 0.02)
+    np.testing.assert_array_equal(lems["spike_i"], brian["spike_i"])
+    np.testing.assert_allclose(lems["spike_t"], brian["spike_t"], rtol=0, atol=1e-9)
+    assert len(brian["spike_t"]) > 10
+
+
+# ------------------------------------------------------------------ NEURON
+def _compare_with_neuron(brian, nrn, spiking, quiet, variables):
+    dt = float(DT)
+    for index in spiking + quiet:
+        b_times = brian["spike_t"][brian["spike_i"] == index]
+        n_times = nrn["spike_t"][nrn["spike_i"] == index]
+        assert len(b_times) == len(n_times), index
+        np.testing.assert_allclose(n_times, b_times, rtol=0, atol=0.5e-3)
+    assert not any(np.isin(quiet, brian["spike_i"]))
+    assert nrn["t"].shape == brian["t"].shape
+    for variable in variables:
+        b_values, n_values = brian["values"][variable], nrn["values"][variable]
+        for row, index in enumerate(brian["record"]):
+            b_steps = np.rint(brian["spike_t"][brian["spike_i"] == index] / dt).astype(int)
+            n_steps = np.rint(nrn["spike_t"][nrn["spike_i"] == index] / dt).astype(int)
+            span = np.ptp(b_values[row]) or 1.0
+            starts_b = np.concatenate([[0], b_steps + 1])
+            starts_n = np.concatenate([[0], n_steps + 1])
+            ends_b = np.concatenate([b_steps + 1, [len(brian["t"])]])
+            ends_n = np.concatenate([n_steps + 1, [len(nrn["t"])]])
+            compared = 0
+            for sb, eb, sn, en in zip(starts_b, ends_b, starts_n, ends_n, strict=True):
+                length = min(eb - sb, en - sn)
+                difference = np.abs(n_values[row][sn:sn + length] - b_values[row][sb:sb + length])
+                assert difference.max(initial=0) <= 0.02 * span, (variable, index, sb)
+                compared += length
+            # every sample but the few after the last spike that one engine does not reach
+            assert compared >= len(brian["t"]) - 3 * (len(b_steps) + 1)
+
+
+def test_neuron_runs_the_lif_model_like_brian(tmp_path):
+    _skip_without("neuron")
+    brian = _brian(_lif, "euler")
+    brian["record"] = [0, 1, 7]
+    nrn = _exported(_lif, tmp_path, simulate="neuron")
+    _compare_with_neuron(brian, nrn, spiking=[1, 2, 3, 5, 6, 7], quiet=[0, 4],
+                         variables=["v"])
+
+
+def test_neuron_runs_a_second_state_variable_like_brian(tmp_path):
+    _skip_without("neuron")
+    brian = _brian(_adaptive, "euler")
+    brian["record"] = [0, 2]
+    nrn = _exported(_adaptive, tmp_path, simulate="neuron")
+    _compare_with_neuron(brian, nrn, spiking=[0, 1, 2], quiet=[], variables=["v", "w"])
