@@ -7,10 +7,13 @@ it must match Brian as exactly as the default form does) and by NEURON
 mechanisms with its own methods and detects a spike when ``v`` crosses the
 threshold after a step, so it is compared with stated tolerances: equal
 spike counts, spike times within 0.5 ms, traces within 2% of their range.
-Traces are compared at every sample: before the first spike directly, and
-after each spike from that spike on (each engine's trace restarts at its
-own spike, so the samples are aligned by the difference of the spike
-times, a whole number of steps).
+Traces are compared at every sample, each NEURON sample with Brian's
+samples within two time steps (0.2 ms) of it: NEURON advances the generated
+mechanism with the rates of the previous step (its trace is one step late),
+and where it detects a spike it still holds, for one sample, the value that
+crossed the threshold (checked separately: above the threshold by less than
+one step's rise), since the reset arrives as an event at the next step. The
+median difference without any shift must be within the tolerance too.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from brian2 import (
     Synapses,
     defaultclock,
     ms,
-    mV,
     run,
     set_device,
     start_scope,
@@ -86,11 +88,16 @@ def _copies(state, spikes):
             "spike_t": np.array(spikes.t[:]), "spike_i": np.array(spikes.i[:])}
 
 
-def _brian(build, method):
+def _brian(build, method, extra=0 * ms):
+    """Brian's recordings; ``extra`` simulates past the end, for comparisons near it."""
     try:
-        return _copies(*build(method=method))
+        recordings = _copies(*build(method=method, duration=60 * ms + extra))
     finally:
         reinit_and_delete()
+    recorded = recordings["spike_t"] < float(60 * ms)
+    recordings["spike_t"] = recordings["spike_t"][recorded]
+    recordings["spike_i"] = recordings["spike_i"][recorded]
+    return recordings
 
 
 def _exported(build, folder, **options):
@@ -216,30 +223,34 @@ def _compare_with_neuron(brian, nrn, spiking, quiet, variables):
         assert len(b_times) == len(n_times), index
         np.testing.assert_allclose(n_times, b_times, rtol=0, atol=0.5e-3)
     assert not any(np.isin(quiet, brian["spike_i"]))
-    assert nrn["t"].shape == brian["t"].shape
+    length = len(nrn["t"])
+    np.testing.assert_array_equal(nrn["t"], brian["t"][:length])
+    shift = 2  # steps, see the module's docstring
     for variable in variables:
         b_values, n_values = brian["values"][variable], nrn["values"][variable]
         for row, index in enumerate(brian["record"]):
-            b_steps = np.rint(brian["spike_t"][brian["spike_i"] == index] / dt).astype(int)
-            n_steps = np.rint(nrn["spike_t"][nrn["spike_i"] == index] / dt).astype(int)
-            span = np.ptp(b_values[row]) or 1.0
-            starts_b = np.concatenate([[0], b_steps + 1])
-            starts_n = np.concatenate([[0], n_steps + 1])
-            ends_b = np.concatenate([b_steps + 1, [len(brian["t"])]])
-            ends_n = np.concatenate([n_steps + 1, [len(nrn["t"])]])
-            compared = 0
-            for sb, eb, sn, en in zip(starts_b, ends_b, starts_n, ends_n, strict=True):
-                length = min(eb - sb, en - sn)
-                difference = np.abs(n_values[row][sn:sn + length] - b_values[row][sb:sb + length])
-                assert difference.max(initial=0) <= 0.02 * span, (variable, index, sb)
-                compared += length
-            # every sample but the few after the last spike that one engine does not reach
-            assert compared >= len(brian["t"]) - 3 * (len(b_steps) + 1)
+            span = np.ptp(b_values[row][:length]) or 1.0
+            # Brian's run goes on for 1 ms, so that the last samples have a window too
+            padded = np.pad(b_values[row], (shift, 0), mode="edge")
+            # every sample of NEURON against Brian's samples within 0.2 ms of it
+            nearest = np.min([np.abs(n_values[row] - padded[d:d + length])
+                              for d in range(2 * shift + 1)], axis=0)
+            # except at NEURON's spikes, where v is still above the threshold:
+            # by less than one step's rise
+            spiked = np.rint(nrn["spike_t"][nrn["spike_i"] == index] / dt).astype(int)
+            spiked = spiked[spiked < len(n_values[row])]
+            if variable == "v":
+                rise = np.max(np.diff(b_values[row][:length]))
+                assert np.all(n_values[row][spiked] > 10e-3)
+                assert np.all(n_values[row][spiked] < 10e-3 + rise)
+                nearest[spiked] = 0
+            assert nearest.max() <= 0.02 * span, (variable, row, nearest.argmax())
+            assert np.median(np.abs(n_values[row] - b_values[row][:length])) <= 0.02 * span
 
 
 def test_neuron_runs_the_lif_model_like_brian(tmp_path):
     _skip_without("neuron")
-    brian = _brian(_lif, "euler")
+    brian = _brian(_lif, "euler", extra=1 * ms)
     brian["record"] = [0, 1, 7]
     nrn = _exported(_lif, tmp_path, simulate="neuron")
     _compare_with_neuron(brian, nrn, spiking=[1, 2, 3, 5, 6, 7], quiet=[0, 4],
@@ -248,7 +259,8 @@ def test_neuron_runs_the_lif_model_like_brian(tmp_path):
 
 def test_neuron_runs_a_second_state_variable_like_brian(tmp_path):
     _skip_without("neuron")
-    brian = _brian(_adaptive, "euler")
+    # NEURON integrates w exactly (cnexp): compared with Brian's exact solution
+    brian = _brian(_adaptive, "linear", extra=1 * ms)
     brian["record"] = [0, 2]
     nrn = _exported(_adaptive, tmp_path, simulate="neuron")
     _compare_with_neuron(brian, nrn, spiking=[0, 1, 2], quiet=[], variables=["v", "w"])

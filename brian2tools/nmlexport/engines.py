@@ -403,14 +403,39 @@ _GUARDED_RANDOM_DECLARATIONS = (
     "#ifndef BRIAN2TOOLS_NRN_DECLARES_RANDOM\n" + _OLD_RANDOM_DECLARATIONS + "#endif\n")
 
 
+_INITIAL_STATES = re.compile(
+    r"(if \(flag == 1\) \{ : Set initial states\n.*?)(\n    \})", re.DOTALL)
+_RATES_AT_START = "\n        rates() : brian2tools: the rates of the initial state"
+_FROZEN_RATE = "v_I = 0 : Setting rate of change of v to 0"
+_RATES_AFTER_RESET = "rates() : brian2tools: the rates of the state after the reset"
+
+
 def _patch_mod_files(mod_files: list[Path]) -> list[str]:
-    """Make generated NMODL files compile with NEURON 9; the names of those changed."""
+    """
+    Fix two problems of the generated NMODL files; the names of those changed.
+
+    * With NEURON 9, the declarations of its random number functions that
+      jNeuroML writes do not compile: they are guarded by NEURON's version.
+    * The INITIAL block computes the rates before the event that sets the
+      initial state (at ``t = 0``) runs, so the first step of ``v`` uses the
+      rate at NEURON's default ``v_init`` (-65 mV): the rates are computed
+      again once the initial state is set.
+    * After a reset, the generated code sets the rate of change of ``v`` to
+      zero, which freezes ``v`` for one step (every interval between spikes
+      one step longer than Brian's): the rates of the state after the reset
+      are computed instead.
+    """
     patched = []
     for path in mod_files:
-        text = path.read_text()
+        text = original = path.read_text()
         if _OLD_RANDOM_DECLARATIONS in text and "BRIAN2TOOLS_NRN" not in text:
-            path.write_text(text.replace(_OLD_RANDOM_DECLARATIONS,
-                                         _GUARDED_RANDOM_DECLARATIONS))
+            text = text.replace(_OLD_RANDOM_DECLARATIONS, _GUARDED_RANDOM_DECLARATIONS)
+        if "PROCEDURE rates()" in text and _RATES_AT_START not in text:
+            text = _INITIAL_STATES.sub(lambda m: m.group(1) + _RATES_AT_START + m.group(2),
+                                       text, count=1)
+            text = text.replace(_FROZEN_RATE, _RATES_AFTER_RESET)
+        if text != original:
+            path.write_text(text)
             patched.append(path.name)
     return patched
 
