@@ -24,6 +24,7 @@ from brian2 import (
     um,
     volt,
 )
+from brian2.units.fundamentalunits import DimensionMismatchError
 from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from mpl_toolkits.mplot3d import Axes3D
@@ -508,7 +509,7 @@ def test_errors():
         brian_plot(morpho.dend[10 * um:20 * um])
     with pytest.raises(ValueError, match="the morphology has 17 compartments.*shape \\(5,\\)"):
         plot_morphology(morpho, values=np.zeros(5) * mV)
-    with pytest.raises(TypeError, match="chosen for 'values' does not match"):
+    with pytest.raises(DimensionMismatchError, match="chosen for 'values' does not match"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_unit=second)
     with pytest.raises(ValueError, match="'colors'"):
         plot_morphology(morpho, colors=())
@@ -516,7 +517,7 @@ def test_errors():
         plot_morphology(morpho, colors=("notacolor",))
     with pytest.raises(TypeError, match="value_norm"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_norm=5)
-    with pytest.raises(TypeError, match="lower limit in 'value_norm'"):
+    with pytest.raises(DimensionMismatchError, match="lower limit in 'value_norm'"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_norm=(1 * second, None))
     with pytest.raises(ValueError, match="value_colormap"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_colormap="nocolormap")
@@ -658,3 +659,16 @@ def test_mayavi_values_and_colorbar(mlab):
     # a mayavi scene as axes selects Mayavi without backend=
     other = mlab.figure()
     assert plot_morphology(morpho, axes=other) is other
+
+
+def test_unit_errors_are_brians_dimension_mismatch_error():
+    """Brian users catch DimensionMismatchError for wrong units, also from plots."""
+    morpho = Soma(20 * um)
+    morpho.dend = Cylinder(2 * um, length=100 * um, n=4)
+    values = np.linspace(-70, -50, 5) * mV
+    with pytest.raises(DimensionMismatchError, match="umetre chosen for 'values' does not match its units \\(volt\\)"):
+        plot_morphology(morpho, values=values, value_unit=um)
+    with pytest.raises(DimensionMismatchError, match="upper limit in 'value_norm'.*s"):
+        plot_morphology(morpho, values=values, value_norm=(None, 3 * second))
+    # nothing was drawn before the error
+    assert not plt.gca().has_data()

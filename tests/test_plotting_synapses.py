@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from brian2 import NeuronGroup, Synapses, ms, mV, second, volt
 from brian2.synapses.synapses import SynapticPathway
+from brian2.units.fundamentalunits import DimensionMismatchError
 from matplotlib.colors import to_rgba
 
 from brian2tools import add_background_pattern, brian_plot, plot_synapses
@@ -363,9 +364,9 @@ def test_bad_input():
         plot_synapses([-1, 1], [1, 0])
     with pytest.raises(ValueError, match="'targets' should contain integer"):
         plot_synapses([0, 1], [0.5, 0])
-    with pytest.raises(TypeError, match="'sources' should be neuron indices"):
+    with pytest.raises(DimensionMismatchError, match="'sources' should be neuron indices"):
         plot_synapses([0, 1] * second, [1, 0])
-    with pytest.raises(TypeError, match="'values'"):
+    with pytest.raises(DimensionMismatchError, match="'values'"):
         plot_synapses([0, 1], [1, 0], [1, 2] * mV, var_unit=ms)
     with pytest.raises(ValueError, match="'targets' contains the neuron index 5.*3 neurons"):
         plot_synapses([0, 1], [5, 0], n_targets=3)

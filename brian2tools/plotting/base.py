@@ -16,6 +16,7 @@ import numpy as np
 from brian2.core.variables import VariableView
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
+    DimensionMismatchError,
     Quantity,
     Unit,
     get_dimensions,
@@ -240,17 +241,25 @@ def to_plain_array(
         The values (never the caller's own array if it needed converting;
         never written to).
     unit : `~brian2.Unit` or None
+
+    Raises
+    ------
+    DimensionMismatchError
+        If ``values`` or ``unit`` do not have the required dimensions (Brian's
+        own exception, so that ``except DimensionMismatchError`` catches it).
+    TypeError
+        If ``values`` are not numbers.
     """
     values = unwrap_variable_view(values)
     if isinstance(values, Quantity):
         dim = get_dimensions(values)
         if dimension is not None and dim is not dimension:
-            raise TypeError(
+            raise DimensionMismatchError(
                 f"'{name}' should have the dimensions of {get_unit(dimension)!r} "
                 f"but has units of {get_unit(dim)!r}."
             )
         if unit is not None and get_dimensions(unit) is not dim:
-            raise TypeError(
+            raise DimensionMismatchError(
                 f"The unit {unit!r} chosen for '{name}' does not match its "
                 f"units ({get_unit(dim)!r})."
             )

@@ -20,6 +20,7 @@ from brian2.monitors.statemonitor import StateMonitor, StateMonitorView
 from brian2.units.allunits import hertz, msecond, second
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
+    DimensionMismatchError,
     Quantity,
     Unit,
     get_dimensions,
@@ -63,7 +64,10 @@ RASTER_MARKERSIZES = ((1_000, 4.0), (10_000, 2.0), (LARGE_RASTER, 1.0))
 
 
 def _check_unit(unit: Any, dimension, name: str) -> None:
-    """Raise a TypeError naming ``name`` if ``unit`` is not a Brian unit of ``dimension``."""
+    """
+    Raise a TypeError naming ``name`` if ``unit`` is not a Brian unit, and
+    Brian's DimensionMismatchError if it is one of other dimensions.
+    """
     if unit is None:
         return
     if not isinstance(unit, Unit):
@@ -72,7 +76,7 @@ def _check_unit(unit: Any, dimension, name: str) -> None:
             f"'{type(unit).__name__}' ({unit!r})."
         )
     if dimension is not None and get_dimensions(unit) is not dimension:
-        raise TypeError(
+        raise DimensionMismatchError(
             f"'{name}' should be a unit of {get_unit(dimension)!r} "
             f"dimensions, but {unit!r} is not."
         )
@@ -184,9 +188,12 @@ def plot_raster(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``spike_times`` or ``time_unit`` are not times, or ``spike_indices``
+        has physical units.
     TypeError
-        If ``spike_times`` or ``time_unit`` are not times, or
-        ``spike_indices`` has physical units.
+        If an argument is not numbers, or ``time_unit`` is not a Brian unit.
     ValueError
         If the two arrays are not one-dimensional or differ in length.
 
@@ -254,9 +261,12 @@ def plot_rate(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``time``/``time_unit`` are not times or ``rate``/``rate_unit`` not
+        rates.
     TypeError
-        If ``time``/``time_unit`` are not times or ``rate``/``rate_unit``
-        not rates.
+        If an argument is not numbers, or a unit is not a Brian unit.
     ValueError
         If the arrays are not one-dimensional or differ in length.
 
@@ -330,9 +340,12 @@ def plot_state(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``time``/``time_unit`` are not times or ``var_unit`` does not match
+        the units of ``values``.
     TypeError
-        If ``time``/``time_unit`` are not times or ``var_unit`` does not
-        match the units of ``values``.
+        If an argument is not numbers, or a unit is not a Brian unit.
     ValueError
         If ``values`` is not 1-D or 2-D or its first dimension differs from
         the length of ``time``.

@@ -23,7 +23,13 @@ import numpy as np
 from brian2.core.variables import VariableView
 from brian2.spatialneuron.morphology import Morphology
 from brian2.units import um
-from brian2.units.fundamentalunits import Quantity, Unit, get_dimensions, get_unit
+from brian2.units.fundamentalunits import (
+    DimensionMismatchError,
+    Quantity,
+    Unit,
+    get_dimensions,
+    get_unit,
+)
 from brian2.utils.logger import get_logger
 from matplotlib import colormaps
 from matplotlib.axes import Axes
@@ -170,7 +176,7 @@ def _norm_limit(limit: Any, unit: Unit | None, which: str) -> float | None:
     if isinstance(limit, Quantity) and get_dimensions(limit) is not get_dimensions(
         unit if unit is not None else 1
     ):
-        raise TypeError(
+        raise DimensionMismatchError(
             f"The {which} limit in 'value_norm' has units of "
             f"{get_unit(get_dimensions(limit))!r}, which do not match the values "
             f"({unit if unit is not None else 'dimensionless'})."
@@ -347,8 +353,13 @@ def plot_morphology(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``value_unit`` or the limits in ``value_norm`` do not match the
+        units of ``values``.
     TypeError
-        If ``morphology`` is not a Morphology, or values/units do not fit.
+        If ``morphology`` is not a Morphology, or ``values`` are not
+        numbers.
     ValueError
         If ``values`` does not have one value per compartment, or other
         arguments are invalid.

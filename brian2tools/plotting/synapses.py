@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 from brian2.core.variables import VariableView
 from brian2.synapses.synapses import Synapses, SynapticPathway
-from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, Unit, get_dimensions
+from brian2.units.fundamentalunits import (
+    DIMENSIONLESS,
+    DimensionMismatchError,
+    Quantity,
+    Unit,
+    get_dimensions,
+)
 from brian2.utils.logger import get_logger
 from matplotlib import colormaps
 from matplotlib.axes import Axes
@@ -68,7 +74,7 @@ def _index_array(indices, name: str) -> np.ndarray:
     if isinstance(indices, VariableView):
         indices = indices[:]
     if isinstance(indices, Quantity) and get_dimensions(indices) is not DIMENSIONLESS:
-        raise TypeError(
+        raise DimensionMismatchError(
             f"'{name}' should be neuron indices (dimensionless integers), but has "
             f"units of {get_dimensions(indices)}."
         )
@@ -356,9 +362,13 @@ def plot_synapses(
         If ``plot_type`` is unknown, the arguments have different lengths,
         the indices are not valid neuron indices, or ``values`` are given
         while some pairs have several synapses (except for ``'hexbin'``).
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If the
+        indices have physical units, or ``var_unit`` does not match the
+        units of ``values``.
     TypeError
-        If ``axes`` is not a matplotlib Axes, or the indices or values have
-        the wrong type or units.
+        If ``axes`` is not a matplotlib Axes, or the indices or values are
+        not numbers.
 
     Examples
     --------
