@@ -133,6 +133,53 @@ def test_scatter_passes_style_to_matplotlib():
     assert np.array_equal(collection.get_offsets(), [[0, 3], [1, 2], [2, 0]])
 
 
+def marker_extent_px(fig, collection):
+    """Diameter in pixels of the (single-sized) markers of ``collection``."""
+    (size,) = collection.get_sizes()
+    return np.sqrt(size) * fig.dpi / 72.0
+
+
+@pytest.mark.parametrize("with_values", [False, True])
+def test_scatter_markers_fit_one_cell_of_a_100x100_network(with_values):
+    rng = np.random.default_rng(5)
+    sources = np.concatenate([[0, 99, 0, 99], rng.integers(0, 100, 300)])
+    targets = np.concatenate([[0, 99, 99, 0], rng.integers(0, 100, 300)])
+    keep = np.unique(sources * 100 + targets, return_index=True)[1]  # one per pair
+    sources, targets = sources[np.sort(keep)], targets[np.sort(keep)]
+    values = rng.uniform(0, 1, len(sources)) if with_values else None
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    plot_synapses(sources, targets, values, plot_type="scatter", axes=ax)
+    (collection,) = ax.collections
+    assert collection.colorbar is not None if with_values else collection.colorbar is None
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    cell_px = min(box.width / 100, box.height / 100)
+    diameter = marker_extent_px(fig, collection)
+    # not merging into blobs: less than one cell, yet clearly visible
+    assert 0.5 * cell_px < diameter < cell_px
+    assert np.all(collection.get_linewidths() == 0)  # no edge beyond that size
+    # limits one half cell beyond the first and last index, and the corner
+    # markers lie completely inside them
+    assert ax.get_xlim() == (-0.5, 99.5) and ax.get_ylim() == (-0.5, 99.5)
+    for corner in [(0, 0), (99, 99), (0, 99), (99, 0)]:
+        x, y = ax.transData.transform(corner)
+        assert box.x0 <= x - diameter / 2 and x + diameter / 2 <= box.x1
+        assert box.y0 <= y - diameter / 2 and y + diameter / 2 <= box.y1
+
+
+def test_scatter_marker_size_follows_network_and_user_choice():
+    fig, (small, large, own) = plt.subplots(1, 3, figsize=(9, 3))
+    plot_synapses([0, 1, 2], [2, 1, 0], plot_type="scatter", axes=small)
+    plot_synapses([0, 499], [499, 0], plot_type="scatter", axes=large)
+    plot_synapses([0, 499], [499, 0], plot_type="scatter", axes=own, s=50, marker="s")
+    # small networks get matplotlib's usual marker (6 points), not giant discs
+    assert small.collections[0].get_sizes()[0] == pytest.approx(36.0)
+    assert large.collections[0].get_sizes()[0] < 1.0
+    # an explicit size (and the edge that comes with it) is the user's
+    assert own.collections[0].get_sizes()[0] == 50
+    assert own.collections[0].get_linewidths()[0] > 0
+
+
 def test_var_name_and_unit_override():
     synapses = make_synapses(3, 3, [0, 1], [1, 2], [1.0, 2.0])
     ax = plot_synapses(synapses.i, synapses.j, synapses.w, var_unit=volt,
@@ -214,7 +261,7 @@ def test_hexbin_counts_and_no_empty_cells():
     assert counts.min() >= 1  # empty hexagons are not drawn at all
     assert len(collection.get_offsets()) == len(counts) < 20 * 20
     colorbar = colorbar_of(collection)
-    assert colorbar.ax.get_ylabel() == "number of synapses"
+    assert colorbar.ax.get_ylabel() == "synapses per bin"
     assert all(float(t).is_integer() for t in colorbar.get_ticks())
     # a logarithmic colour scale chosen by the caller is kept
     plt.figure()
