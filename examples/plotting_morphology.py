@@ -48,11 +48,11 @@ ax.set_title("Morphology (2D)")
 plt.savefig("morphology_2d.png", dpi=100, bbox_inches="tight")
 
 # In 3D, with compartment boundaries, real diameters and one colour
-plt.figure(figsize=(7, 5.5))
+plt.figure(figsize=(5.5, 4.6))
 ax = plot_morphology(morpho, plot_3d=True, show_compartments=True, show_diameter=True,
                      colors=("darkblue",))
 ax.set_title("Morphology (3D)")
-plt.savefig("morphology_3d.png", dpi=100, bbox_inches="tight")
+plt.savefig("morphology_3d.png", dpi=100)  # (tight cropping would cut the 3D box)
 
 # A morphology built in code, coloured by a value per compartment
 cell = Soma(30 * um)

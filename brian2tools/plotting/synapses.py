@@ -63,7 +63,7 @@ IMAGE_WARN_PIXELS = 25_000_000
 #: the connection matrix, so that neighbouring pairs stay apart and markers
 #: at the first and last index stay inside the limits; the rest of the cell
 #: also absorbs a moderate shrinking of the axes by a layout engine.
-SCATTER_CELL_FRACTION = 0.8
+SCATTER_CELL_FRACTION = 0.9
 
 #: Bounds (points) of the automatic scatter marker size: never larger than
 #: matplotlib's usual marker for small networks, never smaller than about a
