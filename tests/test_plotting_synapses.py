@@ -263,6 +263,9 @@ def test_hexbin_counts_and_no_empty_cells():
     colorbar = colorbar_of(collection)
     assert colorbar.ax.get_ylabel() == "synapses per bin"
     assert all(float(t).is_integer() for t in colorbar.get_ticks())
+    # hexagons without edges or antialiasing (no seams between neighbours)
+    assert list(collection.get_linewidths()) == [0]
+    assert not any(collection.get_antialiased())
     # a logarithmic colour scale chosen by the caller is kept
     plt.figure()
     ax = plot_synapses(sources, targets, plot_type="hexbin", gridsize=20, bins="log")
@@ -417,3 +420,31 @@ def test_bad_input():
         plot_synapses([0, 1], [1, 0], [1, 2] * mV, var_unit=ms)
     with pytest.raises(ValueError, match="'targets' contains the neuron index 5.*3 neurons"):
         plot_synapses([0, 1], [5, 0], n_targets=3)
+
+
+@pytest.mark.parametrize("edges", [{}, pytest.param(
+    {"linewidths": 0, "antialiased": True},
+    marks=pytest.mark.xfail(strict=True, reason="antialiasing without edges leaves seams"))])
+def test_hexbin_of_a_dense_block_has_no_seams_between_hexagons(edges):
+    """Neighbouring hexagons of equal count render as one even colour."""
+    rng = np.random.default_rng(3)
+    # every hexagon of a 200 x 200 block gets about the same (large) count
+    sources = rng.integers(0, 200, 400_000)
+    targets = rng.integers(0, 200, 400_000)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.set_facecolor("black")  # a seam would let the black background through
+    plot_synapses(sources, targets, plot_type="hexbin", gridsize=20, axes=ax,
+                  n_sources=200, n_targets=200, cmap="Greys_r", vmin=0, vmax=1, **edges)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
+    box = ax.get_window_extent()
+    # the middle of the axes: all counts >= 1 -> white (vmax=1), no darker
+    # lines where hexagons meet
+    rows = slice(int(rgba.shape[0] - box.y1 + 0.3 * box.height),
+                 int(rgba.shape[0] - box.y1 + 0.7 * box.height))
+    cols = slice(int(box.x0 + 0.3 * box.width), int(box.x0 + 0.7 * box.width))
+    assert rgba[rows, cols].min() > 0.99
+    # edges chosen by the caller are kept
+    fig, ax2 = plt.subplots()
+    plot_synapses(sources, targets, plot_type="hexbin", axes=ax2, linewidths=0.5)
+    assert list(ax2.collections[0].get_linewidths()) == [0.5]

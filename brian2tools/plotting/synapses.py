@@ -70,6 +70,12 @@ SCATTER_CELL_FRACTION = 0.9
 #: pixel at 100 dpi for huge ones.
 SCATTER_MARKER_POINTS = (0.72, 6.0)
 
+#: Keyword arguments of `~matplotlib.axes.Axes.hexbin` that decide how the
+#: hexagons' edges are drawn; if none is given, hexagons are drawn without
+#: edges and without antialiasing (see `_draw_hexbin`).
+HEXBIN_EDGE_KEYS = ("linewidths", "linewidth", "lw", "edgecolors", "edgecolor", "ec",
+                    "antialiased", "antialiaseds", "aa")
+
 _SOURCE_LABEL = "source neuron index"
 _TARGET_LABEL = "target neuron index"
 _COUNT_LABEL = "number of synapses"
@@ -328,6 +334,13 @@ def _draw_hexbin(axes, sources, targets, values, n_sources, n_targets, value_lab
     if sources.size == 0:
         raise ValueError("Cannot draw a hexbin plot without any synapses.")
     kwds.setdefault("extent", (-0.5, n_sources - 0.5, -0.5, n_targets - 0.5))
+    if not any(key in kwds for key in HEXBIN_EDGE_KEYS):
+        # Matplotlib strokes every hexagon with its own colour only to hide
+        # the light seams that antialiasing leaves between neighbours. Without
+        # antialiasing neighbouring hexagons share their edge pixels exactly
+        # (no seams, no stroke needed), and drawing takes about a third less.
+        kwds["linewidths"] = 0
+        kwds["antialiased"] = False
     if values is not None:
         # matplotlib's default reduce_C_function is np.mean: the mean value per hexagon.
         collection = axes.hexbin(sources, targets, C=values, **kwds)
@@ -401,8 +414,10 @@ def plot_synapses(
         ``'hexbin'``: a hexagonal 2D histogram (`~matplotlib.axes.Axes.hexbin`)
         of the number of synapses (colorbar "synapses per bin"), or of the
         mean of ``values`` (change the reduction with ``reduce_C_function``),
-        per hexagon; hexagons without synapses are not drawn. Suited to very
-        many synapses.
+        per hexagon; hexagons without synapses are not drawn, the others
+        without edges or antialiasing (neighbours then meet without seams;
+        pass ``linewidths``/``edgecolors``/``antialiased`` to change that).
+        Suited to very many synapses.
     axes : `~matplotlib.axes.Axes`, optional
         The axes to plot into; by default the current axes.
     n_sources, n_targets : int, optional
