@@ -551,7 +551,12 @@ def _draw_2d(layout: MorphologyLayout, style: MorphologyStyle, axes: Axes, kwds:
     if style.legend and style.values is None and not _user_color(kwds):
         entries = level_legend_entries(style.section_colors, layout.tree.depth)
         if entries:
-            corner = emptiest_corner(layout.all_points[:, :2], axes.get_xlim(), axes.get_ylim())
+            # the cell's points, and the edges of the somata (large disks)
+            radius = layout.soma_diameter[:, None] / 2
+            soma_edges = [layout.soma_center[:, :2] + radius * np.array(offset)
+                          for offset in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+            points = np.vstack([layout.all_points[:, :2], *soma_edges])
+            corner = emptiest_corner(points, axes.get_xlim(), axes.get_ylim())
             add_level_legend(axes, entries, loc=corner)
     if style.colorbar:
         _add_colorbar(axes, mappable, style)

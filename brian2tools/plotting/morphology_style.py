@@ -206,13 +206,14 @@ def add_level_legend(axes: Axes, entries: list[tuple], **legend_kwds):
 def emptiest_corner(points: np.ndarray, xlim: tuple, ylim: tuple) -> str:
     """
     The axes corner (a legend ``loc`` such as ``'upper right'``) with the
-    fewest of ``points`` (n, 2) inside a box of a third of the width and a
-    quarter of the height. Matplotlib's ``loc='best'`` ignores the lines of
-    a `~matplotlib.collections.LineCollection`; counting the points of the
+    fewest of ``points`` (n, 2) inside a box of 45% of the width and a
+    third of the height (generously the size of the legend). Matplotlib's
+    ``loc='best'`` ignores the lines of a
+    `~matplotlib.collections.LineCollection`; counting the points of the
     morphology is cheap and keeps the legend off the cell.
     """
     (x0, x1), (y0, y1) = sorted(xlim), sorted(ylim)
-    width, height = (x1 - x0) / 3, (y1 - y0) / 4
+    width, height = 0.45 * (x1 - x0), (y1 - y0) / 3
     boxes = {
         "upper right": (x1 - width, x1, y1 - height, y1),
         "upper left": (x0, x0 + width, y1 - height, y1),
