@@ -10,7 +10,10 @@ current working directory:
 - ``activity_plot_raster.png``: ``plot_raster`` with pixel markers, in seconds
 - ``activity_brian_plot_rate.png``: ``brian_plot(rate_mon)`` (1 ms Gaussian smoothing)
 - ``activity_plot_rate.png``: ``plot_rate`` with a 10.1 ms flat window
-- ``activity_brian_plot_state.png``: ``brian_plot(state_mon)`` (three neurons)
+- ``activity_brian_plot_state.png``: ``brian_plot(state_mon)`` (three neurons,
+  with a legend of their indices)
+- ``activity_brian_plot_state_two_variables.png``: ``brian_plot`` of a monitor
+  recording ``v`` and ``ge``: one panel each, returned as a list
 - ``activity_brian_plot_state_1000.png``: ``brian_plot(state_mon[1000])``
 - ``activity_plot_state_legend.png``: ``plot_state`` and a legend on the returned axes
 """
@@ -60,14 +63,19 @@ Ci.connect(p=0.02)
 spike_mon = SpikeMonitor(P)
 rate_mon = PopulationRateMonitor(P)
 state_mon = StateMonitor(P, "v", record=[0, 100, 1000])  # record three cells
+two_var_mon = StateMonitor(P, ["v", "ge"], record=[0, 100])
 
 run(1 * second)
 
 
 def save(filename):
-    """Save the current figure into the working directory and start a new one."""
-    plt.tight_layout()
-    plt.savefig(filename, dpi=100)
+    """
+    Save the current figure into the working directory and start a new one.
+
+    ``bbox_inches='tight'`` crops the file to what was drawn (a small margin
+    around labels and legends) instead of keeping the figure's blank border.
+    """
+    plt.savefig(filename, dpi=100, bbox_inches="tight", pad_inches=0.05)
     plt.close()
     print(f"wrote {filename}")
 
@@ -93,6 +101,10 @@ save("activity_brian_plot_state.png")
 
 brian_plot(state_mon[1000])
 save("activity_brian_plot_state_1000.png")
+
+ax_v, ax_ge = brian_plot(two_var_mon)  # one axes per variable, in the monitor's order
+ax_v.set_title("two recorded variables")
+save("activity_brian_plot_state_two_variables.png")
 
 ax = plot_state(state_mon.t, state_mon.v.T, var_name="membrane potential", lw=2)
 ax.legend(["neuron 0", "neuron 100", "neuron 1000"], frameon=False, loc="best")

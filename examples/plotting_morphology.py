@@ -4,7 +4,8 @@ Plotting neuronal morphologies: dendrograms, 2D and 3D views.
 Loads the reconstruction that ships with Brian 2 (a cell from
 neuromorpho.org, ``mp_ma_40984_gc2.CNG.swc``, found in the installed brian2
 package) and draws the figures of the "Plotting neuronal morphologies"
-section, each saved as a PNG file in the current working directory:
+section, each saved as a PNG file in the current working directory (cropped
+to the drawing with ``bbox_inches='tight'``):
 
 - ``morphology_dendrogram.png``: ``brian_plot(morpho)``, a dendrogram
 - ``morphology_2d.png``: ``plot_morphology(morpho, plot_3d=False)``
@@ -35,23 +36,23 @@ swc_file = Path(brian2.__file__).parent / "spatialneuron" / "mp_ma_40984_gc2.CNG
 morpho = Morphology.from_file(str(swc_file))
 
 # Dendrogram: the branching structure, with the distance from the root
-plt.figure()
+plt.figure(layout="constrained")
 ax = brian_plot(morpho)
 ax.set_title("Dendrogram")
-plt.savefig("morphology_dendrogram.png", dpi=100)
+plt.savefig("morphology_dendrogram.png", dpi=100, bbox_inches="tight")
 
 # The cell projected onto the x-y plane
-plt.figure()
+plt.figure(layout="constrained")
 ax = plot_morphology(morpho, plot_3d=False)
 ax.set_title("Morphology (2D)")
-plt.savefig("morphology_2d.png", dpi=100)
+plt.savefig("morphology_2d.png", dpi=100, bbox_inches="tight")
 
 # In 3D, with compartment boundaries, real diameters and one colour
-plt.figure(figsize=(7, 6))
+plt.figure(figsize=(5.5, 4.6))
 ax = plot_morphology(morpho, plot_3d=True, show_compartments=True, show_diameter=True,
                      colors=("darkblue",))
 ax.set_title("Morphology (3D)")
-plt.savefig("morphology_3d.png", dpi=100)
+plt.savefig("morphology_3d.png", dpi=100)  # (tight cropping would cut the 3D box)
 
 # A morphology built in code, coloured by a value per compartment
 cell = Soma(30 * um)
@@ -61,7 +62,7 @@ cell.dend.right = Cylinder(1.5 * um, length=120 * um, n=12)
 cell.axon = Cylinder(1 * um, length=300 * um, n=30)
 neuron = SpatialNeuron(cell, "Im = 0*amp/meter**2 : amp/meter**2")
 neuron.v = "-70*mV + 30*mV * distance / (300*um)"
-plt.figure(figsize=(5, 6))
+plt.figure(figsize=(4, 6), layout="constrained")
 ax = plot_morphology(neuron.morphology, values=neuron.v, show_diameter=True)
 ax.set_title("Membrane potential per compartment")
-plt.savefig("morphology_values.png", dpi=100)
+plt.savefig("morphology_values.png", dpi=100, bbox_inches="tight")

@@ -2,7 +2,8 @@
 Plotting synaptic connections and synaptic variables.
 
 Recreates the synapse figures of the brian2tools documentation and saves them
-as PNG files into the current working directory:
+as PNG files into the current working directory (cropped to the drawing with
+``bbox_inches='tight'``):
 
 - ``synapses_connections.png``: ``brian_plot(synapses)`` (an image of the
   connection matrix for this small network)
@@ -40,7 +41,7 @@ synapses.delay = "1*ms + 2*ms*rand()"
 # All connections: brian_plot picks the plot type from the network size
 plt.figure()
 brian_plot(synapses)
-plt.savefig("synapses_connections.png")
+plt.savefig("synapses_connections.png", bbox_inches="tight")
 
 # A large network: shown as a hexagonal 2D histogram of the synapse counts
 big_group = NeuronGroup(10000, "")
@@ -49,21 +50,20 @@ many_synapses.connect(j="i+k for k in range(-2000, 2000) if rand() < exp(-(k/100
                       skip_if_invalid=True)
 plt.figure()
 brian_plot(many_synapses)
-plt.savefig("synapses_many.png")
+plt.savefig("synapses_many.png", bbox_inches="tight")
 
 # More control with plot_synapses: the style goes to matplotlib
 plt.figure()
 plot_synapses(synapses.i, synapses.j, plot_type="scatter", color="gray", marker="s")
-plt.savefig("synapses_scatter.png")
+plt.savefig("synapses_scatter.png", bbox_inches="tight")
 
 # Synaptic variables, labelled with name and unit
-plt.figure(figsize=(10, 4))
+plt.figure(figsize=(10, 4), layout="constrained")
 plt.subplot(1, 2, 1)
 brian_plot(synapses.w)
 plt.subplot(1, 2, 2)
 brian_plot(synapses.delay)
-plt.tight_layout()
-plt.savefig("synapses_variables.png")
+plt.savefig("synapses_variables.png", bbox_inches="tight")
 
 # A colormap that contains white: a hatched background keeps empty pairs visible
 plt.figure()
@@ -71,12 +71,12 @@ ax = plot_synapses(synapses.i, synapses.j, synapses.w, var_name="synaptic weight
                    plot_type="scatter", cmap="hot")
 add_background_pattern(ax)
 ax.set_title("Recurrent connections")
-plt.savefig("synapses_weights_hot.png")
+plt.savefig("synapses_weights_hot.png", bbox_inches="tight")
 
 # Connecting a second time adds synapses: some pairs now have two
 synapses.connect(j="i+k for k in sample(-10, 10, p=0.5) if k != 0", skip_if_invalid=True)
 plt.figure()
 brian_plot(synapses)
-plt.savefig("synapses_multiple.png")
+plt.savefig("synapses_multiple.png", bbox_inches="tight")
 
 print("Saved synapses_*.png")

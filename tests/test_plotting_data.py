@@ -24,6 +24,7 @@ from brian2 import (
     second,
     volt,
 )
+from brian2.units.fundamentalunits import DimensionMismatchError
 from matplotlib.colors import to_rgba
 
 from brian2tools import brian_plot, plot_raster, plot_rate, plot_state
@@ -191,13 +192,13 @@ def test_raster_leaves_the_callers_arrays_alone():
 
 def test_raster_errors_name_the_bad_argument():
     indices = np.array([0, 1, 2])
-    with pytest.raises(TypeError, match="spike_times"):
+    with pytest.raises(DimensionMismatchError, match="spike_times"):
         plot_raster(indices, [1, 2, 3] * mV)
-    with pytest.raises(TypeError, match="time_unit"):
+    with pytest.raises(DimensionMismatchError, match="time_unit"):
         plot_raster(indices, [1, 2, 3] * ms, time_unit=mV)
     with pytest.raises(TypeError, match="time_unit"):
         plot_raster(indices, [1, 2, 3] * ms, time_unit="ms")
-    with pytest.raises(TypeError, match="spike_indices"):
+    with pytest.raises(DimensionMismatchError, match="spike_indices"):
         plot_raster(indices * mV, [1, 2, 3] * ms)
     with pytest.raises(ValueError, match="spike_indices.*spike_times"):
         plot_raster(np.array([0, 1]), [1, 2, 3] * ms)
@@ -270,11 +271,11 @@ def test_rate_units_can_be_chosen_and_plain_arrays_work():
 
 
 def test_rate_errors_name_the_bad_argument():
-    with pytest.raises(TypeError, match="'rate'"):
+    with pytest.raises(DimensionMismatchError, match="'rate'"):
         plot_rate([0, 1] * ms, [1, 2] * mV)
-    with pytest.raises(TypeError, match="'time'"):
+    with pytest.raises(DimensionMismatchError, match="'time'"):
         plot_rate([0, 1] * Hz, [1, 2] * Hz)
-    with pytest.raises(TypeError, match="rate_unit"):
+    with pytest.raises(DimensionMismatchError, match="rate_unit"):
         plot_rate([0, 1] * ms, [1, 2] * Hz, rate_unit=ms)
     with pytest.raises(ValueError, match="'time'.*'rate'"):
         plot_rate([0, 1, 2] * ms, [1, 2] * Hz)
@@ -285,9 +286,39 @@ def test_brian_plot_rate_monitor_uses_1ms_gaussian_smoothing():
     ax = brian_plot(sim.rate_mon)
     line = only_line(ax)
     expected = sim.rate_mon.smooth_rate(window="gaussian", width=1 * ms)
-    np.testing.assert_allclose(line.get_ydata(), expected / Hz)
+    # Brian's 1 ms Gaussian window (+- 2 ms = 20 steps) away from the ends,
+    # where only recorded values fall inside the window
+    np.testing.assert_allclose(line.get_ydata()[20:-20], expected[20:-20] / Hz)
     np.testing.assert_allclose(line.get_xdata(), sim.rate_mon.t / ms)
     assert ax.get_ylabel() == "rate (Hz)"
+
+
+def test_brian_plot_rate_monitor_constant_rate_stays_constant_at_the_ends():
+    """
+    The time outside the recording is no silence: a constant rate smoothed
+    for the plot is the same constant up to the first and last time step
+    (a plain convolution halves it at the ends).
+    """
+    group = NeuronGroup(200, "")
+    # every neuron spikes in every 0.1 ms step: 10 kHz throughout
+    drive = NeuronGroup(200, "", threshold="True")
+    rate_mon = PopulationRateMonitor(drive)
+    net = Network(group, drive, rate_mon)
+    net.run(10 * ms)
+    ax = brian_plot(rate_mon)
+    drawn = only_line(ax).get_ydata()
+    assert ax.get_ylabel() == "rate (Hz)"
+    np.testing.assert_allclose(drawn, 10_000.0)  # every point, both ends included
+    plain = rate_mon.smooth_rate(window="gaussian", width=1 * ms) / Hz
+    assert plain[0] < 6000 and plain[-1] < 6000  # what the edge correction avoids
+    # a step in the rate stays a step: the corrected ends keep their level
+    up_down = NeuronGroup(200, "", threshold="t < 5*ms")
+    step_mon = PopulationRateMonitor(up_down)
+    Network(up_down, step_mon).run(10 * ms)
+    fig, ax2 = plt.subplots()
+    step = only_line(brian_plot(step_mon, axes=ax2)).get_ydata()
+    assert step[0] == pytest.approx(10_000.0) and step[-1] == pytest.approx(0.0, abs=1e-9)
+    assert step[49] == pytest.approx(5000.0, abs=600)  # halfway at the step
 
 
 def test_brian_plot_rate_monitor_empty_and_short_recordings():
@@ -295,13 +326,16 @@ def test_brian_plot_rate_monitor_empty_and_short_recordings():
     ax = brian_plot(sim.rate_mon)
     assert len(only_line(ax).get_ydata()) == 0
     assert ax.get_ylabel() == "rate (Hz)" and ax.get_xlabel().startswith("time")
-    # shorter than the smoothing window: the unsmoothed rate, one value per step
+    # shorter than the smoothing window: still one smoothed value per step,
+    # each a weighted mean of the recorded rates
     sim.net.run(0.5 * ms)
     fig, ax2 = plt.subplots()
     brian_plot(sim.rate_mon, axes=ax2)
     line = only_line(ax2)
     assert len(line.get_xdata()) == len(sim.rate_mon.t) == 5
-    np.testing.assert_allclose(line.get_ydata(), sim.rate_mon.rate / Hz)
+    rate = np.asarray(sim.rate_mon.rate / Hz)
+    assert np.all(line.get_ydata() >= rate.min() - 1e-9)
+    assert np.all(line.get_ydata() <= rate.max() + 1e-9)
 
 
 # --------------------------------------------------------------------------
@@ -355,31 +389,99 @@ def test_state_errors_name_the_bad_argument():
         plot_state(time, np.zeros((2, 4)) * mV)
     with pytest.raises(ValueError, match="'time'.*'values'"):
         plot_state(time, np.zeros(5) * mV)
-    with pytest.raises(TypeError, match="var_unit"):
+    with pytest.raises(DimensionMismatchError, match="var_unit"):
         plot_state(time, np.zeros(4) * mV, var_unit=ms)
-    with pytest.raises(TypeError, match="'time'"):
+    with pytest.raises(DimensionMismatchError, match="'time'"):
         plot_state(np.arange(4) * mV, np.zeros(4) * mV)
     with pytest.raises(ValueError, match="values"):
         plot_state(time, np.zeros((4, 2, 2)))
+
+
+def legend_texts(ax):
+    legend = ax.get_legend()
+    return None if legend is None else [text.get_text() for text in legend.get_texts()]
 
 
 def test_brian_plot_state_monitor_one_variable():
     sim = simulate()
     state_mon = sim.state_mon
     ax = brian_plot(state_mon)
+    assert isinstance(ax, plt.Axes)
     assert len(ax.figure.axes) == 1
     assert len(ax.lines) == 3
     for line, trace in zip(ax.lines, state_mon.v, strict=True):
         np.testing.assert_allclose(line.get_ydata(), trace / mV)
     assert [line.get_label() for line in ax.lines] == ["neuron 0", "neuron 3", "neuron 7"]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("time (ms)", "v (mV)")
+    # a legend tells the traces apart, in the traces' colours
+    assert legend_texts(ax) == ["neuron 0", "neuron 3", "neuron 7"]
+    handles = ax.get_legend().legend_handles
+    assert [h.get_color() for h in handles] == [line.get_color() for line in ax.lines]
+
+
+def test_brian_plot_state_monitor_legend_only_for_a_few_traces():
+    one = simulate(record=(4,))
+    ax = brian_plot(one.state_mon)
+    assert only_line(ax).get_label() == "neuron 4" and ax.get_legend() is None
+    ten = simulate(record=range(10))
+    fig, ax10 = plt.subplots()
+    brian_plot(ten.state_mon, axes=ax10)
+    assert legend_texts(ax10) == [f"neuron {i}" for i in range(10)]
+    fig, ax_many = plt.subplots()
+    # 11 traces: more than MAX_LEGEND_TRACES, no legend
+    big = NeuronGroup(11, "v : volt")
+    big_mon = StateMonitor(big, "v", record=True)
+    Network(big, big_mon).run(1 * ms)
+    brian_plot(big_mon, axes=ax_many)
+    assert len(ax_many.lines) == 11 and ax_many.get_legend() is None
+    # the user's own labels: no legend is forced on them
+    fig, ax_own = plt.subplots()
+    brian_plot(ten.state_mon[[1, 2]], axes=ax_own, label=["a", "b"])
+    assert ax_own.get_legend() is None
+    assert [line.get_label() for line in ax_own.lines] == ["a", "b"]
+
+
+def test_brian_plot_state_monitor_returns_one_axes_per_variable():
+    sim = simulate(variables=("v", "x"))
+    state_mon = sim.state_mon
+    panels = brian_plot(state_mon)
+    assert isinstance(panels, list) and len(panels) == 2
+    ax_v, ax_x = panels
+    assert (ax_v.get_ylabel(), ax_x.get_ylabel()) == ("v (mV)", "x")
+    np.testing.assert_allclose(ax_x.lines[2].get_ydata(), state_mon.x[2])
+    assert legend_texts(ax_v) == ["neuron 0", "neuron 3", "neuron 7"]
+    # the monitor's order of the variables decides the order of the panels
+    reverse = simulate(variables=("x", "v"), record=(3,))
+    fig, ax = plt.subplots()
+    first, second_panel = brian_plot(reverse.state_mon, axes=ax)
+    assert (first.get_ylabel(), second_panel.get_ylabel()) == ("x", "v (mV)")
+
+
+def test_brian_plot_state_monitor_into_given_sequence_of_axes():
+    sim = simulate(variables=("v", "x"))
+    state_mon = sim.state_mon
+    fig, axes = plt.subplots(1, 2)  # side by side: a numpy array of Axes
+    returned = brian_plot(state_mon, axes=axes)
+    assert returned == list(axes) and len(fig.axes) == 2
+    assert (axes[0].get_ylabel(), axes[1].get_ylabel()) == ("v (mV)", "x")
+    # not sharing the time axis: each keeps its own time label
+    assert axes[0].get_xlabel() == axes[1].get_xlabel() == "time (ms)"
+    for line, trace in zip(axes[1].lines, state_mon.x, strict=True):
+        np.testing.assert_allclose(line.get_ydata(), trace)
+    fig2, shared = plt.subplots(2, sharex=True)
+    top, bottom = brian_plot(state_mon, axes=list(shared))
+    assert (top.get_xlabel(), bottom.get_xlabel()) == ("", "time (ms)")
+    with pytest.raises(ValueError, match="records 2 variable.*v, x.*3 axes"):
+        brian_plot(state_mon, axes=plt.subplots(3)[1])
+    with pytest.raises(TypeError, match="sequence of them"):
+        brian_plot(state_mon, axes="top")
 
 
 def test_brian_plot_state_monitor_one_panel_per_variable():
     sim = simulate(variables=("v", "x"))
     state_mon = sim.state_mon
     fig, (other, target) = plt.subplots(1, 2)
-    bottom = brian_plot(state_mon, axes=target)
+    _, bottom = brian_plot(state_mon, axes=target)
     # the target area now holds two stacked panels; the other axes is untouched
     assert len(fig.axes) == 3 and len(other.lines) == 0
     top = target
@@ -404,7 +506,8 @@ def test_brian_plot_state_monitor_panels_in_hand_placed_axes():
     sim = simulate(variables=("v", "x"))
     fig = plt.figure()
     axes = fig.add_axes([0.1, 0.1, 0.8, 0.8])
-    bottom = brian_plot(sim.state_mon, axes=axes)
+    top, bottom = brian_plot(sim.state_mon, axes=axes)
+    assert top is axes
     assert len(fig.axes) == 2
     assert axes.get_position().y0 > bottom.get_position().y1 - 1e-9
     assert bottom.get_position().y0 == pytest.approx(0.1)

@@ -24,6 +24,7 @@ from brian2 import (
     um,
     volt,
 )
+from brian2.units.fundamentalunits import DimensionMismatchError
 from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from mpl_toolkits.mplot3d import Axes3D
@@ -117,8 +118,43 @@ def test_2d_sections_are_one_collection_with_the_coordinates():
     assert len(drawn) == len(expected) == 5
     for got, want in zip(drawn, expected, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-9)
-    assert ax.get_xlabel() == "x (um)" and ax.get_ylabel() == "y (um)"
+    assert ax.get_xlabel() == "x (µm)" and ax.get_ylabel() == "y (µm)"
     assert ax.get_aspect() == 1.0
+
+
+def legend_of(ax):
+    legend = ax.get_legend()
+    assert legend is not None, "expected a legend"
+    texts = [text.get_text() for text in legend.get_texts()]
+    colors = [to_rgba(handle.get_color()) for handle in legend.legend_handles]
+    return legend.get_title().get_text(), texts, colors
+
+
+def test_2d_legend_explains_the_level_colours_away_from_the_cell():
+    morpho = flat_tree()  # levels 0 (soma) to 3
+    ax = plot_morphology(morpho)
+    title, texts, colors = legend_of(ax)
+    assert title == "branch level (root: 0)"
+    assert texts == ["levels 0, 2", "levels 1, 3"]
+    assert colors == [to_rgba("darkblue"), to_rgba("darkred")]
+    # in a corner of the axes without any point of the cell
+    fig = ax.figure
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    points = ax.transData.transform(np.vstack(expected_paths_2d(morpho)))
+    inside = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+              & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+    assert not inside.any()
+    # three colours, four levels: the first colour is used twice
+    fig, ax3 = plt.subplots()
+    plot_morphology(morpho, colors=("red", "green", "blue"), axes=ax3)
+    assert legend_of(ax3)[1] == ["levels 0, 3", "level 1", "level 2"]
+    # one colour, values (a colorbar), or legend=False: no legend
+    for kwds in ({"colors": "black"}, {"color": "gray"},
+                 {"values": np.zeros(morpho.total_compartments) * mV}, {"legend": False}):
+        fig, other = plt.subplots()
+        plot_morphology(morpho, axes=other, **kwds)
+        assert other.get_legend() is None, kwds
 
 
 def test_2d_colors_cycle_per_section_level():
@@ -194,14 +230,45 @@ def test_2d_show_diameter_polygons_have_the_real_width():
     np.testing.assert_allclose(sorted(axon_first[:, 1]), [-3.5, -3.5, -2.5, -2.5])
 
 
+def compartment_dots(ax):
+    (dots,) = [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+    return dots
+
+
 def test_2d_show_compartments_marks_every_boundary():
     morpho = flat_tree()
-    ax = plot_morphology(morpho, show_compartments=True)
-    (markers,) = [line for line in ax.lines if line.get_marker() == "o"]
-    drawn = np.column_stack(markers.get_data())
+    ax = plot_morphology(morpho, show_compartments=True, colors=("green", "orange"))
+    dots = compartment_dots(ax)
+    drawn = dots.get_offsets()
     expected = np.vstack(expected_paths_2d(morpho))
     assert len(drawn) == len(expected) == sum(s.n + 1 for s, _ in cable_sections(morpho))
     assert sorted(map(tuple, np.round(drawn, 9))) == sorted(map(tuple, np.round(expected, 9)))
+    # each dot has the colour of its section (not black, which hid it), and
+    # a white rim that sets it apart from the line
+    lines = single_collection(ax, LineCollection)
+    depth_of_point = np.concatenate(
+        [[d] * (s.n + 1) for s, d in cable_sections(morpho)])
+    # (point, colour) pairs: a section's first point is also its parent's
+    # last one, each with its own section's colour
+    expected_pairs = sorted(
+        tuple(np.round(p, 9)) + to_rgba(("green", "orange")[d % 2])
+        for p, d in zip(expected, depth_of_point, strict=True))
+    drawn_pairs = sorted(
+        tuple(np.round(p, 9)) + tuple(c)
+        for p, c in zip(drawn, dots.get_facecolor(), strict=True))
+    np.testing.assert_allclose(drawn_pairs, expected_pairs, atol=1e-6)
+    assert set(map(tuple, lines.get_colors())) == {to_rgba("green"), to_rgba("orange")}
+    np.testing.assert_allclose(dots.get_edgecolor(), [to_rgba("white")])
+    assert 0 < dots.get_linewidths()[0] < 1
+    # with values: the colour of each compartment's value
+    values = np.linspace(-70, -50, morpho.total_compartments) * mV
+    fig, ax2 = plt.subplots()
+    plot_morphology(morpho, values=values, show_compartments=True, axes=ax2)
+    dots = compartment_dots(ax2)
+    colored = single_collection(ax2, LineCollection)
+    last_dot = dots.get_facecolor()[-1]  # end of the last compartment
+    assert tuple(last_dot) == pytest.approx(
+        tuple(colored.get_cmap()(colored.norm(-50))))
 
 
 def test_2d_values_color_each_compartment_with_a_labelled_colorbar():
@@ -372,7 +439,7 @@ def test_3d_segments_and_axes():
                                  strict=True):
         index = "xyz".index(axis)
         assert low <= points[:, index].min() and high >= points[:, index].max()
-    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("x (um)", "y (um)", "z (um)")
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("x (µm)", "y (µm)", "z (µm)")
     # the soma: a sphere (surface) in the first colour
     assert len([c for c in ax.collections if type(c).__name__ == "Poly3DCollection"]) == 1
 
@@ -460,9 +527,9 @@ def test_dendrogram_structure():
     assert x[names.index("soma")] == 1.25
     np.testing.assert_allclose(horizontal[0], [[0.5, 0], [2, 0]])  # soma: dend .. axon
     # the soma marker
-    (soma_marker,) = [line for line in ax.lines if line.get_marker() == "o"]
-    np.testing.assert_allclose(np.column_stack(soma_marker.get_data()), [[1.25, 0]])
-    assert ax.get_ylabel() == "distance from root (um)"
+    (soma_marker,) = [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+    np.testing.assert_allclose(soma_marker.get_offsets(), [[1.25, 0]])
+    assert ax.get_ylabel() == "distance from root (µm)"
     assert list(ax.get_xticks()) == []
     assert ax.dataLim.y1 == pytest.approx(max(s.end_distance / um for s, _ in sections))
 
@@ -508,7 +575,7 @@ def test_errors():
         brian_plot(morpho.dend[10 * um:20 * um])
     with pytest.raises(ValueError, match="the morphology has 17 compartments.*shape \\(5,\\)"):
         plot_morphology(morpho, values=np.zeros(5) * mV)
-    with pytest.raises(TypeError, match="chosen for 'values' does not match"):
+    with pytest.raises(DimensionMismatchError, match="chosen for 'values' does not match"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_unit=second)
     with pytest.raises(ValueError, match="'colors'"):
         plot_morphology(morpho, colors=())
@@ -516,7 +583,7 @@ def test_errors():
         plot_morphology(morpho, colors=("notacolor",))
     with pytest.raises(TypeError, match="value_norm"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_norm=5)
-    with pytest.raises(TypeError, match="lower limit in 'value_norm'"):
+    with pytest.raises(DimensionMismatchError, match="lower limit in 'value_norm'"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_norm=(1 * second, None))
     with pytest.raises(ValueError, match="value_colormap"):
         plot_morphology(morpho, values=np.zeros(17) * mV, value_colormap="nocolormap")
@@ -560,7 +627,8 @@ def test_draws_on_the_current_axes_and_keeps_existing_content():
     morpho = flat_tree()
     assert plot_morphology(morpho, alpha=0.5) is ax2
     assert plot_dendrogram(morpho) is ax2
-    assert len(ax1.collections) == 0 and len(ax2.lines) >= 2
+    assert len(ax1.collections) == 0 and len(ax2.lines) == 1
+    assert ax2.dataLim.x0 <= 0 and ax2.dataLim.y1 >= 1  # the line still fits
     lines = [c for c in ax2.collections if type(c) is LineCollection]
     assert lines[0].get_alpha() == 0.5
 
@@ -658,3 +726,105 @@ def test_mayavi_values_and_colorbar(mlab):
     # a mayavi scene as axes selects Mayavi without backend=
     other = mlab.figure()
     assert plot_morphology(morpho, axes=other) is other
+
+
+def test_unit_errors_are_brians_dimension_mismatch_error():
+    """Brian users catch DimensionMismatchError for wrong units, also from plots."""
+    morpho = Soma(20 * um)
+    morpho.dend = Cylinder(2 * um, length=100 * um, n=4)
+    values = np.linspace(-70, -50, 5) * mV
+    with pytest.raises(DimensionMismatchError, match="umetre chosen for 'values' does not match its units \\(volt\\)"):
+        plot_morphology(morpho, values=values, value_unit=um)
+    with pytest.raises(DimensionMismatchError, match="upper limit in 'value_norm'.*s"):
+        plot_morphology(morpho, values=values, value_norm=(None, 3 * second))
+    # nothing was drawn before the error
+    assert not plt.gca().has_data()
+
+
+def test_dendrogram_colours_by_level_with_legend_and_tight_limits():
+    morpho = flat_tree()
+    fig, ax = plt.subplots()
+    plot_dendrogram(morpho, axes=ax)
+    lines = single_collection(ax, LineCollection)
+    sections = brian_sections(morpho)
+    depths = [d for _, d in sections]
+    palette = [to_rgba("darkblue"), to_rgba("darkred")]
+    colours = lines.get_colors()
+    # vertical lines in the colour of their section's level, the horizontal
+    # line below a branch point in that of the branching section (soma, dend)
+    np.testing.assert_allclose(colours[: len(sections)], [palette[d % 2] for d in depths])
+    np.testing.assert_allclose(colours[len(sections):], [palette[0], palette[1]])
+    (soma_marker,) = [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+    np.testing.assert_allclose(soma_marker.get_facecolor(), [palette[0]])
+    title, texts, legend_colours = legend_of(ax)
+    assert title == "branch level (root: 0)"
+    assert texts == ["levels 0, 2", "levels 1, 3"] and legend_colours == palette
+    # the legend sits below the axes (no tick labels there), off the branches
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0
+    # limits: half a leaf spacing left and right, a small margin in distance
+    n_leaves = sum(1 for s, _ in sections if len(s.children) == 0)
+    assert ax.get_xlim() == (-0.5, n_leaves - 0.5)
+    top = max(s.end_distance / um for s, _ in sections)
+    low, high = ax.get_ylim()
+    assert -0.05 * top < low < 0 and top < high < 1.05 * top
+    # a single colour: nothing to explain
+    fig, ax2 = plt.subplots()
+    plot_dendrogram(morpho, axes=ax2, colors="black")
+    assert ax2.get_legend() is None
+    np.testing.assert_allclose(single_collection(ax2, LineCollection).get_colors(),
+                               [to_rgba("black")] * len(colours))
+
+
+def test_3d_is_readable_for_a_flat_cell():
+    morpho = swc_morphology()  # mostly in the x-y plane
+    fig = plt.figure()
+    ax = plot_morphology(morpho, plot_3d=True)
+    assert ax.elev == 45  # seen from higher up: the cell fills more height
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    # axis labels clear of their tick labels
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        label_box = axis.label.get_window_extent(renderer)
+        for tick in axis.get_ticklabels():
+            if tick.get_visible() and tick.get_text():
+                assert not label_box.overlaps(tick.get_window_extent(renderer)), axis
+    # few ticks, none at the box corners (where two axes' labels meet)
+    for axis, (low, high) in ((ax.xaxis, ax.get_xlim3d()), (ax.yaxis, ax.get_ylim3d()),
+                              (ax.zaxis, ax.get_zlim3d())):
+        ticks = [t for t in axis.get_ticklocs() if low <= t <= high]
+        assert 1 <= len(ticks) <= 5
+        assert min(ticks) > low and max(ticks) < high
+    # the thin z side is drawn at least a quarter of the longest side
+    aspect = ax.get_box_aspect()
+    assert aspect[2] / max(aspect) == pytest.approx(0.25, rel=1e-3)
+    title, texts, _ = legend_of(ax)
+    assert texts[0].startswith("levels 0, 2")
+    # a view the user chose is kept
+    fig = plt.figure()
+    ax = fig.add_subplot(projection="3d")
+    ax.view_init(elev=10, azim=20)
+    plot_morphology(morpho, plot_3d=True, axes=ax)
+    assert (ax.elev, ax.azim) == (10, 20)
+
+
+def test_values_colorbar_hugs_the_axes_instead_of_squeezing_it():
+    morpho = code_tree_without_coordinates()
+    values = np.linspace(-70, -40, morpho.total_compartments) * mV
+    fig, ax = plt.subplots(figsize=(5, 6))
+    plot_morphology(morpho, values=values, value_name="v", axes=ax)
+    colorbar = single_collection(ax, LineCollection).colorbar
+    assert colorbar.ax.get_ylabel() == "v (mV)"
+    fig.canvas.draw()
+    axes_box = ax.get_window_extent()
+    bar_box = colorbar.ax.get_window_extent()
+    dpi = fig.dpi
+    # right next to the axes as drawn (after the equal aspect), as tall as
+    # it, and a fixed, slim width
+    assert 0 < (bar_box.x0 - axes_box.x1) / dpi < 0.2
+    assert bar_box.y0 == pytest.approx(axes_box.y0, abs=1) and \
+        bar_box.y1 == pytest.approx(axes_box.y1, abs=1)
+    assert bar_box.width / dpi == pytest.approx(0.15, abs=0.02)
+    # the axes keeps its whole layout slot in height (only the aspect narrows it)
+    slot = ax.get_subplotspec().get_position(fig)
+    assert axes_box.height == pytest.approx(slot.height * fig.bbox.height, rel=0.01)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from brian2 import NeuronGroup, Synapses, ms, mV, second, volt
 from brian2.synapses.synapses import SynapticPathway
+from brian2.units.fundamentalunits import DimensionMismatchError
 from matplotlib.colors import to_rgba
 
 from brian2tools import add_background_pattern, brian_plot, plot_synapses
@@ -132,6 +133,53 @@ def test_scatter_passes_style_to_matplotlib():
     assert np.array_equal(collection.get_offsets(), [[0, 3], [1, 2], [2, 0]])
 
 
+def marker_extent_px(fig, collection):
+    """Diameter in pixels of the (single-sized) markers of ``collection``."""
+    (size,) = collection.get_sizes()
+    return np.sqrt(size) * fig.dpi / 72.0
+
+
+@pytest.mark.parametrize("with_values", [False, True])
+def test_scatter_markers_fit_one_cell_of_a_100x100_network(with_values):
+    rng = np.random.default_rng(5)
+    sources = np.concatenate([[0, 99, 0, 99], rng.integers(0, 100, 300)])
+    targets = np.concatenate([[0, 99, 99, 0], rng.integers(0, 100, 300)])
+    keep = np.unique(sources * 100 + targets, return_index=True)[1]  # one per pair
+    sources, targets = sources[np.sort(keep)], targets[np.sort(keep)]
+    values = rng.uniform(0, 1, len(sources)) if with_values else None
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    plot_synapses(sources, targets, values, plot_type="scatter", axes=ax)
+    (collection,) = ax.collections
+    assert collection.colorbar is not None if with_values else collection.colorbar is None
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    cell_px = min(box.width / 100, box.height / 100)
+    diameter = marker_extent_px(fig, collection)
+    # not merging into blobs: less than one cell, yet clearly visible
+    assert 0.5 * cell_px < diameter < cell_px
+    assert np.all(collection.get_linewidths() == 0)  # no edge beyond that size
+    # limits one half cell beyond the first and last index, and the corner
+    # markers lie completely inside them
+    assert ax.get_xlim() == (-0.5, 99.5) and ax.get_ylim() == (-0.5, 99.5)
+    for corner in [(0, 0), (99, 99), (0, 99), (99, 0)]:
+        x, y = ax.transData.transform(corner)
+        assert box.x0 <= x - diameter / 2 and x + diameter / 2 <= box.x1
+        assert box.y0 <= y - diameter / 2 and y + diameter / 2 <= box.y1
+
+
+def test_scatter_marker_size_follows_network_and_user_choice():
+    fig, (small, large, own) = plt.subplots(1, 3, figsize=(9, 3))
+    plot_synapses([0, 1, 2], [2, 1, 0], plot_type="scatter", axes=small)
+    plot_synapses([0, 499], [499, 0], plot_type="scatter", axes=large)
+    plot_synapses([0, 499], [499, 0], plot_type="scatter", axes=own, s=50, marker="s")
+    # small networks get matplotlib's usual marker (6 points), not giant discs
+    assert small.collections[0].get_sizes()[0] == pytest.approx(36.0)
+    assert large.collections[0].get_sizes()[0] < 1.0
+    # an explicit size (and the edge that comes with it) is the user's
+    assert own.collections[0].get_sizes()[0] == 50
+    assert own.collections[0].get_linewidths()[0] > 0
+
+
 def test_var_name_and_unit_override():
     synapses = make_synapses(3, 3, [0, 1], [1, 2], [1.0, 2.0])
     ax = plot_synapses(synapses.i, synapses.j, synapses.w, var_unit=volt,
@@ -213,8 +261,11 @@ def test_hexbin_counts_and_no_empty_cells():
     assert counts.min() >= 1  # empty hexagons are not drawn at all
     assert len(collection.get_offsets()) == len(counts) < 20 * 20
     colorbar = colorbar_of(collection)
-    assert colorbar.ax.get_ylabel() == "number of synapses"
+    assert colorbar.ax.get_ylabel() == "synapses per bin"
     assert all(float(t).is_integer() for t in colorbar.get_ticks())
+    # hexagons without edges or antialiasing (no seams between neighbours)
+    assert list(collection.get_linewidths()) == [0]
+    assert not any(collection.get_antialiased())
     # a logarithmic colour scale chosen by the caller is kept
     plt.figure()
     ax = plot_synapses(sources, targets, plot_type="hexbin", gridsize=20, bins="log")
@@ -363,9 +414,37 @@ def test_bad_input():
         plot_synapses([-1, 1], [1, 0])
     with pytest.raises(ValueError, match="'targets' should contain integer"):
         plot_synapses([0, 1], [0.5, 0])
-    with pytest.raises(TypeError, match="'sources' should be neuron indices"):
+    with pytest.raises(DimensionMismatchError, match="'sources' should be neuron indices"):
         plot_synapses([0, 1] * second, [1, 0])
-    with pytest.raises(TypeError, match="'values'"):
+    with pytest.raises(DimensionMismatchError, match="'values'"):
         plot_synapses([0, 1], [1, 0], [1, 2] * mV, var_unit=ms)
     with pytest.raises(ValueError, match="'targets' contains the neuron index 5.*3 neurons"):
         plot_synapses([0, 1], [5, 0], n_targets=3)
+
+
+@pytest.mark.parametrize("edges", [{}, pytest.param(
+    {"linewidths": 0, "antialiased": True},
+    marks=pytest.mark.xfail(strict=True, reason="antialiasing without edges leaves seams"))])
+def test_hexbin_of_a_dense_block_has_no_seams_between_hexagons(edges):
+    """Neighbouring hexagons of equal count render as one even colour."""
+    rng = np.random.default_rng(3)
+    # every hexagon of a 200 x 200 block gets about the same (large) count
+    sources = rng.integers(0, 200, 400_000)
+    targets = rng.integers(0, 200, 400_000)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.set_facecolor("black")  # a seam would let the black background through
+    plot_synapses(sources, targets, plot_type="hexbin", gridsize=20, axes=ax,
+                  n_sources=200, n_targets=200, cmap="Greys_r", vmin=0, vmax=1, **edges)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
+    box = ax.get_window_extent()
+    # the middle of the axes: all counts >= 1 -> white (vmax=1), no darker
+    # lines where hexagons meet
+    rows = slice(int(rgba.shape[0] - box.y1 + 0.3 * box.height),
+                 int(rgba.shape[0] - box.y1 + 0.7 * box.height))
+    cols = slice(int(box.x0 + 0.3 * box.width), int(box.x0 + 0.7 * box.width))
+    assert rgba[rows, cols].min() > 0.99
+    # edges chosen by the caller are kept
+    fig, ax2 = plt.subplots()
+    plot_synapses(sources, targets, plot_type="hexbin", axes=ax2, linewidths=0.5)
+    assert list(ax2.collections[0].get_linewidths()) == [0.5]

@@ -16,6 +16,7 @@ import numpy as np
 from brian2.core.variables import VariableView
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
+    DimensionMismatchError,
     Quantity,
     Unit,
     get_dimensions,
@@ -31,7 +32,9 @@ logger = get_logger(__name__)
 
 
 @functools.singledispatch
-def brian_plot(brian_obj: Any, axes: Axes | None = None, **kwds) -> Axes:
+def brian_plot(
+    brian_obj: Any, axes: Axes | Sequence[Axes] | None = None, **kwds
+) -> Axes | list[Axes]:
     """
     Plot a Brian object with a plot type chosen for it.
 
@@ -45,10 +48,14 @@ def brian_plot(brian_obj: Any, axes: Axes | None = None, **kwds) -> Axes:
     ===============================================  ===============================
     `~brian2.SpikeMonitor`, `~brian2.EventMonitor`   raster (`plot_raster`)
     `~brian2.PopulationRateMonitor`                  rate smoothed with a 1 ms
-                                                     Gaussian (`plot_rate`)
-    `~brian2.StateMonitor` (or an indexed one)       traces (`plot_state`); one
-                                                     panel per variable if
-                                                     several are recorded
+                                                     Gaussian, corrected at the
+                                                     ends (`plot_rate`)
+    `~brian2.StateMonitor` (or an indexed one)       traces (`plot_state`),
+                                                     a legend of the neuron
+                                                     indices for 2 to 10
+                                                     neurons; one panel per
+                                                     variable if several are
+                                                     recorded
     `~brian2.Synapses`                               connections (`plot_synapses`)
     a synaptic variable (``synapses.w``)             its values per connection
                                                      (`plot_synapses`)
@@ -62,19 +69,22 @@ def brian_plot(brian_obj: Any, axes: Axes | None = None, **kwds) -> Axes:
     ----------
     brian_obj : object
         The object to plot.
-    axes : `~matplotlib.axes.Axes`, optional
+    axes : `~matplotlib.axes.Axes` or sequence of Axes, optional
         The axes to plot into; by default the current axes (a new figure is
-        created if there is none).
+        created if there is none). For a `~brian2.StateMonitor` recording
+        several variables, either one axes (split into stacked panels that
+        share the time axis) or a sequence of axes, one per variable in the
+        monitor's order.
     **kwds
         Passed on to the specific plotting function and from there to
         matplotlib.
 
     Returns
     -------
-    axes : `~matplotlib.axes.Axes`
-        The axes that were drawn on (several for a multi-variable
-        `~brian2.StateMonitor`: the last, bottom one; the others are its
-        siblings in the same figure).
+    axes : `~matplotlib.axes.Axes` or list of Axes
+        The axes that were drawn on; for a `~brian2.StateMonitor` recording
+        several variables, the list of axes, one per variable in the
+        monitor's order (``monitor.record_variables``).
 
     Raises
     ------
@@ -90,6 +100,18 @@ def brian_plot(brian_obj: Any, axes: Axes | None = None, **kwds) -> Axes:
     >>> spikes = SpikeMonitor(group)
     >>> run(50*ms)
     >>> ax = brian_plot(spikes)  # a raster plot
+
+    A monitor of two variables gives two panels:
+
+    >>> start_scope()
+    >>> cells = NeuronGroup(2, '''dv/dt = (w - v)/(10*ms) : volt
+    ...                           dw/dt = -w/(50*ms) : volt''', method='exact')
+    >>> cells.w = '(i + 1)*mV'
+    >>> state = StateMonitor(cells, ['v', 'w'], record=True)
+    >>> run(10*ms)
+    >>> ax_v, ax_w = brian_plot(state)
+    >>> ax_v.get_ylabel(), ax_w.get_ylabel()
+    ('v (mV)', 'w (mV)')
     """
     supported = sorted(
         cls.__name__ for cls in brian_plot.registry if cls is not object
@@ -240,17 +262,25 @@ def to_plain_array(
         The values (never the caller's own array if it needed converting;
         never written to).
     unit : `~brian2.Unit` or None
+
+    Raises
+    ------
+    DimensionMismatchError
+        If ``values`` or ``unit`` do not have the required dimensions (Brian's
+        own exception, so that ``except DimensionMismatchError`` catches it).
+    TypeError
+        If ``values`` are not numbers.
     """
     values = unwrap_variable_view(values)
     if isinstance(values, Quantity):
         dim = get_dimensions(values)
         if dimension is not None and dim is not dimension:
-            raise TypeError(
+            raise DimensionMismatchError(
                 f"'{name}' should have the dimensions of {get_unit(dimension)!r} "
                 f"but has units of {get_unit(dim)!r}."
             )
         if unit is not None and get_dimensions(unit) is not dim:
-            raise TypeError(
+            raise DimensionMismatchError(
                 f"The unit {unit!r} chosen for '{name}' does not match its "
                 f"units ({get_unit(dim)!r})."
             )

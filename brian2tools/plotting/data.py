@@ -10,6 +10,7 @@ or an indexed one such as ``state_mon[3]`` (traces).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from brian2.monitors.statemonitor import StateMonitor, StateMonitorView
 from brian2.units.allunits import hertz, msecond, second
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
+    DimensionMismatchError,
     Quantity,
     Unit,
     get_dimensions,
@@ -56,6 +58,11 @@ LARGE_RASTER = 100_000
 #: structure stays visible instead of merging into a coloured area.
 RASTER_MARKERSIZES = ((1_000, 4.0), (10_000, 2.0), (LARGE_RASTER, 1.0))
 
+#: `brian_plot` of a StateMonitor adds a legend of the neuron indices for at
+#: most this many traces: a longer legend would cover the traces and its
+#: colours (from a 10-colour cycle) would repeat.
+MAX_LEGEND_TRACES = 10
+
 
 # --------------------------------------------------------------------------
 # Data preparation (no drawing)
@@ -63,7 +70,10 @@ RASTER_MARKERSIZES = ((1_000, 4.0), (10_000, 2.0), (LARGE_RASTER, 1.0))
 
 
 def _check_unit(unit: Any, dimension, name: str) -> None:
-    """Raise a TypeError naming ``name`` if ``unit`` is not a Brian unit of ``dimension``."""
+    """
+    Raise a TypeError naming ``name`` if ``unit`` is not a Brian unit, and
+    Brian's DimensionMismatchError if it is one of other dimensions.
+    """
     if unit is None:
         return
     if not isinstance(unit, Unit):
@@ -72,7 +82,7 @@ def _check_unit(unit: Any, dimension, name: str) -> None:
             f"'{type(unit).__name__}' ({unit!r})."
         )
     if dimension is not None and get_dimensions(unit) is not dimension:
-        raise TypeError(
+        raise DimensionMismatchError(
             f"'{name}' should be a unit of {get_unit(dimension)!r} "
             f"dimensions, but {unit!r} is not."
         )
@@ -184,9 +194,12 @@ def plot_raster(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``spike_times`` or ``time_unit`` are not times, or ``spike_indices``
+        has physical units.
     TypeError
-        If ``spike_times`` or ``time_unit`` are not times, or
-        ``spike_indices`` has physical units.
+        If an argument is not numbers, or ``time_unit`` is not a Brian unit.
     ValueError
         If the two arrays are not one-dimensional or differ in length.
 
@@ -254,9 +267,12 @@ def plot_rate(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``time``/``time_unit`` are not times or ``rate``/``rate_unit`` not
+        rates.
     TypeError
-        If ``time``/``time_unit`` are not times or ``rate``/``rate_unit``
-        not rates.
+        If an argument is not numbers, or a unit is not a Brian unit.
     ValueError
         If the arrays are not one-dimensional or differ in length.
 
@@ -330,9 +346,12 @@ def plot_state(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``time``/``time_unit`` are not times or ``var_unit`` does not match
+        the units of ``values``.
     TypeError
-        If ``time``/``time_unit`` are not times or ``var_unit`` does not
-        match the units of ``values``.
+        If an argument is not numbers, or a unit is not a Brian unit.
     ValueError
         If ``values`` is not 1-D or 2-D or its first dimension differs from
         the length of ``time``.
@@ -405,31 +424,55 @@ def _brian_plot_rate_monitor(
     return plot_rate(monitor.t, _gaussian_smoothed_rate(monitor), axes=axes, **kwds)
 
 
-def _gaussian_smoothed_rate(monitor: PopulationRateMonitor) -> Quantity:
+def _smooth_rate_edges(rate: np.ndarray, window: np.ndarray) -> np.ndarray:
     """
-    ``monitor.smooth_rate(window='gaussian', width=1*ms)``, or the raw rate
-    when the recording is shorter than the smoothing window (Brian's
-    convolution would then return more values than time points).
+    Smooth ``rate`` with ``window`` (odd length, centred), normalising each
+    point by the part of the window that overlaps the recording.
+
+    A plain convolution (what ``PopulationRateMonitor.smooth_rate`` does)
+    treats the time before the start and after the end of the recording as
+    silence, so the smoothed rate falls towards zero within a window's
+    half-width of both ends. Dividing by the window's overlap with the data
+    makes every point a weighted mean of recorded values only: a constant
+    rate stays constant up to the ends, and points far from the ends are
+    unchanged. Works for windows longer than the recording, too.
     """
-    n_steps = len(monitor.t)
+    rate = np.asarray(rate, dtype=float)
+    n_steps = len(rate)
     if n_steps == 0:
+        return rate.copy()
+    half = len(window) // 2
+    # 'full' convolution, then the part centred on the data (valid for any
+    # window length, unlike mode='same', which returns max(len) values)
+    smoothed = np.convolve(rate, window, mode="full")[half:half + n_steps]
+    overlap = np.convolve(np.ones(n_steps), window, mode="full")[half:half + n_steps]
+    return smoothed / overlap
+
+
+def _gaussian_smoothed_rate(monitor: PopulationRateMonitor, width=1 * msecond) -> Quantity:
+    """
+    The rate of ``monitor`` smoothed with Brian's Gaussian window (standard
+    deviation ``width``, cut off at two standard deviations on each side),
+    corrected at both ends of the recording (see `_smooth_rate_edges`): away
+    from the ends identical to ``monitor.smooth_rate('gaussian', width)``.
+    """
+    rate = np.asarray(monitor.rate_)
+    if len(rate) == 0:
         return Quantity(np.zeros(0), dim=hertz.dim)
-    smoothed = monitor.smooth_rate(window="gaussian", width=1 * msecond)
-    if len(smoothed) != n_steps:
-        logger.warning(
-            f"The recording of '{monitor.name}' is shorter than the 1 ms Gaussian "
-            f"smoothing window; plotting the unsmoothed rate.",
-            name_suffix="short_rate_recording",
-        )
-        return monitor.rate[:]
-    return smoothed
+    sigma_steps = float(width / monitor.clock.dt)
+    half = int(np.round(2 * sigma_steps))
+    offsets = np.arange(-half, half + 1)
+    window = np.exp(-(offsets**2) / (2 * sigma_steps**2))
+    return Quantity(_smooth_rate_edges(rate, window / window.sum()), dim=hertz.dim)
 
 
 @brian_plot.register(StateMonitor)
-def _brian_plot_state_monitor(monitor: StateMonitor, axes: Axes | None = None, **kwds) -> Axes:
+def _brian_plot_state_monitor(
+    monitor: StateMonitor, axes: Axes | Sequence[Axes] | None = None, **kwds
+) -> Axes | list[Axes]:
     """
     Traces of every recorded neuron; one panel per recorded variable
-    (sharing the time axis) when there are several. Returns the bottom panel.
+    (sharing the time axis) when there are several, returned as a list.
     """
     return _plot_recorded_variables(
         monitor, monitor.record_variables, np.asarray(monitor.record), axes, kwds
@@ -438,20 +481,21 @@ def _brian_plot_state_monitor(monitor: StateMonitor, axes: Axes | None = None, *
 
 @brian_plot.register(StateMonitorView)
 def _brian_plot_state_monitor_view(
-    view: StateMonitorView, axes: Axes | None = None, **kwds
-) -> Axes:
+    view: StateMonitorView, axes: Axes | Sequence[Axes] | None = None, **kwds
+) -> Axes | list[Axes]:
     """Like a StateMonitor, restricted to the neurons of ``state_mon[...]``."""
     return _plot_recorded_variables(
         view, view.monitor.record_variables, np.atleast_1d(view.item), axes, kwds
     )
 
 
-def _plot_recorded_variables(source, variables, neurons, axes, kwds) -> Axes:
+def _plot_recorded_variables(source, variables, neurons, axes, kwds) -> Axes | list[Axes]:
     """
     Draw each variable of ``source`` (a monitor or a view on it) into its own
-    panel; the lines are labelled ``'neuron <index>'`` for ``ax.legend()``.
+    panel; the lines are labelled ``'neuron <index>'`` and, for 2 to
+    `MAX_LEGEND_TRACES` neurons, listed in a legend on the first panel.
+    Returns the axes for one variable, the list of panels for several.
     """
-    axes = get_axes(axes)
     kwds = dict(kwds)
     var_name = kwds.pop("var_name", None)
     if var_name is not None and len(variables) != 1:
@@ -459,21 +503,55 @@ def _plot_recorded_variables(source, variables, neurons, axes, kwds) -> Axes:
             f"'var_name' can only be given for a monitor recording one variable, "
             f"not {len(variables)} ({', '.join(variables)})."
         )
-    if "label" not in kwds:
+    our_labels = "label" not in kwds
+    if our_labels:
         kwds["label"] = [f"neuron {index}" for index in neurons]
         if len(neurons) == 1:
             kwds["label"] = kwds["label"][0]
+    panels = _panels(axes, variables, _source_name(source))
     if not variables:  # nothing recorded: an empty, labelled time axis
-        axes.set_xlabel(axis_label("time", second))
-        return axes
-    panels = _stacked_panels(axes, len(variables))
+        panels[0].set_xlabel(axis_label("time", second))
+        return panels[0]
     time = source.t
     for panel, variable in zip(panels, variables, strict=True):
         values = getattr(source, variable)
         plot_state(time, values.T, var_name=var_name or variable, axes=panel, **kwds)
+    if our_labels and 1 < len(neurons) <= MAX_LEGEND_TRACES:
+        panels[0].legend(loc="best", fontsize="small")
+    if len(panels) == 1:
+        return panels[0]
     for panel in panels[:-1]:
-        panel.set_xlabel("")
-    return panels[-1]
+        if panel.get_shared_x_axes().joined(panel, panels[-1]):
+            panel.set_xlabel("")  # the shared time axis is labelled at the bottom
+    return panels
+
+
+def _source_name(source) -> str:
+    """The monitor's name, for error messages (a view names its monitor)."""
+    monitor = getattr(source, "monitor", source)
+    return getattr(monitor, "name", type(source).__name__)
+
+
+def _panels(axes, variables, name: str) -> list[Axes]:
+    """
+    The axes to draw each variable into: the given sequence (one axes per
+    variable), or the given/current axes split into stacked panels.
+    """
+    if axes is None or isinstance(axes, Axes):
+        return _stacked_panels(get_axes(axes), max(len(variables), 1))
+    if isinstance(axes, str) or not isinstance(axes, Sequence | np.ndarray):
+        raise TypeError(
+            f"'axes' has to be a matplotlib Axes or a sequence of them (one per "
+            f"recorded variable), not '{type(axes).__name__}'."
+        )
+    panels = [get_axes(panel) for panel in np.asarray(axes, dtype=object).ravel()]
+    if len(panels) != max(len(variables), 1):
+        raise ValueError(
+            f"'{name}' records {len(variables)} variable(s) "
+            f"({', '.join(variables) or 'none'}), but {len(panels)} axes were given "
+            f"in 'axes': give one per variable, or a single axes to split."
+        )
+    return panels
 
 
 def _stacked_panels(axes: Axes, count: int) -> list[Axes]:

@@ -3,10 +3,13 @@ Plots of neuronal morphologies: :func:`plot_dendrogram` (the branching
 structure with section lengths) and :func:`plot_morphology` (the cell in 2D or
 3D, optionally coloured by a value per compartment).
 
-The geometry is computed by :mod:`brian2tools.plotting.morphology_layout`;
-this module only draws it, with one matplotlib collection per kind of element
-(all sections, all somata, ...) instead of one artist per section. 3D plots use
-matplotlib's mplot3d, or Mayavi on request
+The geometry is computed by :mod:`brian2tools.plotting.morphology_layout`
+and the colours (and the legend that explains them) come from
+:mod:`brian2tools.plotting.morphology_style`; this module checks the
+arguments and draws dendrograms and 2D views, with one matplotlib collection
+per kind of element (all sections, all somata, ...) instead of one artist per
+section. 3D plots use matplotlib's mplot3d
+(:mod:`brian2tools.plotting.morphology_3d`), or Mayavi on request
 (:mod:`brian2tools.plotting.morphology_mayavi`).
 
 Importing this module teaches :func:`~brian2tools.plotting.base.brian_plot`
@@ -18,57 +21,58 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from brian2.core.variables import VariableView
 from brian2.spatialneuron.morphology import Morphology
-from brian2.units import um
-from brian2.units.fundamentalunits import Quantity, Unit, get_dimensions, get_unit
+from brian2.units.fundamentalunits import (
+    DimensionMismatchError,
+    Quantity,
+    Unit,
+    get_dimensions,
+    get_unit,
+)
 from brian2.utils.logger import get_logger
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
 from matplotlib.colors import Colormap, Normalize, to_rgba_array
 from matplotlib.patches import Circle
-from matplotlib.ticker import MaxNLocator
 
 from .base import axis_label, brian_plot, get_axes, to_plain_array
+from .morphology_3d import UM_LABEL, axes_3d, draw_3d
 from .morphology_layout import (
     MorphologyLayout,
     check_morphology,
+    compartment_polygons,
     dendrogram_layout,
     morphology_layout,
+)
+from .morphology_style import (
+    COLOR_KEYS,
+    COMPARTMENT_EDGEWIDTH,
+    COMPARTMENT_MARKERSIZE,
+    DEFAULT_LINEWIDTH,
+    MorphologyStyle,
+    add_level_legend,
+    emptiest_corner,
+    level_legend_entries,
+    with_defaults,
 )
 
 __all__ = ["plot_dendrogram", "plot_morphology"]
 
 logger = get_logger(__name__)
 
-#: Line width (points) of sections and dendrogram lines unless given.
-DEFAULT_LINEWIDTH = 1.5
-
-#: Thinnest line (points) in 3D plots with ``show_diameter``: thinner ones
-#: would disappear.
-MIN_3D_LINEWIDTH = 0.5
-
-#: Size (points) of the dots marking compartment boundaries in 2D.
-COMPARTMENT_MARKERSIZE = 2.0
-
 #: z coordinates (um) smaller than this count as "flat" for ``plot_3d=None``.
 FLAT_TOLERANCE_UM = 1e-6
 
-_COLOR_KEYS = ("color", "colors", "edgecolor", "edgecolors", "ec")
-_WIDTH_KEYS = ("linewidth", "linewidths", "lw")
+#: Width and distance from the axes (inches) of the colorbar for ``values``.
+COLORBAR_WIDTH_IN = 0.15
+COLORBAR_PAD_IN = 0.1
 
-
-def _with_defaults(kwds: dict, color: Any = None, linewidth: Any = None) -> dict:
-    """Add a colour/line width to matplotlib keywords unless given under any alias."""
-    kwds = dict(kwds)
-    if color is not None and not any(key in kwds for key in _COLOR_KEYS):
-        kwds["colors"] = color
-    if linewidth is not None and not any(key in kwds for key in _WIDTH_KEYS):
-        kwds["linewidths"] = linewidth
-    return kwds
+#: Dendrogram: margin (fraction of the distance range) above the longest
+#: branch, so that its end is not on the frame.
+DENDROGRAM_TOP_MARGIN = 0.03
 
 
 # --------------------------------------------------------------------------
@@ -76,17 +80,27 @@ def _with_defaults(kwds: dict, color: Any = None, linewidth: Any = None) -> dict
 # --------------------------------------------------------------------------
 
 
-def plot_dendrogram(morphology: Morphology, axes: Axes | None = None, **kwds) -> Axes:
+def plot_dendrogram(
+    morphology: Morphology,
+    axes: Axes | None = None,
+    *,
+    colors: Any = ("darkblue", "darkred"),
+    legend: bool = True,
+    **kwds,
+) -> Axes:
     """
     Plot a dendrogram of a morphology: its branching structure, with the
     distance of each point from the root.
 
     Each section is a vertical line from the distance where it starts to the
-    distance where it ends (in um); the children of a section hang from a
+    distance where it ends (in µm); the children of a section hang from a
     horizontal line at its end. Terminal sections are spread evenly along
     the x axis in Brian's order of the sections (depth first), every other
     section sits midway between its first and last child. A soma (which Brian
-    treats as a point without length) is marked with a dot.
+    treats as a point without length) is marked with a dot. The sections are
+    coloured by branch level as in `plot_morphology` (the root is level 0,
+    its children level 1, ...), and a legend below the axes says which
+    colour stands for which levels. The limits fit the tree closely.
 
     Parameters
     ----------
@@ -94,9 +108,15 @@ def plot_dendrogram(morphology: Morphology, axes: Axes | None = None, **kwds) ->
         The morphology (coordinates are not needed).
     axes : `~matplotlib.axes.Axes`, optional
         The axes to plot into; by default the current axes.
+    colors : color or sequence of colors, optional
+        Colours cycled through by branch level; a single colour colours
+        everything (and needs no legend).
+    legend : bool, optional
+        Whether to explain the level colours in a legend.
     **kwds
         Passed on to the `~matplotlib.collections.LineCollection` of all
-        lines (e.g. ``color``, ``linewidth``).
+        lines (e.g. ``linewidth``; ``color`` colours all of them and
+        replaces ``colors``).
 
     Returns
     -------
@@ -107,6 +127,8 @@ def plot_dendrogram(morphology: Morphology, axes: Axes | None = None, **kwds) ->
     ------
     TypeError
         If ``morphology`` is not a `~brian2.spatialneuron.morphology.Morphology`.
+    ValueError
+        If ``colors`` are not colours.
 
     Examples
     --------
@@ -116,25 +138,49 @@ def plot_dendrogram(morphology: Morphology, axes: Axes | None = None, **kwds) ->
     >>> morpho.dend = Cylinder(2*um, length=100*um, n=10)
     >>> morpho.dend.left = Cylinder(1*um, length=50*um, n=5)
     >>> morpho.dend.right = Cylinder(1*um, length=80*um, n=5)
-    >>> ax = plot_dendrogram(morpho, color='black')
+    >>> ax = plot_dendrogram(morpho)
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['levels 0, 2', 'level 1']
+    >>> ax = plot_dendrogram(morpho, color='black')  # one colour, no legend
     """
     morphology = check_morphology(morphology, "plot_dendrogram")
+    section_colors = _section_colors(colors)
     axes = get_axes(axes)
+    had_data = axes.has_data()
     layout = dendrogram_layout(morphology)
+    tree = layout.tree
     segments = np.concatenate([layout.vertical, layout.horizontal])
-    lines = LineCollection(
-        segments, **_with_defaults(kwds, color="darkblue", linewidth=DEFAULT_LINEWIDTH)
-    )
+    user_color = any(key in kwds for key in COLOR_KEYS)
+    style = MorphologyStyle(section_colors, None, None, None, False, None, False, False)
+    if not user_color:
+        # a horizontal line joins the children of a branching section: its colour
+        n_children = np.bincount(tree.parent[tree.parent >= 0], minlength=len(tree.depth))
+        depths = np.concatenate([tree.depth, tree.depth[n_children > 1]])
+        kwds = with_defaults(kwds, color=style.depth_colors(depths))
+    lines = LineCollection(segments, **with_defaults(kwds, linewidth=DEFAULT_LINEWIDTH))
     axes.add_collection(lines)
     somata = layout.soma_positions
     if len(somata):
-        axes.plot(
-            somata[:, 0], somata[:, 1], linestyle="none", marker="o",
-            color=lines.get_edgecolor()[0], clip_on=False, zorder=lines.get_zorder() + 0.1,
+        soma_color = (lines.get_edgecolor()[:1] if user_color
+                      else style.depth_colors(tree.depth[tree.is_soma]))
+        axes.scatter(
+            somata[:, 0], somata[:, 1], marker="o", s=36, c=soma_color,
+            clip_on=False, zorder=lines.get_zorder() + 0.1,
         )
-    axes.autoscale_view()
+    if had_data:
+        axes.autoscale_view()
+    else:
+        top = float(np.max(layout.end_distance)) if len(layout.end_distance) else 0.0
+        margin = DENDROGRAM_TOP_MARGIN * (top or 1.0)
+        axes.set_xlim(-0.5, max(layout.n_leaves, 1) - 0.5)
+        axes.set_ylim(-margin, top + margin)
     axes.set_xticks([])
-    axes.set_ylabel(axis_label("distance from root", um))
+    axes.set_ylabel(axis_label("distance from root", UM_LABEL))
+    if legend and not user_color:
+        entries = level_legend_entries(section_colors, tree.depth)
+        # below the axes, where a dendrogram has no tick labels: never on a branch
+        add_level_legend(axes, entries, loc="upper center", bbox_to_anchor=(0.5, -0.01),
+                         ncols=max(len(entries), 1), frameon=False)
     return axes
 
 
@@ -170,7 +216,7 @@ def _norm_limit(limit: Any, unit: Unit | None, which: str) -> float | None:
     if isinstance(limit, Quantity) and get_dimensions(limit) is not get_dimensions(
         unit if unit is not None else 1
     ):
-        raise TypeError(
+        raise DimensionMismatchError(
             f"The {which} limit in 'value_norm' has units of "
             f"{get_unit(get_dimensions(limit))!r}, which do not match the values "
             f"({unit if unit is not None else 'dimensionless'})."
@@ -272,6 +318,7 @@ def plot_morphology(
     *,
     value_name: str | None = None,
     backend: str | None = None,
+    legend: bool = True,
     **kwds,
 ) -> Any:
     """
@@ -292,7 +339,9 @@ def plot_morphology(
         Whether to plot in 3D. By default, 3D if any z coordinate is not 0.
         A 2D plot shows the x and y coordinates.
     show_compartments : bool, optional
-        Whether to mark the boundaries between compartments with dots.
+        Whether to mark the boundaries between compartments with dots, in
+        the colour of their compartment (with a thin white rim, so that
+        they stand out from the line without hiding its colour).
     show_diameter : bool, optional
         Whether to draw the sections with their real diameter: in 2D as
         polygons in data coordinates (exact), in 3D with matplotlib as line
@@ -303,7 +352,9 @@ def plot_morphology(
         Colours cycled through by section level: the root section gets the
         first, its children the second, and so on. Any matplotlib colour
         specification; a single colour colours everything. Ignored for
-        compartments when ``values`` are given.
+        compartments when ``values`` are given. With several colours in
+        use, a legend says which colour stands for which levels (in the
+        emptiest corner in 2D).
     values : `~brian2.Quantity`, array or `~brian2.core.variables.VariableView`, optional
         One value per compartment (somata included), in Brian's order of the
         compartments, e.g. ``neuron.v`` of a
@@ -333,6 +384,9 @@ def plot_morphology(
         available), or Mayavi if ``axes`` is a Mayavi scene. Mayavi needs the
         optional dependencies (``pip install brian2tools[mayavi]``) and only
         draws in 3D. 2D plots always use matplotlib.
+    legend : bool, optional
+        Whether to explain the level colours in a legend (matplotlib only;
+        never with ``values``, which get a colorbar).
     **kwds
         Passed on to the matplotlib collection of the sections
         (`~matplotlib.collections.LineCollection`, its 3D version, or a
@@ -347,8 +401,13 @@ def plot_morphology(
 
     Raises
     ------
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If
+        ``value_unit`` or the limits in ``value_norm`` do not match the
+        units of ``values``.
     TypeError
-        If ``morphology`` is not a Morphology, or values/units do not fit.
+        If ``morphology`` is not a Morphology, or ``values`` are not
+        numbers.
     ValueError
         If ``values`` does not have one value per compartment, or other
         arguments are invalid.
@@ -386,7 +445,7 @@ def plot_morphology(
         plot_3d = backend == "mayavi" or bool(
             np.any(np.abs(layout.all_points[:, 2]) > FLAT_TOLERANCE_UM)
         )
-    style = _Style(
+    style = MorphologyStyle(
         section_colors=section_colors,
         values=value_array,
         norm=norm,
@@ -395,42 +454,18 @@ def plot_morphology(
         value_label=value_label,
         show_compartments=show_compartments,
         show_diameter=show_diameter,
+        legend=legend,
     )
     if backend == "mayavi":
         from .morphology_mayavi import draw_morphology_mayavi
 
         return draw_morphology_mayavi(layout, style, scene=axes, **kwds)
     if plot_3d:
-        return _draw_3d(layout, style, _axes_3d(axes), kwds)
+        return draw_3d(layout, style, axes_3d(axes), kwds)
     return _draw_2d(layout, style, get_axes(axes), kwds)
 
 
-class _Style:
-    """What to draw and in which colours (shared by the 2D, 3D and Mayavi drawing)."""
-
-    def __init__(self, section_colors, values, norm, cmap, colorbar, value_label,
-                 show_compartments, show_diameter):
-        self.section_colors = section_colors
-        self.values = values
-        self.norm = norm
-        self.cmap = cmap
-        self.colorbar = colorbar
-        self.value_label = value_label
-        self.show_compartments = show_compartments
-        self.show_diameter = show_diameter
-
-    def depth_colors(self, depth: np.ndarray) -> np.ndarray:
-        """RGBA colour for each given section depth."""
-        return self.section_colors[np.asarray(depth) % len(self.section_colors)]
-
-    def soma_colors(self, layout: MorphologyLayout) -> np.ndarray:
-        """RGBA colour of each soma (by level, or by its value)."""
-        if self.values is not None:
-            return self.cmap(self.norm(self.values[layout.soma_compartment]))
-        return self.depth_colors(layout.tree.depth[layout.tree.is_soma])
-
-
-def _colored(collection, style: _Style, cable: np.ndarray):
+def _colored(collection, style: MorphologyStyle, cable: np.ndarray):
     """Map a collection's elements (compartments ``cable``) through the value colormap."""
     collection.set_array(style.values[cable])
     collection.set_cmap(style.cmap)
@@ -438,69 +473,48 @@ def _colored(collection, style: _Style, cable: np.ndarray):
     return collection
 
 
-def _add_colorbar(axes, mappable, style: _Style) -> None:
-    colorbar = axes.figure.colorbar(mappable, ax=axes)
+def _add_colorbar(axes: Axes, mappable, style: MorphologyStyle) -> None:
+    """
+    A colorbar of a fixed width right next to the axes' drawn box.
+
+    ``figure.colorbar(ax=axes)`` takes a share of the axes' layout slot, and
+    with the equal aspect of a morphology the axes then shrinks into a
+    narrow column far from its colorbar. An inset axes follows the axes'
+    box as drawn (after the aspect is applied), and layout engines and
+    ``bbox_inches='tight'`` take it into account.
+    """
+    axes.apply_aspect()  # the box as it will be drawn, to size the bar in inches
+    box = axes.get_position()
+    width_in = max(box.width * axes.figure.get_figwidth(), 1e-6)
+    bar = COLORBAR_WIDTH_IN / width_in
+    pad = COLORBAR_PAD_IN / width_in
+    cax = axes.inset_axes([1 + pad, 0.0, bar, 1.0])
+    colorbar = axes.figure.colorbar(mappable, cax=cax)
     colorbar.set_label(style.value_label)
 
 
-def _compartment_polygons(layout: MorphologyLayout, cable: np.ndarray) -> np.ndarray:
-    """
-    One quadrilateral per compartment (x-y plane), as wide as its diameter at
-    both ends. Inside a section, neighbouring quadrilaterals share their
-    edges (the normal at an inner point is the mean of both segments').
-    """
-    start = layout.start[cable, :2]
-    end = layout.end[cable, :2]
-    direction = end - start
-    length = np.hypot(direction[:, 0], direction[:, 1])
-    length[length == 0] = 1.0
-    normal = np.column_stack([-direction[:, 1], direction[:, 0]]) / length[:, None]
-    section = layout.section_of[cable]
-    same_as_next = np.zeros(len(section), dtype=bool)
-    same_as_next[:-1] = section[1:] == section[:-1]
-    start_normal = normal.copy()
-    end_normal = normal.copy()
-    joint = normal[:-1][same_as_next[:-1]] + normal[1:][same_as_next[:-1]]
-    joint_length = np.hypot(joint[:, 0], joint[:, 1])
-    joint_length[joint_length == 0] = 1.0
-    joint /= joint_length[:, None]
-    end_normal[:-1][same_as_next[:-1]] = joint
-    start_normal[1:][same_as_next[:-1]] = joint
-    start_radius = layout.start_diameter[cable][:, None] / 2
-    end_radius = layout.end_diameter[cable][:, None] / 2
-    return np.stack(
-        [
-            start + start_normal * start_radius,
-            end + end_normal * end_radius,
-            end - end_normal * end_radius,
-            start - start_normal * start_radius,
-        ],
-        axis=1,
-    )
-
-
-def _draw_2d(layout: MorphologyLayout, style: _Style, axes: Axes, kwds: dict) -> Axes:
+def _draw_2d(layout: MorphologyLayout, style: MorphologyStyle, axes: Axes, kwds: dict) -> Axes:
     cable = ~layout.is_soma
     per_compartment = style.values is not None or style.show_diameter
     mappable = None
     if style.show_diameter:
-        polygons = _compartment_polygons(layout, cable)
+        polygons = compartment_polygons(layout, cable)
         poly_kwds = dict(kwds)
         if style.values is None and not any(
             key in poly_kwds for key in ("color", "facecolor", "facecolors", "fc")
         ):
             poly_kwds["facecolors"] = style.depth_colors(layout.depth[cable])
-        if not any(key in poly_kwds for key in _COLOR_KEYS):
+        if not any(key in poly_kwds for key in COLOR_KEYS):
             poly_kwds["edgecolors"] = "face"  # keeps very thin sections visible
         sections = PolyCollection(polygons, **poly_kwds)
     elif per_compartment:
         segments = np.stack([layout.start[cable, :2], layout.end[cable, :2]], axis=1)
-        sections = LineCollection(segments, **_with_defaults(kwds, linewidth=DEFAULT_LINEWIDTH))
+        sections = LineCollection(segments, **with_defaults(kwds, linewidth=DEFAULT_LINEWIDTH))
     else:
         paths = [path[:, :2] for path in layout.section_paths]
         colors = style.depth_colors(layout.tree.depth[~layout.tree.is_soma])
         sections = LineCollection(
-            paths, **_with_defaults(kwds, color=colors, linewidth=DEFAULT_LINEWIDTH)
+            paths, **with_defaults(kwds, color=colors, linewidth=DEFAULT_LINEWIDTH)
         )
     if style.values is not None:
         mappable = _colored(sections, style, cable)
@@ -521,134 +535,42 @@ def _draw_2d(layout: MorphologyLayout, style: _Style, axes: Axes, kwds: dict) ->
 
     if style.show_compartments and np.any(cable):
         boundaries = layout.boundaries
-        axes.plot(
-            boundaries[:, 0], boundaries[:, 1], linestyle="none", marker="o",
-            markersize=COMPARTMENT_MARKERSIZE, color="black",
+        # in the colour of their compartment, with a thin white rim: the dots
+        # mark the boundaries without hiding the colour that was asked for
+        dot_colors = (style.boundary_colors(layout) if not _user_color(kwds)
+                      else _first_color(sections))
+        axes.scatter(
+            boundaries[:, 0], boundaries[:, 1], marker="o", s=COMPARTMENT_MARKERSIZE**2,
+            c=dot_colors, edgecolors="white", linewidths=COMPARTMENT_EDGEWIDTH,
             zorder=sections.get_zorder() + 0.2,
         )
     axes.autoscale_view()
     axes.set_aspect("equal")
-    axes.set_xlabel(axis_label("x", um))
-    axes.set_ylabel(axis_label("y", um))
+    axes.set_xlabel(axis_label("x", UM_LABEL))
+    axes.set_ylabel(axis_label("y", UM_LABEL))
+    if style.legend and style.values is None and not _user_color(kwds):
+        entries = level_legend_entries(style.section_colors, layout.tree.depth)
+        if entries:
+            # the cell's points, and the edges of the somata (large disks)
+            radius = layout.soma_diameter[:, None] / 2
+            soma_edges = [layout.soma_center[:, :2] + radius * np.array(offset)
+                          for offset in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+            points = np.vstack([layout.all_points[:, :2], *soma_edges])
+            corner = emptiest_corner(points, axes.get_xlim(), axes.get_ylim())
+            add_level_legend(axes, entries, loc=corner)
     if style.colorbar:
         _add_colorbar(axes, mappable, style)
     return axes
 
 
-# --------------------------------------------------------------------------
-# 3D with matplotlib (mplot3d)
-# --------------------------------------------------------------------------
+def _user_color(kwds: dict) -> bool:
+    """Whether the caller chose one colour for the sections (so levels are not coloured)."""
+    return any(key in kwds for key in COLOR_KEYS + ("facecolor", "facecolors", "fc"))
 
 
-def _axes_3d(axes: Any):
-    """A 3D axes: ``axes``/the current axes if 3D, else a 3D axes in place of an empty 2D one."""
-    from mpl_toolkits.mplot3d import Axes3D
-
-    if axes is None:
-        figure = plt.gcf()
-        if not figure.axes:
-            return figure.add_subplot(projection="3d")
-        axes = figure.gca()
-    elif not isinstance(axes, Axes):
-        raise TypeError(
-            f"'axes' has to be a matplotlib Axes (or a Mayavi scene with "
-            f"backend='mayavi'), not '{type(axes).__name__}'."
-        )
-    if isinstance(axes, Axes3D):
-        return axes
-    if axes.has_data():
-        raise ValueError(
-            "A 3D morphology plot needs a 3D axes, but the given/current axes is "
-            "a 2D axes that already shows data. Pass an axes created with "
-            "projection='3d', start a new figure, or use plot_3d=False."
-        )
-    figure = axes.figure
-    subplotspec = axes.get_subplotspec()
-    position = axes.get_position()
-    axes.remove()
-    if subplotspec is not None:
-        return figure.add_subplot(subplotspec, projection="3d")
-    return figure.add_axes(position, projection="3d")
-
-
-def _points_per_um(axes, extent_um: float) -> float:
-    """Roughly how many points one micrometre spans in a 3D axes showing ``extent_um``."""
-    bbox = axes.get_window_extent()
-    size_points = min(bbox.width, bbox.height) * 72.0 / axes.figure.dpi
-    return size_points / max(extent_um, 1e-12)
-
-
-def _sphere(center: np.ndarray, radius: float, resolution: int = 12):
-    theta, phi = np.meshgrid(
-        np.linspace(0, np.pi, resolution), np.linspace(0, 2 * np.pi, 2 * resolution)
-    )
-    return (
-        center[0] + radius * np.sin(theta) * np.cos(phi),
-        center[1] + radius * np.sin(theta) * np.sin(phi),
-        center[2] + radius * np.cos(theta),
-    )
-
-
-def _draw_3d(layout: MorphologyLayout, style: _Style, axes, kwds: dict):
-    from mpl_toolkits.mplot3d.art3d import Line3DCollection
-
-    cable = ~layout.is_soma
-    had_data = axes.has_data()
-    low = np.min(layout.all_points, axis=0)
-    high = np.max(layout.all_points, axis=0)
-    if len(layout.soma_center):
-        radius = layout.soma_diameter[:, None] / 2
-        low = np.minimum(low, np.min(layout.soma_center - radius, axis=0))
-        high = np.maximum(high, np.max(layout.soma_center + radius, axis=0))
-
-    line_kwds = _with_defaults(kwds, linewidth=DEFAULT_LINEWIDTH)
-    if style.values is not None or style.show_diameter:
-        segments = np.stack([layout.start[cable], layout.end[cable]], axis=1)
-        if style.values is None:
-            line_kwds = _with_defaults(line_kwds, color=style.depth_colors(layout.depth[cable]))
-        if style.show_diameter and not any(key in kwds for key in _WIDTH_KEYS):
-            diameter = 0.5 * (layout.start_diameter[cable] + layout.end_diameter[cable])
-            widths = diameter * _points_per_um(axes, float(np.max(high - low)))
-            line_kwds["linewidths"] = np.maximum(widths, MIN_3D_LINEWIDTH)
-    else:
-        segments = layout.section_paths
-        line_kwds = _with_defaults(
-            line_kwds, color=style.depth_colors(layout.tree.depth[~layout.tree.is_soma])
-        )
-    mappable = None
-    if np.any(cable):  # (mplot3d cannot add an empty collection)
-        sections = Line3DCollection(segments, **line_kwds)
-        if style.values is not None:
-            mappable = _colored(sections, style, cable)
-        axes.add_collection3d(sections)
-
-    for center, diameter, color in zip(
-        layout.soma_center, layout.soma_diameter, style.soma_colors(layout), strict=True
-    ):
-        axes.plot_surface(*_sphere(center, diameter / 2), color=color, linewidth=0, shade=True)
-    if style.values is not None and mappable is None:  # a soma on its own
-        from matplotlib.cm import ScalarMappable
-
-        mappable = ScalarMappable(norm=style.norm, cmap=style.cmap)
-
-    if style.show_compartments and np.any(cable):
-        boundaries = layout.boundaries
-        axes.scatter(
-            boundaries[:, 0], boundaries[:, 1], boundaries[:, 2],
-            marker="o", s=COMPARTMENT_MARKERSIZE**2 / 2, color="black", depthshade=False,
-        )
-    axes.auto_scale_xyz(
-        [low[0], high[0]], [low[1], high[1]], [low[2], high[2]], had_data=had_data
-    )
-    axes.set_aspect("equal")
-    # With equal scales a flat cell gets a thin box: fewer ticks on its short
-    # sides, so that their labels do not overlap.
-    ranges = np.maximum(high - low, 1e-12)
-    for axis, extent in zip((axes.xaxis, axes.yaxis, axes.zaxis), ranges, strict=True):
-        axis.set_major_locator(MaxNLocator(nbins=max(2, round(6 * extent / ranges.max()))))
-    axes.set_xlabel(axis_label("x", um))
-    axes.set_ylabel(axis_label("y", um))
-    axes.set_zlabel(axis_label("z", um))
-    if style.colorbar:
-        _add_colorbar(axes, mappable, style)
-    return axes
+def _first_color(collection) -> np.ndarray:
+    """The (first) face or edge colour of a collection, for marks drawn on it."""
+    colors = collection.get_facecolor()
+    if not len(colors) or isinstance(collection, LineCollection):
+        colors = collection.get_edgecolor()
+    return np.asarray(colors[:1])

@@ -422,6 +422,42 @@ def _diameters(section: Morphology):
     return section.start_diameter, section.end_diameter
 
 
+def compartment_polygons(layout: MorphologyLayout, cable: np.ndarray) -> np.ndarray:
+    """
+    One quadrilateral per compartment (x-y plane), as wide as its diameter at
+    both ends. Inside a section, neighbouring quadrilaterals share their
+    edges (the normal at an inner point is the mean of both segments').
+    """
+    start = layout.start[cable, :2]
+    end = layout.end[cable, :2]
+    direction = end - start
+    length = np.hypot(direction[:, 0], direction[:, 1])
+    length[length == 0] = 1.0
+    normal = np.column_stack([-direction[:, 1], direction[:, 0]]) / length[:, None]
+    section = layout.section_of[cable]
+    same_as_next = np.zeros(len(section), dtype=bool)
+    same_as_next[:-1] = section[1:] == section[:-1]
+    start_normal = normal.copy()
+    end_normal = normal.copy()
+    joint = normal[:-1][same_as_next[:-1]] + normal[1:][same_as_next[:-1]]
+    joint_length = np.hypot(joint[:, 0], joint[:, 1])
+    joint_length[joint_length == 0] = 1.0
+    joint /= joint_length[:, None]
+    end_normal[:-1][same_as_next[:-1]] = joint
+    start_normal[1:][same_as_next[:-1]] = joint
+    start_radius = layout.start_diameter[cable][:, None] / 2
+    end_radius = layout.end_diameter[cable][:, None] / 2
+    return np.stack(
+        [
+            start + start_normal * start_radius,
+            end + end_normal * end_radius,
+            end - end_normal * end_radius,
+            start - start_normal * start_radius,
+        ],
+        axis=1,
+    )
+
+
 # --------------------------------------------------------------------------
 # Dendrogram
 # --------------------------------------------------------------------------

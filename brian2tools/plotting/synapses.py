@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 from brian2.core.variables import VariableView
 from brian2.synapses.synapses import Synapses, SynapticPathway
-from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, Unit, get_dimensions
+from brian2.units.fundamentalunits import (
+    DIMENSIONLESS,
+    DimensionMismatchError,
+    Quantity,
+    Unit,
+    get_dimensions,
+)
 from brian2.utils.logger import get_logger
 from matplotlib import colormaps
 from matplotlib.axes import Axes
@@ -29,7 +35,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .base import axis_label, brian_plot, check_same_length, get_axes, to_plain_array
 
-__all__ = ["plot_synapses", "default_plot_type"]
+__all__ = ["plot_synapses", "default_plot_type", "scatter_marker_size"]
 
 logger = get_logger(__name__)
 
@@ -53,9 +59,28 @@ DISCRETE_COUNTS_MAX = 20
 #: Above this many pixels an image plot warns that it is memory-hungry.
 IMAGE_WARN_PIXELS = 25_000_000
 
+#: Scatter markers (unless ``s`` is given) cover this fraction of a cell of
+#: the connection matrix, so that neighbouring pairs stay apart and markers
+#: at the first and last index stay inside the limits; the rest of the cell
+#: also absorbs a moderate shrinking of the axes by a layout engine.
+SCATTER_CELL_FRACTION = 0.9
+
+#: Bounds (points) of the automatic scatter marker size: never larger than
+#: matplotlib's usual marker for small networks, never smaller than about a
+#: pixel at 100 dpi for huge ones.
+SCATTER_MARKER_POINTS = (0.72, 6.0)
+
+#: Keyword arguments of `~matplotlib.axes.Axes.hexbin` that decide how the
+#: hexagons' edges are drawn; if none is given, hexagons are drawn without
+#: edges and without antialiasing (see `_draw_hexbin`).
+HEXBIN_EDGE_KEYS = ("linewidths", "linewidth", "lw", "edgecolors", "edgecolor", "ec",
+                    "antialiased", "antialiaseds", "aa")
+
 _SOURCE_LABEL = "source neuron index"
 _TARGET_LABEL = "target neuron index"
 _COUNT_LABEL = "number of synapses"
+#: A hexagon holds the synapses of many source-target pairs.
+_HEXBIN_COUNT_LABEL = "synapses per bin"
 
 
 # --------------------------------------------------------------------------
@@ -68,7 +93,7 @@ def _index_array(indices, name: str) -> np.ndarray:
     if isinstance(indices, VariableView):
         indices = indices[:]
     if isinstance(indices, Quantity) and get_dimensions(indices) is not DIMENSIONLESS:
-        raise TypeError(
+        raise DimensionMismatchError(
             f"'{name}' should be neuron indices (dimensionless integers), but has "
             f"units of {get_dimensions(indices)}."
         )
@@ -231,7 +256,53 @@ def _draw_image(axes, sources, targets, values, n_sources, n_targets, value_labe
     return image
 
 
+def scatter_marker_size(axes: Axes, n_sources: int, n_targets: int) -> float:
+    """
+    The scatter marker size (``s``, in points squared) that fits one cell of a
+    connection matrix of ``n_sources`` x ``n_targets`` in ``axes``.
+
+    The cell size is taken from the axes' current size on the figure (in
+    points, so independent of the resolution the figure is saved at); the
+    marker spans `SCATTER_CELL_FRACTION` of the smaller side of a cell, within
+    `SCATTER_MARKER_POINTS`.
+
+    Parameters
+    ----------
+    axes : `~matplotlib.axes.Axes`
+        The axes of the plot, already in its final place (e.g. after adding
+        a colorbar).
+    n_sources, n_targets : int
+        The number of source and target neurons (cells along x and y).
+
+    Returns
+    -------
+    size : float
+        The marker area in points squared, as used by
+        `~matplotlib.axes.Axes.scatter`.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from brian2tools.plotting.synapses import scatter_marker_size
+    >>> fig, ax = plt.subplots(figsize=(4, 4))
+    >>> scatter_marker_size(ax, 1000, 1000) < scatter_marker_size(ax, 100, 100)
+    True
+    """
+    figure = axes.figure
+    box = axes.get_position()  # figure fraction
+    width_pt = box.width * figure.get_figwidth() * 72.0
+    height_pt = box.height * figure.get_figheight() * 72.0
+    cell_pt = min(width_pt / max(n_sources, 1), height_pt / max(n_targets, 1))
+    low, high = SCATTER_MARKER_POINTS
+    diameter = float(np.clip(SCATTER_CELL_FRACTION * cell_pt, low, high))
+    return diameter**2
+
+
 def _draw_scatter(axes, sources, targets, values, n_sources, n_targets, value_label, kwds):
+    auto_size = not any(key in kwds for key in ("s", "sizes"))
+    if auto_size and not any(key in kwds for key in ("linewidths", "linewidth", "lw")):
+        # an edge would make the marker larger than the size computed for it
+        kwds["linewidths"] = 0
     pair_sources, pair_targets, counts = _unique_pairs(sources, targets, n_targets)
     has_duplicates = len(counts) < len(sources)
     if values is not None:
@@ -254,6 +325,8 @@ def _draw_scatter(axes, sources, targets, values, n_sources, n_targets, value_la
         collection = axes.scatter(sources, targets, **kwds)
     axes.set_xlim(-0.5, n_sources - 0.5)
     axes.set_ylim(-0.5, n_targets - 0.5)
+    if auto_size:  # now that the colorbar (if any) has taken its space
+        collection.set_sizes([scatter_marker_size(axes, n_sources, n_targets)])
     return collection
 
 
@@ -261,6 +334,13 @@ def _draw_hexbin(axes, sources, targets, values, n_sources, n_targets, value_lab
     if sources.size == 0:
         raise ValueError("Cannot draw a hexbin plot without any synapses.")
     kwds.setdefault("extent", (-0.5, n_sources - 0.5, -0.5, n_targets - 0.5))
+    if not any(key in kwds for key in HEXBIN_EDGE_KEYS):
+        # Matplotlib strokes every hexagon with its own colour only to hide
+        # the light seams that antialiasing leaves between neighbours. Without
+        # antialiasing neighbouring hexagons share their edge pixels exactly
+        # (no seams, no stroke needed), and drawing takes about a third less.
+        kwds["linewidths"] = 0
+        kwds["antialiased"] = False
     if values is not None:
         # matplotlib's default reduce_C_function is np.mean: the mean value per hexagon.
         collection = axes.hexbin(sources, targets, C=values, **kwds)
@@ -275,7 +355,7 @@ def _draw_hexbin(axes, sources, targets, values, n_sources, n_targets, value_lab
             norm_kwds: dict = {}
             _count_norm(int(np.max(counts)), collection.get_cmap(), norm_kwds)
             collection.set_norm(norm_kwds["norm"])
-        _add_colorbar(axes, collection, _COUNT_LABEL, integer=not user_norm)
+        _add_colorbar(axes, collection, _HEXBIN_COUNT_LABEL, integer=not user_norm)
     return collection
 
 
@@ -326,13 +406,18 @@ def plot_synapses(
         The name of the variable for the colorbar label (by default the
         name of ``values`` if it is a Brian variable such as ``synapses.w``).
     plot_type : {'scatter', 'image', 'hexbin'}, optional
-        ``'scatter'`` (default): a marker per connected pair.
+        ``'scatter'`` (default): a marker per connected pair, sized (unless
+        ``s`` is given) to fit one cell of the connection matrix in the
+        axes at the time of the call, see `scatter_marker_size`.
         ``'image'``: the connection matrix as an image (origin at the lower
         left, covering all neurons).
         ``'hexbin'``: a hexagonal 2D histogram (`~matplotlib.axes.Axes.hexbin`)
-        of the number of synapses, or of the mean of ``values`` (change the
-        reduction with ``reduce_C_function``), per hexagon; hexagons without
-        synapses are not drawn. Suited to very many synapses.
+        of the number of synapses (colorbar "synapses per bin"), or of the
+        mean of ``values`` (change the reduction with ``reduce_C_function``),
+        per hexagon; hexagons without synapses are not drawn, the others
+        without edges or antialiasing (neighbours then meet without seams;
+        pass ``linewidths``/``edgecolors``/``antialiased`` to change that).
+        Suited to very many synapses.
     axes : `~matplotlib.axes.Axes`, optional
         The axes to plot into; by default the current axes.
     n_sources, n_targets : int, optional
@@ -356,9 +441,13 @@ def plot_synapses(
         If ``plot_type`` is unknown, the arguments have different lengths,
         the indices are not valid neuron indices, or ``values`` are given
         while some pairs have several synapses (except for ``'hexbin'``).
+    DimensionMismatchError
+        (``brian2.units.fundamentalunits.DimensionMismatchError``) If the
+        indices have physical units, or ``var_unit`` does not match the
+        units of ``values``.
     TypeError
-        If ``axes`` is not a matplotlib Axes, or the indices or values have
-        the wrong type or units.
+        If ``axes`` is not a matplotlib Axes, or the indices or values are
+        not numbers.
 
     Examples
     --------
