@@ -250,8 +250,10 @@ def test_devices_accept_and_ignore_standalone_build_options(tmp_path, monkeypatc
     messages = [message for _, logger_name, message in logs if "standalone option" in message]
     assert len(messages) == 1, logs
     assert f"'{name}' device" in messages[0]
+    # debug is an option of the Markdown device itself (it prints the text, as in 0.3)
+    own = {"debug"} if name == "markdown" else set()
     for option in STANDALONE_OPTIONS:
-        assert option in messages[0]
+        assert (option in messages[0]) != (option in own), option
     assert "direct_call" not in messages[0]
     # other options are still refused, by name
     with pytest.raises(TypeError, match="nonsense"):

@@ -16,6 +16,7 @@ documentation of the package (:mod:`brian2tools.baseexport`).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import numbers
 import weakref
@@ -209,7 +210,10 @@ class BaseExporter(RuntimeDevice):
             )
         options = dict(getattr(self, "build_options", {}) or {})
         options.update(build_options)
-        ignored = sorted(name for name in options if name in STANDALONE_BUILD_OPTIONS)
+        # options a renderer takes itself (the Markdown device's debug) are its own
+        own = set(inspect.signature(self.render_and_write).parameters)
+        ignored = sorted(name for name in options
+                         if name in STANDALONE_BUILD_OPTIONS and name not in own)
         for name in ignored:
             del options[name]
         # direct_call is set by Brian itself, not by the script: not worth a message
