@@ -44,3 +44,15 @@ __all__ = [
     "plot_morphology",
     "__version__",
 ]
+
+# Names that scripts written for brian2tools 0.3 import from the package
+# itself; loaded on first use, so that importing brian2tools stays light.
+_LAZY_NAMES = {"MdExpander": "brian2tools.mdexport"}
+
+
+def __getattr__(name):
+    if name in _LAZY_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    raise AttributeError(f"module 'brian2tools' has no attribute {name!r}")

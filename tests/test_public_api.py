@@ -5,6 +5,7 @@ that it does not shadow Brian's own names, and the version string.
 
 import inspect
 
+import pytest
 from packaging.version import Version
 
 import brian2tools
@@ -63,3 +64,14 @@ def test_import_makes_the_export_devices_known_to_set_device():
     assert {"exporter", "markdown", "neuroml2"} <= set(all_devices)
     # the machinery behind it is not part of the star import
     assert not {"devices", "LazyDevice", "register_export_devices"} & set(namespace)
+
+
+def test_mdexpander_is_reached_from_the_package_as_in_03():
+    import brian2tools
+    from brian2tools import MdExpander
+    from brian2tools.mdexport import MdExpander as from_subpackage
+
+    assert MdExpander is from_subpackage
+    assert "MdExpander" not in brian2tools.__all__  # not brought in by a star import
+    with pytest.raises(AttributeError, match="no attribute 'plot_everything'"):
+        brian2tools.plot_everything  # noqa: B018
