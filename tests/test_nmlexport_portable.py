@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from brian2 import (
     NeuronGroup,
+    PopulationRateMonitor,
     SpikeMonitor,
     StateMonitor,
     Synapses,
@@ -59,8 +60,11 @@ def _lif(method="linear", duration=60 * ms):
     group.v0 = "(8 + 4*(i % 4))*mV"   # 8 mV: never reaches the threshold
     state = StateMonitor(group, "v", record=[0, 1, 7], name="lif_v")
     spikes = SpikeMonitor(group, name="lif_spikes")
+    # a second event monitor of the same cells, on a sub-group (NEURON records
+    # a cell's spikes into one file only: the portable form shares it)
+    rate = PopulationRateMonitor(group[2:6], name="lif_rate")
     run(duration)
-    return state, spikes
+    return state, spikes, rate
 
 
 def _adaptive(method="linear", duration=60 * ms):
@@ -82,10 +86,13 @@ def _adaptive(method="linear", duration=60 * ms):
     return state, spikes
 
 
-def _copies(state, spikes):
+def _copies(state, spikes, rate=None):
     values = {name: np.array(getattr(state, name)) for name in state.record_variables}
-    return {"t": np.array(state.t[:]), "values": values,
-            "spike_t": np.array(spikes.t[:]), "spike_i": np.array(spikes.i[:])}
+    copies = {"t": np.array(state.t[:]), "values": values,
+              "spike_t": np.array(spikes.t[:]), "spike_i": np.array(spikes.i[:])}
+    if rate is not None:
+        copies["rate"] = np.array(rate.rate[:])
+    return copies
 
 
 def _brian(build, method, extra=0 * ms):
@@ -118,7 +125,7 @@ def _skip_without(engine):
 # ------------------------------------------------------------------ the files
 def test_cells_are_grouped_by_their_values_into_standard_populations(tmp_path):
     set_device("neuroml2", filename=str(tmp_path / "lif.xml"), portable=True)
-    state, spikes = _lif(duration=1 * ms)
+    monitors = _lif(duration=1 * ms)  # noqa: F841
     v0 = (8 + 4 * (np.arange(8) % 4)) * 1e-3
     v_init = np.arange(8) * 0.5e-3
     reinit_and_delete()
@@ -147,7 +154,10 @@ def test_cells_are_grouped_by_their_values_into_standard_populations(tmp_path):
         assert parse_quantity(component.get("reset")) == 0
     columns = [c.get("quantity") for c in root.iter("OutputColumn")]
     assert columns == ["lif__0[0]/v", "lif__1[0]/v", "lif__7[0]/v"]
-    selections = [(e.get("id"), e.get("select")) for e in root.iter("EventSelection")]
+    # one event file for the group, shared by the SpikeMonitor and the rate monitor
+    (events,) = root.iter("EventOutputFile")
+    assert events.get("fileName") == "recording_lif.spikes"
+    selections = [(e.get("id"), e.get("select")) for e in events.iter("EventSelection")]
     assert selections == [(str(k), f"lif__{k}[0]") for k in range(8)]
 
 
@@ -211,6 +221,7 @@ def test_jneuroml_runs_the_portable_form_like_brian(tmp_path):
                                atol=1e-6 * 0.02)
     np.testing.assert_array_equal(lems["spike_i"], brian["spike_i"])
     np.testing.assert_allclose(lems["spike_t"], brian["spike_t"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(lems["rate"], brian["rate"], rtol=1e-9)
     assert len(brian["spike_t"]) > 10
 
 
@@ -255,6 +266,10 @@ def test_neuron_runs_the_lif_model_like_brian(tmp_path):
     nrn = _exported(_lif, tmp_path, simulate="neuron")
     _compare_with_neuron(brian, nrn, spiking=[1, 2, 3, 5, 6, 7], quiet=[0, 4],
                          variables=["v"])
+    # the rate of cells 2..5, from the file the SpikeMonitor shares
+    in_rate = (nrn["spike_i"] >= 2) & (nrn["spike_i"] < 6)
+    assert nrn["rate"].sum() * 4 * float(DT) == pytest.approx(np.count_nonzero(in_rate))
+    assert brian["rate"].sum() == pytest.approx(nrn["rate"].sum())
 
 
 def test_neuron_runs_a_second_state_variable_like_brian(tmp_path):

@@ -261,6 +261,35 @@ def _main_slot(obj, updater=None) -> dict[str, Any]:
     return {"when": slot["when"], "order": slot["order"]}
 
 
+def clean_code(code: str) -> str:
+    """
+    Brian code as the description keeps it: comments and indentation removed.
+
+    Brian accepts code over several lines, indented as in a triple-quoted
+    string, with Python comments (``on_pre='v += w  # kick'``); the
+    description keeps one statement per line, without either (its code
+    holds no strings, so ``#`` always starts a comment).
+
+    Parameters
+    ----------
+    code : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> clean_code('''
+    ...     v_post += w  # kick
+    ...     w = clip(w + 1, 0, 5)
+    ...     ''')
+    'v_post += w\nw = clip(w + 1, 0, 5)'
+    """
+    lines = (line.split("#", 1)[0].strip() for line in code.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 def _code_identifiers(*codes, variables=()) -> set[str]:
     """
     The names that ``codes`` read from outside: temporaries that a statement
@@ -272,6 +301,7 @@ def _code_identifiers(*codes, variables=()) -> set[str]:
     for code in codes:
         if not isinstance(code, str):
             continue
+        code = clean_code(code)
         identifiers |= get_identifiers(code)
         for line in code.splitlines():
             if not line.strip() or line.strip().startswith("#"):
@@ -326,8 +356,8 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
     for event, threshold in group.events.items():
         reset = group.event_codes.get(event)
         events[event] = {
-            "threshold": threshold.strip(),
-            "reset": None if reset is None else reset.strip(),
+            "threshold": clean_code(threshold),
+            "reset": None if reset is None else clean_code(reset),
         }
         where = f"the '{event}' event"
         parts.append(
@@ -349,7 +379,7 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
     if refractory is False or refractory is None:
         refractory = None
     elif isinstance(refractory, str):
-        refractory = refractory.strip()
+        refractory = clean_code(refractory)
         parts.append(
             (
                 "the refractoriness",
@@ -438,7 +468,7 @@ def _describe_synapses(synapses: Synapses, context: _Context) -> dict[str, Any]:
                 "name": pathway_name,
                 "prepost": pathway.prepost,
                 "event": pathway.event,
-                "code": pathway.code.strip(),
+                "code": clean_code(pathway.code),
                 "delay": Quantity(np.array(delays, dtype=float), dim=second.dim),
                 **_slot(pathway),
             }
@@ -490,7 +520,7 @@ def _describe_poissongroup(group: PoissonGroup, context: _Context) -> dict[str, 
     rates = group._rates
     namespace: dict[str, Any] = {}
     if isinstance(rates, str):
-        rates = rates.strip()
+        rates = clean_code(rates)
         namespace = external_values(
             group, get_identifiers(rates), context.run_namespace, group.name, "the rates"
         )
@@ -546,7 +576,7 @@ def _describe_poissoninput(poisson_input: PoissonInput, context: _Context) -> di
         )
     weight = poisson_input.weight
     if isinstance(weight, str):
-        weight = weight.strip()
+        weight = clean_code(weight)
         namespace = external_values(
             target, get_identifiers(weight), context.run_namespace, poisson_input.name, "the weight"
         )

@@ -15,6 +15,7 @@ raised at collection time, and only if the object takes part in a run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -391,6 +392,10 @@ def _copy_indices(indices):
 
 def _generator_identifiers(code: str) -> set[str]:
     """The names a generator expression (``'k for k in range(i-3, i+4) if k != i'``) uses."""
+    if not re.search(r"\bfor\b", code):
+        # Brian's short forms: 'i + 1' and 'i if i < 2' (one target per source at most)
+        element, _, condition = code.partition(" if ")
+        return get_identifiers(element) | (get_identifiers(condition) if condition else set())
     try:
         parsed = parse_synapse_generator(code)
     except SyntaxError:  # a plain expression such as j='i'

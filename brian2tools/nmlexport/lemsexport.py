@@ -336,11 +336,30 @@ class NMLExporter:
             files[monitor["name"]] = add_state_monitor(
                 simulation, monitor, cells[monitor["source"]["group"]],
                 groups[monitor["source"]["group"]], duration, ids, file_name, path)
+        # NEURON records a cell's spikes into one event file only (the last one
+        # that asks): in the portable form the event monitors of a group share
+        # one file of all its cells, with the group's indices
+        shared_events = {}  # monitor -> (recording id, start, stop)
+        recorded_groups = {}
         for position, monitor in enumerate(spike_monitors + rate_monitors):
             # only a SpikeMonitor takes the documented plain name
             first = position == 0 and bool(spike_monitors)
             file_name = recording_file_names(monitor["name"], recordingsname,
                                              first=first)["spikes"]
+            source = monitor["source"]
+            if portable:
+                group = source["group"]
+                start, stop = int(source.get("start") or 0), int(source["stop"])
+                if group not in recorded_groups:
+                    recorded_groups[group] = monitor["name"]
+                    whole = dict(monitor, source={"group": group, "start": 0,
+                                                  "stop": int(groups[group]["N"])})
+                    files[monitor["name"]] = add_event_monitor(simulation, whole, file_name,
+                                                               path)
+                else:
+                    files[monitor["name"]] = files[recorded_groups[group]]
+                shared_events[monitor["name"]] = (recorded_groups[group], start, stop)
+                continue
             files[monitor["name"]] = add_event_monitor(simulation, monitor, file_name, path)
         root.append(simulation)
         root.append(supporting.target(simulation_id))
@@ -352,7 +371,7 @@ class NMLExporter:
         self.names = {"network": network_id, "simulation": simulation_id,
                       "populations": ({name: list(g.populations) for name, g in grouped.items()}
                                       if portable else list(cells)),
-                      "recordings": files}
+                      "recordings": files, "shared_events": shared_events}
 
     def to_xml(self) -> str:
         """
@@ -553,7 +572,8 @@ class LEMSDevice(BaseExporter):
         logger.debug(f"NeuroML2/LEMS model written to {written}")
         self.exporter = exporter
         if simulate is not None:
-            converted = brian_recordings(simulate_model(written, simulate), runs, simulate)
+            converted = brian_recordings(simulate_model(written, simulate), runs, simulate,
+                                         exporter.names.get("shared_events"))
             self.simulated_monitors.update(fill_monitors(self, self.exported_monitors, converted))
 
 

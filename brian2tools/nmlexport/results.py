@@ -92,7 +92,7 @@ def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
 
 
 def brian_recordings(recordings: dict[str, dict], runs: list[dict],
-                     engine: str = "jneuroml") -> dict[str, dict]:
+                     engine: str = "jneuroml", shared: dict | None = None) -> dict[str, dict]:
     """
     An engine's recordings in Brian's conventions, monitor by monitor.
 
@@ -107,6 +107,11 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
         step after Brian (moved back here); NEURON's spike times are kept as
         it reports them (it integrates with its own methods, see
         :doc:`/nmlexport`).
+    shared : dict, optional
+        Event monitors recorded in a file they share (the portable form: one
+        file per group): monitor name -> (recording id, start, stop), the
+        group's indices of the monitored cells (``NMLExporter.names
+        ['shared_events']``).
 
     Returns
     -------
@@ -145,12 +150,13 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
                   for name in monitor["variables"]}
         converted[monitor["name"]] = {"kind": "state", "t": times, "values": values}
     lag = dt if engine == "jneuroml" else 0.0
+    recordings = _split_shared(recordings, shared or {})
     for monitor in first.get("spikemonitors") or ():
         data = _recordings_of(recordings, monitor["name"])
         if engine != "jneuroml":
-            times = np.asarray(data["t"], dtype=float)
-            keep = (times >= t_start) & (times < t_start + n_steps * dt - dt / 2)
-            converted[monitor["name"]] = {"kind": "events", "t": times[keep],
+            spike_times = np.asarray(data["t"], dtype=float)
+            keep = (spike_times >= t_start) & (spike_times < t_start + n_steps * dt - dt / 2)
+            converted[monitor["name"]] = {"kind": "events", "t": spike_times[keep],
                                           "i": np.asarray(data["i"], dtype=int)[keep]}
             continue
         steps = _brian_steps(data["t"], dt, t_start)
@@ -168,6 +174,17 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
         converted[monitor["name"]] = {"kind": "rate", "t": times,
                                       "rate": counts / (size * dt)}
     return converted
+
+
+def _split_shared(recordings: dict, shared: dict) -> dict:
+    """Each monitor's events from a file shared by a group: its cells, its indices."""
+    recordings = dict(recordings)
+    for name, (source, start, stop) in shared.items():
+        data = _recordings_of(recordings, source)
+        indices = np.asarray(data["i"], dtype=int)
+        keep = (indices >= start) & (indices < stop)
+        recordings[name] = {"t": np.asarray(data["t"])[keep], "i": indices[keep] - start}
+    return recordings
 
 
 def _brian_steps(times, dt: float, t_start: float, lag: float | None = None) -> np.ndarray:

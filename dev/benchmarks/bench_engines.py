@@ -1,0 +1,115 @@
+"""
+Simulating an export in jNeuroML and NEURON, against Brian, in one run.
+
+The model: ``N`` integrate-and-fire neurons with refractoriness (the
+documentation's model), driven to fire at about 30 Hz, recorded by a
+SpikeMonitor, simulated for 1 s with dt = 0.1 ms. It is exported in the
+portable form (one NeuroML population per distinct set of cell values) and
+simulated by each engine from the same file; Brian simulates the script
+itself. Printed: wall time of each (NEURON's first run with its
+``nrnivmodl``, and a second run with the compiled mechanisms from the
+cache), the ratio to Brian, and the spike counts (which must agree).
+
+The second case gives every cell its own ``v0`` in ``K`` distinct values,
+which costs NEURON one mechanism (one ``nrnivmodl`` compilation) per value.
+
+Usage: ``python dev/benchmarks/bench_engines.py [N] [K]`` (defaults 1000, 10).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from brian2 import (
+    NeuronGroup,
+    SpikeMonitor,
+    defaultclock,
+    ms,
+    prefs,
+    run,
+    second,
+    set_device,
+    start_scope,
+)
+from brian2.devices.device import reinit_and_delete
+
+import brian2tools.nmlexport  # noqa: F401 -- the 'neuroml2' device
+from brian2tools.nmlexport.engines import simulate
+
+
+def build(n: int, distinct: int):
+    start_scope()
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(n, "dv/dt = (v0 - v) / (10*ms) : volt (unless refractory)\nv0 : volt",
+                        threshold="v > 10*mV", reset="v = 0*mV", refractory=5 * ms,
+                        method="euler")
+    group.v0 = f"(15 + 10 * (i % {distinct}) / {max(distinct - 1, 1)})*mV"
+    return group, SpikeMonitor(group)
+
+
+def brian_run(n: int, distinct: int, target: str) -> tuple[float, int]:
+    prefs.codegen.target = target
+    group, spikes = build(n, distinct)
+    run(1 * ms)  # compilation (cython) and set-up, not timed
+    start = time.perf_counter()
+    run(1 * second - 1 * ms)
+    elapsed = time.perf_counter() - start
+    count = int(spikes.num_spikes)
+    reinit_and_delete()
+    return elapsed, count
+
+
+def export(n: int, distinct: int, folder: Path) -> Path:
+    model = folder / f"lif_{n}_{distinct}.xml"
+    set_device("neuroml2", filename=str(model), portable=True)
+    prefs.codegen.target = "numpy"
+    group, spikes = build(n, distinct)  # noqa: F841 -- collected by run()
+    run(1 * second)
+    reinit_and_delete()
+    set_device("runtime")
+    return model
+
+
+def spike_count(model: Path) -> int:
+    spikes = next(model.parent.glob(f"recording_{model.stem}.spikes"))
+    return sum(1 for line in spikes.read_text().splitlines() if line.strip())
+
+
+def case(n: int, distinct: int) -> None:
+    print(f"\n{n} neurons, {distinct} distinct value(s) of v0, 1 s of simulated time")
+    for target in ("numpy", "cython"):
+        try:
+            seconds, count = brian_run(n, distinct, target)
+        except Exception as error:  # noqa: BLE001 -- a missing compiler only skips a line
+            print(f"  Brian ({target}): not available ({error})")
+            continue
+        print(f"  Brian ({target:6s}) {seconds:8.2f} s   {count} spikes")
+        if target == "numpy":
+            reference = seconds
+    with tempfile.TemporaryDirectory() as folder:
+        model = export(n, distinct, Path(folder))
+        cache = Path(folder) / "cache"
+        for label, engine in (("jNeuroML", "jneuroml"), ("NEURON (compiles)", "neuron"),
+                              ("NEURON (cached)", "neuron")):
+            start = time.perf_counter()
+            result = simulate(model, engine, cache=cache if engine == "neuron" else True,
+                              timeout=3600)
+            seconds = time.perf_counter() - start
+            steps = ", ".join(f"{step} {value:.1f} s"
+                              for step, value in result.step_times.items())
+            print(f"  {label:18s} {seconds:8.2f} s   {spike_count(model)} spikes   "
+                  f"{seconds / reference:6.1f}x Brian (numpy)   [{steps}]")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    distinct = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    case(n, 1)
+    case(n, distinct)
+
+
+if __name__ == "__main__":
+    main()
