@@ -35,7 +35,7 @@ from . import supporting
 from .network_export import (
     add_event_ports,
     build_network_parts,
-    connection_elements,
+    connection_lines,
     connection_type_element,
 )
 from .neurongroup import build_cell_types
@@ -316,10 +316,16 @@ class NMLExporter:
         network = supporting.network(network_id, populations + parts.populations)
         if parts.synaptic_projections or parts.projections:
             network.append(ET.Comment(_delay_note(dt)))
+        # connections are text, put in place of a marker once the rest is written
+        connections = {}
         for projection in parts.synaptic_projections:
-            network.append(projection_element(projection))
+            element, lines = projection_element(projection)
+            element.append(ET.Comment(_marker(len(connections))))
+            connections[_marker(len(connections))] = lines
+            network.append(element)
         for projection in parts.projections:
-            network.extend(connection_elements(projection))
+            network.append(ET.Comment(_marker(len(connections))))
+            connections[_marker(len(connections))] = connection_lines(projection)
         root.append(network)
 
         simulation_id = ids.new(simulation_name)
@@ -365,8 +371,9 @@ class NMLExporter:
         root.append(supporting.target(simulation_id))
         ET.indent(root, space="  ")
         self._root = root
-        self._text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                      + ET.tostring(root, encoding="unicode") + "\n")
+        self._text = _with_connections('<?xml version="1.0" encoding="UTF-8"?>\n'
+                                       + ET.tostring(root, encoding="unicode") + "\n",
+                                       connections)
         self._dom = None
         self.names = {"network": network_id, "simulation": simulation_id,
                       "populations": ({name: list(g.populations) for name, g in grouped.items()}
@@ -420,6 +427,20 @@ class NMLExporter:
         return write_text_atomic(filename, self.to_xml())
 
     # -------------------------------------------------------------- monitors
+def _marker(number: int) -> str:
+    return f"brian2tools connections {number}"
+
+
+def _with_connections(text: str, connections: dict[str, list[str]]) -> str:
+    """The model text with each marker comment replaced by its connection lines."""
+    for marker, lines in connections.items():
+        position = text.index(f"<!--{marker}-->")
+        indent = text[text.rindex("\n", 0, position) + 1:position]
+        text = (text[:position] + f"\n{indent}".join(lines)
+                + text[position + len(marker) + 7:])
+    return text
+
+
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
     for kind in ("synapses", "poissoninputs", "poissongroups", "spikegeneratorgroups"):

@@ -538,9 +538,13 @@ def _si(unit):
     return 1.0 if dimensions.is_dimensionless else Quantity(1.0, dim=dimensions)
 
 
-def projection_element(projection: SynapticProjection) -> ET.Element:
+def projection_element(projection: SynapticProjection) -> tuple[ET.Element, list[str]]:
     """
-    A NeuroML ``<projection>`` with one ``<connectionWD>`` per synapse.
+    A NeuroML ``<projection>``, and its ``<connectionWD>`` lines, one per synapse.
+
+    The connections are text, not elements (see
+    `~.network_export.connection_lines` for why): the model file puts them
+    inside the element.
 
     Parameters
     ----------
@@ -548,20 +552,20 @@ def projection_element(projection: SynapticProjection) -> ET.Element:
 
     Returns
     -------
-    Element
+    (Element, list of str)
 
     Examples
     --------
     >>> import numpy as np
-    >>> import xml.etree.ElementTree as ET
-    >>> element = projection_element(SynapticProjection(
+    >>> element, lines = projection_element(SynapticProjection(
     ...     'S_pre', 'S_pre_synapse', 'P', 'P', np.array(['P[0]', 'P[1]']),
     ...     np.array(['P[1]', 'P[0]']), np.array([0.001, 0.002]), np.array([5e-05, 5e-05])))
-    >>> [ET.tostring(e, encoding='unicode') for e in element]  # doctest: +NORMALIZE_WHITESPACE
-    ['<connectionWD id="0" preCellId="../P[0]" postCellId="../P[1]" weight="0.001"
-      delay="0.05 ms" />',
-     '<connectionWD id="1" preCellId="../P[1]" postCellId="../P[0]" weight="0.002"
-      delay="0.05 ms" />']
+    >>> element.get('synapse'), lines  # doctest: +NORMALIZE_WHITESPACE
+    ('S_pre_synapse',
+     ['<connectionWD id="0" preCellId="../P[0]" postCellId="../P[1]" weight="0.001"
+       delay="0.05 ms" />',
+      '<connectionWD id="1" preCellId="../P[1]" postCellId="../P[0]" weight="0.002"
+       delay="0.05 ms" />'])
     """
     element = ET.Element("projection", {"id": projection.name,
                                         "presynapticPopulation": projection.presynaptic,
@@ -569,11 +573,9 @@ def projection_element(projection: SynapticProjection) -> ET.Element:
                                         "synapse": projection.synapse})
     delays = format_repeated(projection.delays, "s")
     weights = format_repeated(projection.weights)
-    sources = np.char.add("../", projection.sources.astype(str)).tolist()
-    targets = np.char.add("../", projection.targets.astype(str)).tolist()
-    for index, (source, target, weight, delay) in enumerate(
-            zip(sources, targets, weights, delays, strict=True)):
-        ET.SubElement(element, "connectionWD", {"id": str(index), "preCellId": source,
-                                                "postCellId": target, "weight": weight,
-                                                "delay": delay})
-    return element
+    lines = [f'<connectionWD id="{index}" preCellId="../{source}" postCellId="../{target}" '
+             f'weight="{weight}" delay="{delay}" />'
+             for index, (source, target, weight, delay) in enumerate(zip(
+                 projection.sources.tolist(), projection.targets.tolist(), weights, delays,
+                 strict=True))]
+    return element, lines
