@@ -26,14 +26,23 @@ Decisions:
   ``ComponentType``\\s): every population's component is then missing and
   the import stops (``'NoneType' object has no attribute 'id'`` in
   ``handle_population``). The runner gives libNeuroML's document a fallback
-  for such ids: an abstract cell (:class:`neuroml.BaseCell`) with the
-  component's ``id`` and the attributes the importer reads (``thresh``, the
-  spike threshold; ``C``, the capacitance). The parameter values need not be
-  passed: jNeuroML writes them as the defaults of each component's own
-  NMODL file.
+  for the components of populations: an abstract cell
+  (:class:`neuroml.BaseCell`) with the component's ``id`` and the
+  attributes the importer reads (``thresh``, the spike threshold; ``C``,
+  the capacitance). The parameter values need not be passed: jNeuroML
+  writes them as the defaults of each component's own NMODL file.
+* A cell type without a capacitance (``baseIaf``) gets ``C = 1 nF``: its
+  NMODL code turns the rate of ``v`` into a current for a 1 nF section, and
+  NetPyNE's own default (a specific capacitance of 318.319 uF/cm2, rounded)
+  would make ``v`` change 3e-5 (relative) too slowly; the NEURON engine's
+  script rounds to 318.31 (3e-6 too fast).
 * The runner runs with the machine's ``mpiexec`` (Open MPI or MPICH). For
   Open MPI run by root (containers, CI), the two variables that allow it are
   set; ``--oversubscribe`` lets more ranks run than there are cores.
+* NetPyNE records the samples of ``[0, duration)``: its ``.dat`` files have
+  no row for the end time, which NEURON's and jNeuroML's have (the script
+  cannot write what NetPyNE did not record; the other rows are the same
+  times).
 * Only rank 0 writes the recordings (the generated script gathers the
   spikes and traces of all ranks first); a failure on any rank fails the
   run.
@@ -41,7 +50,6 @@ Decisions:
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sys
@@ -49,7 +57,9 @@ from pathlib import Path
 
 from brian2.utils.logger import get_logger
 
-__all__ = ["netpyne_unavailable", "find_mpiexec", "runner_command"]
+from brian2tools.nmlexport import engines
+
+__all__ = ["netpyne_unavailable", "find_mpiexec", "runner_command", "simulate_netpyne"]
 
 logger = get_logger(__name__)
 
@@ -143,11 +153,11 @@ if sys.argv[1] and not neuron.load_mechanisms(sys.argv[1]):
 import neuroml
 from neuroml.nml.generatedssupersuper import GeneratedsSuperSuper
 
-_components = {}
-for element in ET.parse(sys.argv[2]).getroot():
-    tag = element.tag.rpartition('}')[2]
-    if element.get('id') and tag not in ('network', 'ComponentType', 'include'):
-        _components[element.get('id')] = element.attrib
+_root = ET.parse(sys.argv[2]).getroot()
+_cells = {element.get('component') for element in _root.iter()
+          if element.tag.rpartition('}')[2] == 'population'}
+_components = {element.get('id'): element.attrib for element in _root
+               if element.get('id') in _cells}
 
 _get_by_id = GeneratedsSuperSuper.get_by_id
 
@@ -156,9 +166,10 @@ def get_by_id(self, id_):
     if found is None and isinstance(self, neuroml.NeuroMLDocument) and id_ in _components:
         attributes = _components[id_]
         found = neuroml.BaseCell(id=id_)
-        for name in ('thresh', 'C'):
-            if name in attributes:
-                setattr(found, name, attributes[name])
+        if 'thresh' in attributes:
+            found.thresh = attributes['thresh']
+        # without C, the importer rounds the 1 nF the NMODL code assumes
+        found.C = attributes.get('C', '1 nF')
     return found
 
 GeneratedsSuperSuper.get_by_id = get_by_id
@@ -218,3 +229,111 @@ def runner_command(script: Path, network: Path, mechanisms: Path | None, ranks: 
     env.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "1")
     env.setdefault("PRTE_MCA_rmaps_default_mapping_policy", ":oversubscribe")
     return [mpiexec, "-n", str(ranks), *python]
+
+
+# libNeuroML's complaints about the ids the runner then supplies, NetPyNE's
+# note that it saves no files of its own (the script writes the recordings)
+_HARMLESS = re.compile(r"WARNING - (Id '.*' not found|All ids)|data won't be saved|"
+                       r"no DISPLAY environment variable|No graphics will be displayed")
+
+
+def _network_file(script: Path, work: Path) -> Path | None:
+    # the script names the network file it imports
+    found = re.search(r"nml2_file_name\s*=\s*'([^']+)'", script.read_text())
+    if found and (work / found.group(1)).is_file():
+        return work / found.group(1)
+    networks = sorted(work.glob("*.net.nml"))
+    return networks[0] if len(networks) == 1 else None
+
+
+def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None,
+                     work_folder, cache, ranks: int) -> engines.EngineRun:
+    """
+    Simulate a LEMS file with NetPyNE on ``ranks`` MPI ranks.
+
+    Called by :func:`brian2tools.nmlexport.engines.simulate` (engine
+    ``'netpyne'``), which checks the installation and the recordings'
+    folders first and that the recordings were written afterwards.
+
+    Parameters
+    ----------
+    lems_file : Path
+        The LEMS file (absolute).
+    java : str
+        The Java executable.
+    jar : str
+        The jNeuroML jar.
+    timeout : float or None
+        Seconds each step may take.
+    work_folder : str or os.PathLike or None
+        The folder for the generated files (default ``LEMS_FILE_netpyne``
+        next to the LEMS file).
+    cache : bool or str or os.PathLike
+        The cache of compiled mechanisms (as for the NEURON engine).
+    ranks : int
+        The number of MPI ranks.
+
+    Returns
+    -------
+    EngineRun
+        With the recordings moved to where the LEMS file says.
+
+    Raises
+    ------
+    EngineError
+        If a step fails: ``'jnml'``, ``'nrnivmodl'``, ``'simulation'`` (on
+        any rank), ``'recordings'`` or ``'timeout'``.
+
+    Examples
+    --------
+    >>> from brian2tools.nmlexport.engines import simulate
+    >>> run = simulate('LEMS_model.xml', 'netpyne', ranks=2)  # doctest: +SKIP
+    >>> run.ranks  # doctest: +SKIP
+    2
+    """
+    env = engines._environment()
+    folder = lems_file.parent
+    work = engines._fresh_work_folder(lems_file, work_folder, "netpyne")
+    for old in [*work.glob("*_netpyne.py"), *work.glob("*.net.nml")]:
+        old.unlink(missing_ok=True)
+    steps = {}
+    log, status, steps["jnml"] = engines._run_step(
+        "netpyne", "jnml", [java, "-jar", jar, lems_file.name, "-netpyne", "-nogui",
+                            "-outputdir", work], folder, timeout, env)
+    full_log = log
+    scripts = sorted(work.glob("*_netpyne.py"))
+    network = _network_file(scripts[0], work) if len(scripts) == 1 else None
+    if status != 0 or engines._JNML_ERRORS.search(log) or network is None:
+        raise engines.EngineError(
+            "netpyne", "jnml", f"jNeuroML could not write NetPyNE code for {lems_file} "
+            f"(exit status {status}):\n{engines._relevant(log, engines._JNML_ERRORS)}", log)
+    script = scripts[0]
+    mod_files = sorted(work.glob("*.mod"))
+    patched = engines._patch_mod_files(mod_files)
+    if patched:
+        full_log += f"(generated NMODL files patched: {', '.join(patched)})\n"
+    mechanisms = None
+    if mod_files:
+        mechanisms, log, steps["nrnivmodl"] = engines._compile(mod_files, work, cache, timeout,
+                                                               env, engine="netpyne")
+        full_log += log
+        if mechanisms == work:  # NEURON loads those of the current folder by itself
+            mechanisms = None
+    names = engines._recording_names(lems_file)
+    for name in names:  # the script writes them relative to the work folder
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+    before = engines._clear_old([work / name for name in names])
+    command = runner_command(script, network, mechanisms, ranks, env)
+    log, status, steps["simulation"] = engines._run_step("netpyne", "simulation", command,
+                                                         work, timeout, env)
+    full_log += log
+    errors = [line for line in log.splitlines()
+              if NETPYNE_ERRORS.search(line) and not _HARMLESS.search(line)]
+    if status != 0 or errors or NETPYNE_DONE not in log:
+        relevant = "\n".join(errors[:40] or log.strip().splitlines()[-40:])
+        raise engines.EngineError(
+            "netpyne", "simulation", f"NetPyNE could not simulate {script} on {ranks} "
+            f"rank(s) (exit status {status}):\n{relevant}", log)
+    engines._deliver("netpyne", work, folder, names, before, log)
+    return engines.EngineRun("netpyne", lems_file, folder, log=full_log, step_times=steps,
+                             work_folder=work, ranks=ranks)
