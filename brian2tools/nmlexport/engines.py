@@ -353,8 +353,7 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
     if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
         raise ValueError(f"The number of MPI ranks must be a positive integer, not {ranks!r}.")
     if ranks != 1 and engine != "netpyne":
-        raise ValueError(f"Only the 'netpyne' engine runs on several MPI ranks; the "
-                         f"{engine!r} engine cannot use ranks={ranks}.")
+        raise ValueError(f"Only the 'netpyne' engine runs on several MPI ranks, not {engine!r}.")
     lems_file = Path(lems_file).resolve()
     if not lems_file.is_file():
         raise FileNotFoundError(f"No LEMS file at '{lems_file}'.")
@@ -603,8 +602,7 @@ def _fresh_work_folder(lems_file: Path, work_folder, engine: str) -> Path:
 
 
 def _deliver(engine: str, work: Path, folder: Path, names: list[str], before: dict, log: str):
-    """Check that the run wrote the recordings in the work folder; move them where the LEMS
-    file says."""
+    # the generated scripts write the recordings into the work folder
     _check_written(engine, [work / name for name in names], before, log)
     for name in names:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
