@@ -39,6 +39,12 @@ Decisions:
 * The runner runs with the machine's ``mpiexec`` (Open MPI or MPICH). For
   Open MPI run by root (containers, CI), the two variables that allow it are
   set; ``--oversubscribe`` lets more ranks run than there are cores.
+* The generated script asks NetPyNE to record every variable from the
+  section (``{'sec': 'soma', 'loc': 0.5, 'var': 'w'}``), where only ``v``
+  is: NetPyNE then records nothing and the script fails while saving
+  (``Exception saving results of NetPyNE simulation: 'cell_0'``). The
+  engine adds the cell's point process (``'pointp': COMPONENT``) to the
+  recordings of all other variables.
 * NetPyNE records the samples of ``[0, duration)``: its ``.dat`` files have
   no row for the end time, which NEURON's and jNeuroML's have (the script
   cannot write what NetPyNE did not record; the other rows are the same
@@ -53,10 +59,12 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from brian2.utils.logger import get_logger
 
+from brian2tools.baseexport import write_text_atomic
 from brian2tools.nmlexport import engines
 
 __all__ = ["netpyne_unavailable", "find_mpiexec", "runner_command", "simulate_netpyne"]
@@ -237,6 +245,29 @@ _HARMLESS = re.compile(r"WARNING - (Id '.*' not found|All ids)|data won't be sav
                        r"no DISPLAY environment variable|No graphics will be displayed")
 
 
+_TRACE = re.compile(r"(recordTraces\[[^\]]+\] = \{.*?)'var':'(\w+)'(.*'pop':'([^']+)')")
+
+
+def _patch_script(script: Path, network: Path) -> int:
+    """Record a cell mechanism's variables (all but ``v``) from its point process."""
+    cells = {element.get("id"): element.get("component")
+             for element in ET.parse(network).getroot().iter()
+             if element.tag.rpartition("}")[2] == "population"}
+
+    def add_point_process(match):
+        if match.group(2) == "v" or "'pointp'" in match.group(0) or \
+                match.group(4) not in cells:
+            return match.group(0)
+        return (f"{match.group(1)}'pointp':'{cells[match.group(4)]}','var':'{match.group(2)}'"
+                f"{match.group(3)}")
+
+    text = script.read_text()
+    patched, count = _TRACE.subn(add_point_process, text)
+    if patched != text:
+        write_text_atomic(script, patched)
+    return sum(1 for line in patched.splitlines() if "'pointp':" in line)
+
+
 def _network_file(script: Path, work: Path) -> Path | None:
     # the script names the network file it imports
     found = re.search(r"nml2_file_name\s*=\s*'([^']+)'", script.read_text())
@@ -308,6 +339,8 @@ def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None
             "netpyne", "jnml", f"jNeuroML could not write NetPyNE code for {lems_file} "
             f"(exit status {status}):\n{engines._relevant(log, engines._JNML_ERRORS)}", log)
     script = scripts[0]
+    if _patch_script(script, network):
+        full_log += f"(variables of the cells' mechanisms recorded from them in {script.name})\n"
     mod_files = sorted(work.glob("*.mod"))
     patched = engines._patch_mod_files(mod_files)
     if patched:
