@@ -60,14 +60,34 @@ def _lif():
     return state, spikes
 
 
-def _export(folder):
-    set_device("neuroml2", filename=str(folder / "lif.xml"), portable=True)
+def _adaptive():
+    """LIF with an adaptation variable ``w`` (a second state variable, recorded)."""
+    start_scope()
+    defaultclock.dt = DT
+    eqs = """
+    dv/dt = (v0 - v - w) / tau : volt
+    dw/dt = -w / tau_w : volt
+    v0 : volt
+    """
+    group = NeuronGroup(3, eqs, threshold="v > 10*mV", reset="v = 0*mV; w += 2*mV",
+                        method="linear", namespace={"tau": 10 * ms, "tau_w": 30 * ms},
+                        name="adaptive")
+    group.v0 = "(15 + 5*i)*mV"
+    state = StateMonitor(group, ["v", "w"], record=[0, 2], name="adaptive_vw")
+    spikes = SpikeMonitor(group, name="adaptive_spikes")
+    run(DURATION)
+    return state, spikes
+
+
+def _export(folder, build=_lif):
+    name = build.__name__[1:]
+    set_device("neuroml2", filename=str(folder / f"{name}.xml"), portable=True)
     try:
-        _lif()
+        build()
     finally:
         reinit_and_delete()
         set_device("runtime")
-    return folder / "lif.xml"
+    return folder / f"{name}.xml"
 
 
 def _brian():
@@ -86,15 +106,26 @@ def _skip_without(*engines):
 def _run(lems_file, engine, ranks=1):
     """Simulate; the spikes (sorted by time, then index) and the trace rows."""
     result = simulate(lems_file, engine, ranks=ranks, timeout=300)
-    folder = lems_file.parent
-    spikes = np.loadtxt(folder / "recording_lif.spikes", ndmin=2)
+    folder, name = lems_file.parent, f"recording_{lems_file.stem}"
+    spikes = np.loadtxt(folder / f"{name}.spikes", ndmin=2)
     order = np.lexsort((spikes[:, 1], spikes[:, 0]))
-    traces = np.loadtxt(folder / "recording_lif.dat", ndmin=2)
+    traces = np.loadtxt(folder / f"{name}.dat", ndmin=2)
     kept = folder / f"{engine}_{ranks}"  # the next run overwrites the recordings
     kept.mkdir()
-    for name in ("recording_lif.spikes", "recording_lif.dat"):
-        shutil.copy(folder / name, kept / name)
+    for suffix in (".spikes", ".dat"):
+        shutil.copy(folder / (name + suffix), kept / (name + suffix))
     return result, spikes[order], traces
+
+
+def _differ_only_at_spikes(traces, traces_n, spikes, recorded):
+    """Whether NetPyNE's trace columns equal NEURON's but at samples of spikes."""
+    samples = len(traces)
+    differ = np.abs(traces[:, 1:] - traces_n[:samples, 1:]) > 1e-8
+    at_spikes = np.zeros_like(differ)
+    for column, index in enumerate(recorded):
+        steps = np.round(spikes[spikes[:, 1] == index, 0] / float(DT)).astype(int)
+        at_spikes[steps[steps < samples], column] = True
+    return not np.any(differ & ~at_spikes), differ, at_spikes
 
 
 def test_two_ranks_give_the_spikes_and_traces_of_one_rank_and_of_neuron(tmp_path):
@@ -135,13 +166,9 @@ def test_two_ranks_give_the_spikes_and_traces_of_one_rank_and_of_neuron(tmp_path
     assert 0.009 < traces_2[:, 3].max() <= 0.0101  # cell 7: up to the threshold, in volts
     # the same values as NEURON's but at some samples of the spikes, where
     # NetPyNE may already show the reset
-    differ = np.abs(traces_2[:, 1:] - traces_n[:samples, 1:]) > 1e-8
-    at_spikes = np.zeros_like(differ)
-    for column, index in enumerate([0, 1, 7]):
-        steps = np.round(spikes_2[spikes_2[:, 1] == index, 0] / float(DT)).astype(int)
-        at_spikes[steps[steps < samples], column] = True
-    assert at_spikes[:, 2].sum() >= 5
-    assert not np.any(differ & ~at_spikes)
+    only_there, differ, at_spikes = _differ_only_at_spikes(traces_2, traces_n, spikes_2,
+                                                           [0, 1, 7])
+    assert only_there and at_spikes[:, 2].sum() >= 5
     assert np.all(np.abs(traces_2[:, 1:][differ]) < 1e-9)  # the reset, 0 V
     assert np.all(traces_n[:samples, 1:][at_spikes] > 0.01)  # NEURON: above the threshold
 
@@ -149,6 +176,27 @@ def test_two_ranks_give_the_spikes_and_traces_of_one_rank_and_of_neuron(tmp_path
     recordings = load_recordings(lems_file, tmp_path / "netpyne_2")
     assert len(recordings["lif_spikes"]["t"]) == len(spikes_2)
     assert recordings["lif_v"]["v"].shape == (3, samples)
+
+
+def test_a_second_state_variable_is_recorded_from_the_cells_mechanism(tmp_path):
+    _skip_without("netpyne", "neuron")
+    lems_file = _export(tmp_path, _adaptive)
+    two, spikes_2, traces_2 = _run(lems_file, "netpyne", 2)
+    nrn, spikes_n, traces_n = _run(lems_file, "neuron", 1)
+    assert "'pointp':'adaptive__cell2','var':'w'" in \
+        (two.work_folder / "adaptive_netpyne.py").read_text()
+    np.testing.assert_array_equal(spikes_2, spikes_n)
+    assert set(spikes_2[:, 1].astype(int)) == {0, 1, 2}
+    # columns: t, v of cells 0 and 2, w of cells 0 and 2 (volts)
+    assert traces_2.shape == (600, 5)
+    only_there, differ, at_spikes = _differ_only_at_spikes(traces_2, traces_n, spikes_2,
+                                                           [0, 2, 0, 2])
+    assert only_there
+    w = traces_2[:, 3:]
+    assert np.all(w[0] == 0) and 0.002 < w.max() < 0.02
+    # w jumps by 2 mV at (or one sample after) each spike and decays in between
+    jumps = np.diff(w[:, 0]) > 1e-3
+    assert jumps.sum() == np.sum(spikes_2[:, 1] == 0) - np.sum(spikes_2[:, 0] >= 0.0599)
 
 
 def test_a_failing_netpyne_run_raises_an_engine_error(tmp_path):
