@@ -108,8 +108,8 @@ class EngineError(SimulationError):
         The step that failed: ``'setup'`` (an engine or tool is missing),
         ``'jnml'`` (jNeuroML reading the model or writing NEURON code),
         ``'nrnivmodl'`` (compiling the NMODL files), ``'simulation'``
-        (running the model, on all MPI ranks for NetPyNE), ``'recordings'`` (a recording was not written)
-        or ``'timeout'``.
+        (running the model; on any MPI rank for NetPyNE), ``'recordings'``
+        (a recording was not written) or ``'timeout'``.
     log : str
         The full output of the step.
     """
@@ -152,7 +152,7 @@ class EngineRun:
         The NEURON (NetPyNE) engine's folder of generated code (None for
         jNeuroML).
     ranks : int
-        The number of MPI ranks that simulated (1 but for NetPyNE).
+        The number of MPI ranks that simulated (always 1 but for NetPyNE).
     """
 
     engine: str

@@ -98,7 +98,7 @@ def find_mpiexec() -> str | None:
     Examples
     --------
     >>> path = find_mpiexec()
-    >>> path is None or 'mpiexec' in path
+    >>> path is None or 'mpi' in path
     True
     """
     for name in ("mpiexec", "mpirun"):
@@ -112,16 +112,12 @@ def find_mpiexec() -> str | None:
     return None
 
 
-def netpyne_unavailable(ranks: int = 1) -> str | None:
+def netpyne_unavailable() -> str | None:
     """
-    Whether NetPyNE (and MPI, for several ranks) can run here.
+    Whether NetPyNE and MPI can run here.
 
-    Parameters
-    ----------
-    ranks : int, optional
-        The number of MPI ranks the run needs (default 1; MPI is checked
-        for any number, as :func:`~brian2tools.nmlexport.engines.engine_available`
-        promises a usable MPI setup).
+    NEURON itself is checked by
+    :func:`~brian2tools.nmlexport.engines.engine_available`.
 
     Returns
     -------
