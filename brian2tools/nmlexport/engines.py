@@ -1,7 +1,7 @@
 """
 Simulate an exported LEMS file in a simulation engine.
 
-Two engines are supported:
+Three engines are supported:
 
 ``'jneuroml'``
     jNeuroML's own LEMS interpreter (``jnml LEMS_FILE -nogui``), run in the
@@ -12,6 +12,12 @@ Two engines are supported:
     synapse) component and a Python script ``LEMS_FILE_nrn.py`` into a work
     folder; ``nrnivmodl`` compiles the NMODL files; the script, run with
     this Python, simulates and writes the recordings.
+``'netpyne'``
+    NetPyNE on one or more MPI ranks (``ranks``), the way to scale past one
+    machine: ``jnml LEMS_FILE -netpyne`` writes the same NMODL files (patched
+    and compiled the same way, with the same cache), the network as NeuroML
+    and a NetPyNE script, which runs under ``mpiexec -n RANKS`` (see
+    :mod:`brian2tools.nmlexport.netpyne_engine`).
 
 Either way the recordings end up where the Simulation's ``OutputFile`` and
 ``EventOutputFile`` elements say, relative to the LEMS file (so
@@ -31,10 +37,10 @@ Decisions:
   the ``nrnivmodl`` used: repeated runs of an unchanged model (or of models
   that differ only in the network, not in the components) skip the
   compilation, which takes about half a second per NMODL file.
-* The work folder of the NEURON engine is a sub-folder of the LEMS file's
-  folder named after the LEMS file (``LEMS_FILE_neuron``), emptied of the
-  generated files of a previous run first, so that the NMODL files of
-  different models never mix.
+* The work folder of the NEURON (NetPyNE) engine is a sub-folder of the
+  LEMS file's folder named after the LEMS file (``LEMS_FILE_neuron``,
+  ``LEMS_FILE_netpyne``), emptied of the generated files of a previous run
+  first, so that the NMODL files of different models never mix.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ __all__ = ["ENGINES", "EngineError", "EngineRun", "simulate", "engine_available"
 logger = get_logger(__name__)
 
 #: The engines :func:`simulate` knows.
-ENGINES = ("jneuroml", "neuron")
+ENGINES = ("jneuroml", "neuron", "netpyne")
 
 _INSTALL_NEURON = ("Install NEURON ('pip install neuron'; on Windows use the installer from "
                    "https://nrn.readthedocs.io) into the Python environment that runs "
@@ -86,7 +92,7 @@ class EngineError(SimulationError):
     Parameters
     ----------
     engine : str
-        The engine (``'jneuroml'`` or ``'neuron'``).
+        The engine (``'jneuroml'``, ``'neuron'`` or ``'netpyne'``).
     step : str
         The step that failed (see the attribute).
     message : str
@@ -97,13 +103,13 @@ class EngineError(SimulationError):
     Attributes
     ----------
     engine : str
-        The engine (``'jneuroml'`` or ``'neuron'``).
+        The engine (``'jneuroml'``, ``'neuron'`` or ``'netpyne'``).
     step : str
         The step that failed: ``'setup'`` (an engine or tool is missing),
         ``'jnml'`` (jNeuroML reading the model or writing NEURON code),
         ``'nrnivmodl'`` (compiling the NMODL files), ``'simulation'``
-        (running the model), ``'recordings'`` (a recording was not written)
-        or ``'timeout'``.
+        (running the model; on any MPI rank for NetPyNE), ``'recordings'``
+        (a recording was not written) or ``'timeout'``.
     log : str
         The full output of the step.
     """
@@ -143,7 +149,10 @@ class EngineRun:
         'simulation': 0.4}``; ``nrnivmodl`` is 0 when cached mechanisms
         were used).
     work_folder : Path or None
-        The NEURON engine's folder of generated code (None for jNeuroML).
+        The NEURON (NetPyNE) engine's folder of generated code (None for
+        jNeuroML).
+    ranks : int
+        The number of MPI ranks that simulated (always 1 but for NetPyNE).
     """
 
     engine: str
@@ -154,6 +163,7 @@ class EngineRun:
     wall_time: float = 0.0
     step_times: dict = field(default_factory=dict)
     work_folder: Path | None = None
+    ranks: int = 1
 
 
 def _environment() -> dict:
@@ -180,7 +190,8 @@ def engine_available(engine: str) -> str | None:
 
     Parameters
     ----------
-    engine : {'jneuroml', 'neuron'}
+    engine : {'jneuroml', 'neuron', 'netpyne'}
+        ``'netpyne'`` needs NEURON, NetPyNE, mpi4py and ``mpiexec``.
 
     Returns
     -------
@@ -214,6 +225,9 @@ def engine_available(engine: str) -> str | None:
     if os.name != "nt" and not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
         return ("NEURON's 'nrnivmodl' needs a C/C++ compiler, and none was found "
                 "(e.g. 'sudo apt install build-essential', or Xcode's command line tools).")
+    if engine == "netpyne":
+        from brian2tools.nmlexport.netpyne_engine import netpyne_unavailable
+        return netpyne_unavailable()
     return None
 
 
@@ -285,7 +299,7 @@ def _check_written(engine: str, paths: list[Path], before: dict, log: str):
 def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
              timeout: float | None = None, jar: str | os.PathLike | None = None,
              work_folder: str | os.PathLike | None = None,
-             cache: str | os.PathLike | bool = True) -> EngineRun:
+             cache: str | os.PathLike | bool = True, ranks: int = 1) -> EngineRun:
     """
     Simulate a LEMS file in an engine; the recordings land where it says.
 
@@ -293,20 +307,26 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
     ----------
     lems_file : str or os.PathLike
         The LEMS file with the ``Simulation`` to run (its ``Target``).
-    engine : {'jneuroml', 'neuron'}, optional
+    engine : {'jneuroml', 'neuron', 'netpyne'}, optional
         The engine (default: jNeuroML's LEMS interpreter).
     timeout : float, optional
         Seconds each step may take (default: no limit).
     jar : str or os.PathLike, optional
         A jNeuroML jar to use instead of pyNeuroML's.
     work_folder : str or os.PathLike, optional
-        NEURON engine only: the folder for the generated NMODL files and
-        script (default: ``LEMS_FILE_neuron`` next to the LEMS file). Files
-        generated there by an earlier run are deleted first.
+        NEURON and NetPyNE engines only: the folder for the generated NMODL
+        files and script (default: ``LEMS_FILE_neuron`` or
+        ``LEMS_FILE_netpyne`` next to the LEMS file). Files generated there
+        by an earlier run are deleted first.
     cache : bool or str or os.PathLike, optional
-        NEURON engine only: reuse compiled mechanisms of identical NMODL
-        files. True (default) uses :func:`neuron_mechanism_cache`, a path
-        uses that folder, False compiles in the work folder every time.
+        NEURON and NetPyNE engines only: reuse compiled mechanisms of
+        identical NMODL files. True (default) uses
+        :func:`neuron_mechanism_cache`, a path uses that folder, False
+        compiles in the work folder every time.
+    ranks : int, optional
+        NetPyNE engine only: the number of MPI ranks (processes) to
+        simulate on (default 1, without ``mpiexec``). NetPyNE distributes
+        the cells over the ranks; the recordings are the same.
 
     Returns
     -------
@@ -317,7 +337,8 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
     FileNotFoundError
         If the LEMS file does not exist.
     ValueError
-        If the engine is unknown or the file is not XML.
+        If the engine is unknown, the file is not XML, or ``ranks`` is not
+        a positive integer (or more than 1 for another engine).
     EngineError
         If the engine is not installed (step ``'setup'``) or a step of the
         simulation fails; the message has the step's relevant output.
@@ -329,6 +350,10 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
     ['v.dat', 'spikes.spikes']
     """
     _check_engine(engine)
+    if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
+        raise ValueError(f"The number of MPI ranks must be a positive integer, not {ranks!r}.")
+    if ranks != 1 and engine != "netpyne":
+        raise ValueError(f"Only the 'netpyne' engine runs on several MPI ranks, not {engine!r}.")
     lems_file = Path(lems_file).resolve()
     if not lems_file.is_file():
         raise FileNotFoundError(f"No LEMS file at '{lems_file}'.")
@@ -343,8 +368,11 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
     start = time.perf_counter()
     if engine == "jneuroml":
         result = _simulate_jneuroml(lems_file, java, jar, timeout)
-    else:
+    elif engine == "neuron":
         result = _simulate_neuron(lems_file, java, jar, timeout, work_folder, cache)
+    else:
+        from brian2tools.nmlexport.netpyne_engine import simulate_netpyne
+        result = simulate_netpyne(lems_file, java, jar, timeout, work_folder, cache, ranks)
     _check_written(engine, recordings, before, result.log)
     result.recordings = recordings
     result.wall_time = time.perf_counter() - start
@@ -460,12 +488,13 @@ def _mechanism_library(folder: Path) -> Path | None:
     return None
 
 
-def _compile(mod_files: list[Path], work: Path, cache, timeout, env) -> tuple[Path, str, float]:
+def _compile(mod_files: list[Path], work: Path, cache, timeout, env,
+             engine: str = "neuron") -> tuple[Path, str, float]:
     """Compile the NMODL files (or find them compiled); the folder to load them from."""
     nrnivmodl = _find_nrnivmodl()
     if cache is False:
-        log, status, seconds = _run_step("neuron", "nrnivmodl", [nrnivmodl], work, timeout, env)
-        _check_compiled(work, status, log, work)
+        log, status, seconds = _run_step(engine, "nrnivmodl", [nrnivmodl], work, timeout, env)
+        _check_compiled(work, status, log, work, engine)
         return work, log, seconds
     root = neuron_mechanism_cache() if cache is True else Path(cache)
     target = root / _mod_hash(mod_files, nrnivmodl)
@@ -478,9 +507,9 @@ def _compile(mod_files: list[Path], work: Path, cache, timeout, env) -> tuple[Pa
     try:
         for path in mod_files:
             shutil.copy2(path, building / path.name)
-        log, status, seconds = _run_step("neuron", "nrnivmodl", [nrnivmodl], building,
+        log, status, seconds = _run_step(engine, "nrnivmodl", [nrnivmodl], building,
                                          timeout, env)
-        _check_compiled(building, status, log, work)
+        _check_compiled(building, status, log, work, engine)
         try:
             building.rename(target)
         except OSError:  # another run was faster; its result is as good
@@ -491,9 +520,9 @@ def _compile(mod_files: list[Path], work: Path, cache, timeout, env) -> tuple[Pa
     return target, log, seconds
 
 
-def _check_compiled(folder: Path, status: int, log: str, work: Path):
+def _check_compiled(folder: Path, status: int, log: str, work: Path, engine: str = "neuron"):
     if status != 0 or _mechanism_library(folder) is None:
-        raise EngineError("neuron", "nrnivmodl",
+        raise EngineError(engine, "nrnivmodl",
                           f"nrnivmodl could not compile the NMODL files in {work} "
                           f"(exit status {status}):\n{_relevant(log, _NRNIVMODL_ERRORS)}", log)
 
@@ -514,15 +543,9 @@ def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
                      cache) -> EngineRun:
     env = _environment()
     folder = lems_file.parent
-    work = Path(work_folder).resolve() if work_folder else \
-        folder / f"{lems_file.stem}_neuron"
-    work.mkdir(parents=True, exist_ok=True)
+    work = _fresh_work_folder(lems_file, work_folder, "neuron")
     script = work / f"{lems_file.stem}_nrn.py"
-    for old in [*work.glob("*.mod"), script]:  # a previous model's code must not mix in
-        old.unlink(missing_ok=True)
-    for built in [path for path in work.iterdir() if _mechanism_library(path) is not None
-                  or path.name in ("x86_64", "arm64", "aarch64")]:
-        shutil.rmtree(built, ignore_errors=True)
+    script.unlink(missing_ok=True)
     steps = {}
     log, status, steps["jnml"] = _run_step(
         "neuron", "jnml", [java, "-jar", jar, lems_file.name, "-neuron", "-nogui",
@@ -560,9 +583,27 @@ def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
         raise EngineError("neuron", "simulation",
                           f"NEURON could not simulate {script} (exit status {status}):\n"
                           f"{_relevant(log, _SIMULATION_ERRORS)}", log)
-    _check_written("neuron", [work / name for name in names], before, log)
-    for name in names:  # to where the LEMS file says
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(work / name, folder / name)
+    _deliver("neuron", work, folder, names, before, log)
     return EngineRun("neuron", lems_file, folder, log=full_log, step_times=steps,
                      work_folder=work)
+
+
+def _fresh_work_folder(lems_file: Path, work_folder, engine: str) -> Path:
+    """The work folder of a generating engine, without a previous model's code."""
+    work = Path(work_folder).resolve() if work_folder else \
+        lems_file.parent / f"{lems_file.stem}_{engine}"
+    work.mkdir(parents=True, exist_ok=True)
+    for old in work.glob("*.mod"):  # a previous model's code must not mix in
+        old.unlink(missing_ok=True)
+    for built in [path for path in work.iterdir() if _mechanism_library(path) is not None
+                  or path.name in ("x86_64", "arm64", "aarch64")]:
+        shutil.rmtree(built, ignore_errors=True)
+    return work
+
+
+def _deliver(engine: str, work: Path, folder: Path, names: list[str], before: dict, log: str):
+    # the generated scripts write the recordings into the work folder
+    _check_written(engine, [work / name for name in names], before, log)
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(work / name, folder / name)
