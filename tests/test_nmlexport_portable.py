@@ -279,3 +279,24 @@ def test_neuron_runs_a_second_state_variable_like_brian(tmp_path):
     brian["record"] = [0, 2]
     nrn = _exported(_adaptive, tmp_path, simulate="neuron")
     _compare_with_neuron(brian, nrn, spiking=[0, 1, 2], quiet=[], variables=["v", "w"])
+
+
+def test_netpyne_on_two_mpi_ranks_fills_the_monitors_like_neuron(tmp_path):
+    _skip_without("neuron")
+    _skip_without("netpyne")
+    (tmp_path / "neuron").mkdir()
+    (tmp_path / "netpyne").mkdir()
+    nrn = _exported(_lif, tmp_path / "neuron", simulate="neuron")
+    mpi = _exported(_lif, tmp_path / "netpyne", simulate="netpyne", ranks=2)
+    # the same spikes, whichever process simulated which cell
+    np.testing.assert_array_equal(mpi["spike_i"], nrn["spike_i"])
+    np.testing.assert_allclose(mpi["spike_t"], nrn["spike_t"], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(mpi["rate"], nrn["rate"])
+    assert len(mpi["spike_t"]) > 10
+    # traces equal NEURON's but where NetPyNE already shows the reset at a spike
+    # (the order of events at the same time)
+    spiked = np.rint(nrn["spike_t"] / float(DT)).astype(int)
+    same = np.isclose(mpi["values"]["v"], nrn["values"]["v"], rtol=0, atol=1e-8)
+    for row, index in enumerate([0, 1, 7]):
+        differ = np.flatnonzero(~same[row])
+        assert set(differ) <= set(spiked[nrn["spike_i"] == index]), index

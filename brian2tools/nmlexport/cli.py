@@ -2,7 +2,7 @@
 The command line of the NeuroML exporter.
 
 ``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run] [--engine
-jneuroml|neuron]`` (installed as the command ``brian2tools-neuroml``) exports an
+jneuroml|neuron|netpyne] [--ranks N]`` (installed as the command ``brian2tools-neuroml``) exports an
 unchanged Brian script: it selects the ``'neuroml2'`` device, runs the script
 (as ``python SCRIPT.py`` would: its folder on ``sys.path``, ``__name__ ==
 '__main__'``, a non-interactive matplotlib backend), and each ``run()`` of the
@@ -83,7 +83,7 @@ class ExportResult:
 
 def export_script(script: str | os.PathLike, model_file: str | os.PathLike | None = None,
                   script_args: Sequence[str] = (), synapses: str = "components",
-                  simulate: str | None = None) -> ExportResult:
+                  simulate: str | None = None, ranks: int = 1) -> ExportResult:
     """
     Export a Brian script to NeuroML2/LEMS without changing it.
 
@@ -103,6 +103,8 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
         Simulate each export in this engine, so that the script's monitors
         hold the engine's recordings and the rest of the script (plots, ...)
         runs as with Brian (the ``simulate`` option of the device).
+    ranks : int, optional
+        MPI processes of a NetPyNE simulation.
 
     Returns
     -------
@@ -144,6 +146,8 @@ def export_script(script: str | os.PathLike, model_file: str | os.PathLike | Non
     options = {"filename": str(model_file), "synapses": synapses}
     if simulate is not None:
         options["simulate"] = simulate
+    if ranks != 1:
+        options["ranks"] = ranks
     outcome = run_script(script, "neuroml2", options, script_args, target=model_file)
     runs, notes = outcome.runs, outcome.notes
     return ExportResult(model_file, runs, notes)
@@ -266,9 +270,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run", action="store_true",
                         help="simulate the exported model (with jNeuroML unless --engine says "
                              "otherwise); the script's monitors then hold the recordings")
-    parser.add_argument("--engine", choices=("jneuroml", "neuron"), default=None,
+    parser.add_argument("--engine", choices=("jneuroml", "neuron", "netpyne"), default=None,
                         help="the engine of --run (implies it): jNeuroML's LEMS interpreter "
-                             "(default), or NEURON (the portable form of the export)")
+                             "(default), NEURON or NetPyNE (the portable form of the export)")
+    parser.add_argument("--ranks", type=int, default=1, metavar="N",
+                        help="MPI processes of a NetPyNE simulation (default 1)")
     parser.add_argument("--jar", metavar="JAR",
                         help="the jNeuroML jar to use (default: the one of pyNeuroML)")
     parser.add_argument("--synapses", choices=("components", "events"), default="components",
@@ -318,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Exporting and simulating with {engine} ...", flush=True)
     try:
         result = export_script(arguments.script, arguments.output, script_args,
-                               synapses=arguments.synapses, simulate=engine)
+                               synapses=arguments.synapses, simulate=engine,
+                               ranks=arguments.ranks)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return _USAGE

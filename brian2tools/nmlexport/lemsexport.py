@@ -40,7 +40,13 @@ from .network_export import (
 )
 from .neurongroup import build_cell_types
 from .portable import group_cells, make_portable
-from .results import ENGINES, brian_recordings, fill_monitors, simulate_model
+from .results import (
+    ENGINES,
+    PORTABLE_ENGINES,
+    brian_recordings,
+    fill_monitors,
+    simulate_model,
+)
 from .simulation_file import (
     add_event_monitor,
     add_state_monitor,
@@ -500,8 +506,12 @@ class LEMSDevice(BaseExporter):
         Write the portable form: standard NeuroML populations (one per
         distinct set of cell values) of cell types that jNeuroML's NEURON
         writer translates (see :mod:`brian2tools.nmlexport.portable`).
-        Default: ``True`` with ``simulate='neuron'``, else ``False``.
-    simulate : {None, 'jneuroml', 'neuron'}, optional
+        Default: ``True`` with ``simulate='neuron'`` or ``'netpyne'``, else
+        ``False``.
+    ranks : int, optional
+        With ``simulate='netpyne'``: the number of MPI processes
+        (``mpiexec -n ranks``; default 1).
+    simulate : {None, 'jneuroml', 'neuron', 'netpyne'}, optional
         After writing the model, simulate it in this engine and fill the
         script's StateMonitors, SpikeMonitors and PopulationRateMonitors with
         its recordings, in Brian's units, indices and time steps (see
@@ -524,7 +534,8 @@ class LEMSDevice(BaseExporter):
     """
 
     def render_and_write(self, runs, filename=None, constants_file=None, lems_const_save=True,
-                         synapses="components", simulate=None, portable=None, **unknown):
+                         synapses="components", simulate=None, portable=None, ranks=1,
+                         **unknown):
         """
         Render the collected runs and write the model and unit constants files.
 
@@ -545,7 +556,9 @@ class LEMSDevice(BaseExporter):
             monitors with its recordings (see :mod:`.results`).
         portable : bool, optional
             Write the portable form (:mod:`.portable`); the default is
-            ``True`` with ``simulate='neuron'``, else ``False``.
+            ``True`` with ``simulate='neuron'`` or ``'netpyne'``, else ``False``.
+        ranks : int, optional
+            MPI ranks of a NetPyNE simulation (default 1).
         **unknown
             Any other option is refused.
 
@@ -560,7 +573,7 @@ class LEMSDevice(BaseExporter):
             raise TypeError(
                 "The 'neuroml2' device does not know the option(s) "
                 f"{', '.join(sorted(unknown))}; it takes filename, constants_file, "
-                "lems_const_save, synapses, simulate and portable."
+                "lems_const_save, synapses, simulate, portable and ranks."
             )
         if simulate is not None and simulate not in ENGINES:
             raise ValueError(
@@ -578,10 +591,10 @@ class LEMSDevice(BaseExporter):
         constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE
         exporter = NMLExporter()
         if portable is None:
-            portable = simulate == "neuron"
-        elif simulate == "neuron" and not portable:
-            raise ValueError("NEURON runs the portable form of the export: simulate='neuron' "
-                             "needs portable=True.")
+            portable = simulate in PORTABLE_ENGINES
+        elif simulate in PORTABLE_ENGINES and not portable:
+            raise ValueError(f"{simulate} runs the portable form of the export: "
+                             f"simulate={simulate!r} needs portable=True.")
         exporter.create_lems_model(runs, constants_file=os.path.basename(constants_name),
                                    synapses=synapses, portable=portable,
                                    recordingsname=recordings_name_for(filename))
@@ -593,7 +606,8 @@ class LEMSDevice(BaseExporter):
         logger.debug(f"NeuroML2/LEMS model written to {written}")
         self.exporter = exporter
         if simulate is not None:
-            converted = brian_recordings(simulate_model(written, simulate), runs, simulate,
+            recordings = simulate_model(written, simulate, ranks=ranks)
+            converted = brian_recordings(recordings, runs, simulate,
                                          exporter.names.get("shared_events"))
             self.simulated_monitors.update(fill_monitors(self, self.exported_monitors, converted))
 

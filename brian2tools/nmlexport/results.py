@@ -39,16 +39,19 @@ from brian2tools.baseexport.monitors import (
 
 from .recordings import load_recordings
 
-__all__ = ["ENGINES", "simulate_model", "brian_recordings", "fill_monitors"]
+__all__ = ["ENGINES", "PORTABLE_ENGINES", "simulate_model", "brian_recordings",
+           "fill_monitors"]
 
 logger = get_logger(__name__)
 
 #: The engines `simulate_model` can run an export in.
-ENGINES = ("jneuroml", "neuron")
+ENGINES = ("jneuroml", "neuron", "netpyne")
+#: The engines that run the portable form of the export (jNeuroML's NEURON code).
+PORTABLE_ENGINES = ("neuron", "netpyne")
 
 
 def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
-                   timeout: float | None = None) -> dict[str, dict]:
+                   timeout: float | None = None, ranks: int = 1) -> dict[str, dict]:
     """
     Simulate an exported model in an engine and read its recordings.
 
@@ -56,14 +59,16 @@ def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
     ----------
     model_file : str or os.PathLike
         The LEMS file written by the ``'neuroml2'`` device.
-    engine : {'jneuroml', 'neuron'}
+    engine : {'jneuroml', 'neuron', 'netpyne'}
         The engine. jNeuroML runs from the jar shipped with pyNeuroML (with
-        the machine's Java); NEURON runs the code jNeuroML writes for it
-        (``jnml -neuron``, ``nrnivmodl``, the generated script), which needs
-        the portable form of the export (:mod:`.portable`). See
-        :mod:`.engines`.
+        the machine's Java); NEURON and NetPyNE run the code jNeuroML writes
+        for them (``jnml -neuron`` or ``-netpyne``, ``nrnivmodl``, the
+        generated script), which needs the portable form of the export
+        (:mod:`.portable`). See :mod:`.engines`.
     timeout : float, optional
         Seconds to wait for the engine.
+    ranks : int, optional
+        MPI ranks for NetPyNE (``mpiexec -n ranks``).
 
     Returns
     -------
@@ -86,7 +91,7 @@ def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
                          f"with {', '.join(repr(name) for name in ENGINES)}.")
     from .engines import simulate
 
-    run = simulate(model_file, engine, timeout=timeout)
+    run = simulate(model_file, engine, timeout=timeout, ranks=ranks)
     logger.debug(f"{engine} simulated {model_file} in {run.wall_time:.1f} s")
     return load_recordings(model_file)
 
@@ -102,10 +107,10 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
         Monitor name -> recordings, as `load_recordings` gives them.
     runs : list of dict
         The model descriptions of the exported runs.
-    engine : {'jneuroml', 'neuron'}
+    engine : {'jneuroml', 'neuron', 'netpyne'}
         The engine that recorded them. jNeuroML reports each spike one time
-        step after Brian (moved back here); NEURON's spike times are kept as
-        it reports them (it integrates with its own methods, see
+        step after Brian (moved back here); NEURON's (and NetPyNE's) spike
+        times are kept as it reports them (it integrates with its own methods, see
         :doc:`/nmlexport`).
     shared : dict, optional
         Event monitors recorded in a file they share (the portable form: one
@@ -148,6 +153,9 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
         data = _recordings_of(recordings, monitor["name"])
         values = {name: np.asarray(data[name], dtype=float)[:, :n_steps]
                   for name in monitor["variables"]}
+        if any(array.shape[1] < n_steps for array in values.values()):
+            raise ValueError(f"The simulation recorded fewer samples for '{monitor['name']}' "
+                             f"than the {n_steps} time steps of the run.")
         converted[monitor["name"]] = {"kind": "state", "t": times, "values": values}
     lag = dt if engine == "jneuroml" else 0.0
     recordings = _split_shared(recordings, shared or {})
