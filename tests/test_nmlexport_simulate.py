@@ -33,6 +33,7 @@ from nml_helpers import missing_jneuroml
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools import brian_plot
 from brian2tools.baseexport.monitors import NotSimulatedError
+from brian2tools.nmlexport.engines import engine_available
 
 needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
                                     reason=str(missing_jneuroml()))
@@ -148,3 +149,30 @@ def test_an_unknown_engine_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ValueError, match="cannot simulate with 'nest'.*'jneuroml'"):
         _documented_model(duration=1 * ms)
     assert not os.path.exists(tmp_path / "model.xml")
+
+
+@pytest.mark.skipif(engine_available("neuron") is not None,
+                    reason=str(engine_available("neuron")))
+def test_the_documented_model_runs_in_neuron_like_brian(tmp_path):
+    # every cell has its own v0: 100 components, compiled as one NEURON mechanism
+    brian = _recordings(*_documented_model(duration=200 * ms, method="euler"))
+    reinit_and_delete()
+    set_device("neuroml2", filename=str(tmp_path / "nml2model.xml"), simulate="neuron")
+    try:
+        monitors = _documented_model(duration=200 * ms)
+        nrn = _recordings(*monitors)
+        axes = brian_plot(monitors[1])
+        drawn = np.asarray(axes.collections[0].get_offsets()) if axes.collections else \
+            np.asarray(axes.lines[0].get_xydata())
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    assert len(list((tmp_path / "nml2model_neuron").glob("*.mod"))) == 1
+    assert nrn["num_spikes"] == brian["num_spikes"] > 300
+    np.testing.assert_array_equal(nrn["count"], brian["count"])
+    for index in np.unique(brian["spike_i"]):
+        np.testing.assert_allclose(nrn["spike_t"][nrn["spike_i"] == index],
+                                   brian["spike_t"][brian["spike_i"] == index], rtol=0,
+                                   atol=0.5e-3)
+    # the documentation's plot draws what NEURON simulated
+    np.testing.assert_allclose(np.sort(drawn[:, 0]), np.sort(nrn["spike_t"] / 1e-3), atol=1e-6)

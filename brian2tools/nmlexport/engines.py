@@ -61,6 +61,7 @@ from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport.errors import SimulationError
 from brian2tools.nmlexport.cli import JNeuroMLNotFound, find_jneuroml
+from brian2tools.nmlexport.neuron_code import share_mechanisms
 
 __all__ = ["ENGINES", "EngineError", "EngineRun", "simulate", "engine_available",
            "neuron_mechanism_cache"]
@@ -558,8 +559,12 @@ def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
     mod_files = sorted(work.glob("*.mod"))
     patched = _patch_mod_files(mod_files)
     if patched:
-        full_log += (f"(declarations of NEURON's random API guarded for NEURON 9 in "
-                     f"{', '.join(patched)})\n")
+        full_log += f"(generated mechanisms corrected: {', '.join(patched)})\n"
+    shared = share_mechanisms(mod_files, script)
+    if len(shared) < len(mod_files):
+        full_log += (f"({len(mod_files)} mechanisms of the same types compiled as "
+                     f"{len(shared)})\n")
+    mod_files = shared
     if mod_files:
         mechanisms, log, steps["nrnivmodl"] = _compile(mod_files, work, cache, timeout, env)
         full_log += log

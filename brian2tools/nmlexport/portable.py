@@ -32,11 +32,11 @@ copies of one component. So the cells of a group are grouped by their
 values (parameters and initial values, exactly Brian's): each distinct set
 of values is one cell component and one ``population``
 (``<group>__<k>``), and Brian's index ``i`` is found in population
-``<group>__<k>`` at position ``j`` (`PortableGroup.paths`). The cost: one
-component, hence one NEURON mechanism to compile, per distinct set of values
-(about a second of ``nrnivmodl`` each). Groups whose cells share their
-values (the usual case for parameters) cost nothing; values drawn at random
-for each cell make one component per cell.
+``<group>__<k>`` at position ``j`` (`PortableGroup.path`). The cost: one
+component and one population per distinct set of values in the file (values
+drawn at random for each cell make one per cell). jNeuroML's NEURON writer
+writes one mechanism per component; the engine compiles one per cell type
+(:mod:`.neuron_code`).
 
 `make_portable` rewrites the cell types of :mod:`.neurongroup` into this
 form, or refuses, naming the group and the reason, what the NEURON writer
