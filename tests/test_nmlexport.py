@@ -824,3 +824,17 @@ def test_recording_files_have_the_documented_names(tmp_path):
     assert spikes == {"first_spikes": "recording_mymodel.spikes",
                       "more_spikes": "recording_mymodel_more_spikes.spikes",
                       "rate": "recording_mymodel_rate.spikes"}
+
+
+def test_the_display_range_includes_the_threshold_written_in_the_code(tmp_path):
+    start_scope()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    group = NeuronGroup(2, "dv/dt = (8*mV - v)/(10*ms) : volt", threshold="v > 5*mV",
+                        reset="v = -2*mV", method="exact", name="cells")
+    monitor = StateMonitor(group, "v", record=True)  # noqa: F841
+    run(1*ms)
+    reinit_and_delete()
+    set_device("runtime")
+    display = ET.parse(tmp_path / "model.xml").getroot().find("Simulation/Display")
+    # initial values 0 mV, threshold 5 mV and reset -2 mV: all visible
+    assert (float(display.get("ymin")), float(display.get("ymax"))) == (-3, 6)

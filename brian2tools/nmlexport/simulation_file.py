@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 from brian2 import Quantity, have_same_dimensions
-from brian2.units import allunits
+from brian2.core.namespace import DEFAULT_UNITS
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
@@ -285,7 +285,7 @@ def _model_values(group: dict, dimension) -> list[np.ndarray]:
             if not isinstance(code, str):
                 continue
             for number, unit_name in _LITERAL_QUANTITY.findall(code):
-                unit = getattr(allunits, unit_name, None)
+                unit = DEFAULT_UNITS.get(unit_name)
                 if isinstance(unit, Quantity) and have_same_dimensions(unit, dim):
                     found.append(np.array([float(number) * float(unit)]))
     return found
