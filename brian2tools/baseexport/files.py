@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 
 __all__ = ["write_text_atomic"]
 
@@ -22,7 +23,8 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> str:
+def write_text_atomic(path: str | os.PathLike, text: str | Iterable[str],
+                      encoding: str = "utf-8") -> str:
     """
     Write ``text`` to ``path`` atomically.
 
@@ -36,8 +38,9 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
     ----------
     path : str or os.PathLike
         The destination file. Its folder must exist.
-    text : str
-        The complete content of the file.
+    text : str or iterable of str
+        The complete content of the file, or its pieces in order (written
+        one after the other, so a large file need not be in memory at once).
     encoding : str, optional
         The text encoding, ``'utf-8'`` by default.
 
@@ -51,7 +54,7 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
     FileNotFoundError
         If the destination folder does not exist.
     TypeError
-        If ``text`` is not a string.
+        If ``text`` is neither a string nor an iterable of strings.
 
     Examples
     --------
@@ -61,10 +64,14 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
     >>> open(written).read()
     '# Model\\n'
     """
-    if not isinstance(text, str):
+    if isinstance(text, str):
+        chunks: Iterable[str] = (text,)
+    elif isinstance(text, (bytes, bytearray)) or not isinstance(text, Iterable):
         raise TypeError(
             f"write_text_atomic needs the file content as a str, got {type(text).__name__}."
         )
+    else:
+        chunks = text
     path = os.path.abspath(os.fspath(path))
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
@@ -78,7 +85,11 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
     )
     try:
         with os.fdopen(handle, "w", encoding=encoding, newline="") as stream:
-            stream.write(text)
+            for chunk in chunks:
+                if not isinstance(chunk, str):
+                    raise TypeError("write_text_atomic needs the pieces of the file as str, "
+                                    f"got {type(chunk).__name__}.")
+                stream.write(chunk)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)

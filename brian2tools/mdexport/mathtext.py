@@ -282,8 +282,9 @@ def display_unit(value: Quantity) -> Unit:
     >>> from brian2 import mV, ms
     >>> display_unit(-65*mV)
     mvolt
-    >>> display_unit(3*mV/ms)
-    volt / second
+    >>> unit = display_unit(3*mV/ms)   # volt/second (its name depends on Brian's registry)
+    >>> float(3*mV/ms / unit)
+    3.0
     """
     best = value.get_best_unit()
     if isinstance(best, Unit) and sympy.latex(best):

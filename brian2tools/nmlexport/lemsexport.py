@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from functools import partial
 from typing import Any
 from xml.dom import minidom
 
@@ -54,7 +55,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
-from .synapse_components import projection_element, synapse_type_definitions
+from .synapse_components import projection_element, projection_lines, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
     format_quantity,
@@ -140,6 +141,8 @@ class NMLExporter:
         self._lems_model: lems.Model | None = None
         self._root: ET.Element | None = None
         self._text: str | None = None
+        self._skeleton: str | None = None
+        self._connections: dict = {}
         self._dom = None
         #: names of the model's parts: network, simulation, populations, files
         self.names: dict[str, Any] = {}
@@ -325,13 +328,13 @@ class NMLExporter:
         # connections are text, put in place of a marker once the rest is written
         connections = {}
         for projection in parts.synaptic_projections:
-            element, lines = projection_element(projection)
+            element = projection_element(projection)
             element.append(ET.Comment(_marker(len(connections))))
-            connections[_marker(len(connections))] = lines
+            connections[_marker(len(connections))] = partial(projection_lines, projection)
             network.append(element)
         for projection in parts.projections:
             network.append(ET.Comment(_marker(len(connections))))
-            connections[_marker(len(connections))] = connection_lines(projection)
+            connections[_marker(len(connections))] = partial(connection_lines, projection)
         root.append(network)
 
         simulation_id = ids.new(simulation_name)
@@ -377,9 +380,10 @@ class NMLExporter:
         root.append(supporting.target(simulation_id))
         ET.indent(root, space="  ")
         self._root = root
-        self._text = _with_connections('<?xml version="1.0" encoding="UTF-8"?>\n'
-                                       + ET.tostring(root, encoding="unicode") + "\n",
-                                       connections)
+        self._skeleton = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                          + ET.tostring(root, encoding="unicode") + "\n")
+        self._connections = connections
+        self._text = None
         self._dom = None
         self.names = {"network": network_id, "simulation": simulation_id,
                       "populations": ({name: list(g.populations) for name, g in grouped.items()}
@@ -399,9 +403,31 @@ class NMLExporter:
         RuntimeError
             If `create_lems_model` has not been called.
         """
-        if self._text is None:
+        if self._skeleton is None:
             raise RuntimeError("No model yet: call create_lems_model() first.")
+        if self._text is None:
+            self._text = "".join(self._chunks())
         return self._text
+
+    def _chunks(self):
+        """
+        The model text in pieces: the skeleton, with each projection's connections.
+
+        The connections of a large network (hundreds of thousands of lines)
+        are made one projection at a time, while the file is written, so
+        that they are never all in memory at once.
+        """
+        if self._text is not None:
+            yield self._text
+            return
+        text, position = self._skeleton, 0
+        for marker, make_lines in self._connections.items():
+            at = text.index(f"<!--{marker}-->", position)
+            indent = text[text.rindex("\n", 0, at) + 1:at]
+            yield text[position:at]
+            yield f"\n{indent}".join(make_lines())
+            position = at + len(marker) + len("<!---->")
+        yield text[position:]
 
     @property
     def model(self) -> minidom.Document:
@@ -430,21 +456,13 @@ class NMLExporter:
         str
             The absolute path of the written file.
         """
-        return write_text_atomic(filename, self.to_xml())
+        if self._skeleton is None:
+            raise RuntimeError("No model yet: call create_lems_model() first.")
+        return write_text_atomic(filename, self._chunks())
 
-    # -------------------------------------------------------------- monitors
+
 def _marker(number: int) -> str:
     return f"brian2tools connections {number}"
-
-
-def _with_connections(text: str, connections: dict[str, list[str]]) -> str:
-    """The model text with each marker comment replaced by its connection lines."""
-    for marker, lines in connections.items():
-        position = text.index(f"<!--{marker}-->")
-        indent = text[text.rindex("\n", 0, position) + 1:position]
-        text = (text[:position] + f"\n{indent}".join(lines)
-                + text[position + len(marker) + 7:])
-    return text
 
 
 def _check_portable_network(description: dict, parts) -> None:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from brian2 import Hz, get_dimensions, second
@@ -78,6 +79,7 @@ __all__ = [
     "add_event_ports",
     "connection_type_element",
     "connection_lines",
+    "CellPaths",
 ]
 
 logger = get_logger(__name__)
@@ -140,7 +142,7 @@ class Projection:
         The connection component type's name (unique in the model).
     port : str
         The receiving port.
-    sources, targets : ndarray of str
+    sources, targets : CellPaths or ndarray of str
         Paths (``'group[3]'``) of the trigger and receiving cells.
     delays : ndarray
         The LEMS delay of each connection (seconds, see `lems_delays`).
@@ -150,8 +152,8 @@ class Projection:
 
     name: str
     port: str
-    sources: np.ndarray
-    targets: np.ndarray
+    sources: Any
+    targets: Any
     delays: np.ndarray
     origin: str = ""
 
@@ -643,10 +645,53 @@ def _with_unit(value: float, unit):
     return Quantity(value, dim=dimensions)
 
 
-def _paths(group: str, start: int, indices: np.ndarray) -> np.ndarray:
-    """Paths ``group[k]`` of cells, as one numpy string array (fast for many synapses)."""
-    numbers = (np.asarray(indices, dtype=np.int64) + int(start)).astype(str)
-    return np.char.add(np.char.add(f"{group}[", numbers), "]")
+class CellPaths:
+    """
+    The paths ``group[k]`` of many cells, made when they are read.
+
+    A network has hundreds of thousands of synapses: their cells are kept as
+    indices (8 bytes each) rather than as strings, and a path is only
+    written while the connection lines are.
+
+    Parameters
+    ----------
+    group : str
+        The population.
+    indices : array of int
+        The cells' indices in it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> CellPaths('P', np.array([0, 12])).tolist()
+    ['P[0]', 'P[12]']
+    """
+
+    def __init__(self, group: str, indices) -> None:
+        self.group = group
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self):
+        group = self.group
+        return (f"{group}[{index}]" for index in self.indices.tolist())
+
+    def tolist(self) -> list[str]:
+        """
+        All the paths.
+
+        Returns
+        -------
+        list of str
+        """
+        return list(self)
+
+
+def _paths(group: str, start: int, indices: np.ndarray) -> CellPaths:
+    """Paths ``group[k]`` of cells (made when they are read: see `CellPaths`)."""
+    return CellPaths(group, np.asarray(indices, dtype=np.int64) + int(start))
 
 
 def _synapse_sides(synapses: Mapping, groups: Mapping[str, dict], refuse: _Refuse) -> dict:
@@ -1253,5 +1298,5 @@ def connection_lines(projection: Projection) -> list[str]:
     tag, port = projection.name, projection.port
     delays = format_repeated(projection.delays, _TIME.unit)
     return [f'<{tag} from="{source}" to="{target}" delay="{delay}" targetPort="{port}" />'
-            for source, target, delay in zip(projection.sources.tolist(),
-                                             projection.targets.tolist(), delays, strict=True)]
+            for source, target, delay in zip(projection.sources, projection.targets, delays,
+                                             strict=True)]

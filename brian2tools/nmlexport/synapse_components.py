@@ -35,6 +35,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import lems.api as lems
 import numpy as np
@@ -58,6 +59,7 @@ __all__ = [
     "evaluate_increment",
     "synapse_type_definitions",
     "projection_element",
+    "projection_lines",
 ]
 
 #: The attachments of a cell that jNeuroML fills with the synapses of ``connectionWD``.
@@ -366,7 +368,8 @@ class SynapticProjection:
     presynaptic, postsynaptic : str
         The populations the events come from and go to.
     sources, targets : ndarray of str
-        Paths (``'group[3]'``) of the cell sending and the cell receiving.
+        Paths (``'group[3]'``) of the cell sending and the cell receiving
+        (`~.network_export.CellPaths` or arrays of str).
     weights : ndarray
         Each synapse's weight: its increment divided by the synapse type's
         `SynapseType.amplitude`.
@@ -380,8 +383,8 @@ class SynapticProjection:
     synapse: str
     presynaptic: str
     postsynaptic: str
-    sources: np.ndarray
-    targets: np.ndarray
+    sources: Any
+    targets: Any
     weights: np.ndarray
     delays: np.ndarray
     origin: str = ""
@@ -538,13 +541,9 @@ def _si(unit):
     return 1.0 if dimensions.is_dimensionless else Quantity(1.0, dim=dimensions)
 
 
-def projection_element(projection: SynapticProjection) -> tuple[ET.Element, list[str]]:
+def projection_element(projection: SynapticProjection) -> ET.Element:
     """
-    A NeuroML ``<projection>``, and its ``<connectionWD>`` lines, one per synapse.
-
-    The connections are text, not elements (see
-    `~.network_export.connection_lines` for why): the model file puts them
-    inside the element.
+    A NeuroML ``<projection>``, without its connections (see `projection_lines`).
 
     Parameters
     ----------
@@ -552,30 +551,54 @@ def projection_element(projection: SynapticProjection) -> tuple[ET.Element, list
 
     Returns
     -------
-    (Element, list of str)
+    Element
 
     Examples
     --------
     >>> import numpy as np
-    >>> element, lines = projection_element(SynapticProjection(
+    >>> element = projection_element(SynapticProjection(
+    ...     'S_pre', 'S_pre_synapse', 'P', 'P', np.array(['P[0]']), np.array(['P[1]']),
+    ...     np.array([0.001]), np.array([5e-05])))
+    >>> element.get('synapse'), len(element)
+    ('S_pre_synapse', 0)
+    """
+    return ET.Element("projection", {"id": projection.name,
+                                     "presynapticPopulation": projection.presynaptic,
+                                     "postsynapticPopulation": projection.postsynaptic,
+                                     "synapse": projection.synapse})
+
+
+def projection_lines(projection: SynapticProjection) -> list[str]:
+    """
+    The ``<connectionWD>`` lines of a projection, one per synapse.
+
+    Text rather than elements, for the reason given in
+    `~.network_export.connection_lines`; the model file puts them inside the
+    `projection_element`.
+
+    Parameters
+    ----------
+    projection : SynapticProjection
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> projection_lines(SynapticProjection(
     ...     'S_pre', 'S_pre_synapse', 'P', 'P', np.array(['P[0]', 'P[1]']),
     ...     np.array(['P[1]', 'P[0]']), np.array([0.001, 0.002]), np.array([5e-05, 5e-05])))
-    >>> element.get('synapse'), lines  # doctest: +NORMALIZE_WHITESPACE
-    ('S_pre_synapse',
-     ['<connectionWD id="0" preCellId="../P[0]" postCellId="../P[1]" weight="0.001"
-       delay="0.05 ms" />',
-      '<connectionWD id="1" preCellId="../P[1]" postCellId="../P[0]" weight="0.002"
-       delay="0.05 ms" />'])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['<connectionWD id="0" preCellId="../P[0]" postCellId="../P[1]" weight="0.001"
+      delay="0.05 ms" />',
+     '<connectionWD id="1" preCellId="../P[1]" postCellId="../P[0]" weight="0.002"
+      delay="0.05 ms" />']
     """
-    element = ET.Element("projection", {"id": projection.name,
-                                        "presynapticPopulation": projection.presynaptic,
-                                        "postsynapticPopulation": projection.postsynaptic,
-                                        "synapse": projection.synapse})
     delays = format_repeated(projection.delays, "s")
     weights = format_repeated(projection.weights)
-    lines = [f'<connectionWD id="{index}" preCellId="../{source}" postCellId="../{target}" '
-             f'weight="{weight}" delay="{delay}" />'
-             for index, (source, target, weight, delay) in enumerate(zip(
-                 projection.sources.tolist(), projection.targets.tolist(), weights, delays,
-                 strict=True))]
-    return element, lines
+    return [f'<connectionWD id="{index}" preCellId="../{source}" postCellId="../{target}" '
+            f'weight="{weight}" delay="{delay}" />'
+            for index, (source, target, weight, delay) in enumerate(zip(
+                projection.sources, projection.targets, weights, delays, strict=True))]
