@@ -838,3 +838,29 @@ def test_the_display_range_includes_the_threshold_written_in_the_code(tmp_path):
     display = ET.parse(tmp_path / "model.xml").getroot().find("Simulation/Display")
     # initial values 0 mV, threshold 5 mV and reset -2 mV: all visible
     assert (float(display.get("ymin")), float(display.get("ymax"))) == (-3, 6)
+
+
+def _negative_powers(method):
+    """HH-style rate functions written with negative powers of units, as COBAHH does."""
+    group = NeuronGroup(2, """dm/dt = alpha*(1 - m) - beta*m : 1
+                              alpha = 0.32*(mV**-1)*(13*mV - v)/ms : Hz
+                              beta = 0.28*(mV**-1)*(v - 40*mV)/ms / (1 + (v/(40*mV))**-2) : Hz
+                              v : volt""", method=method, name="gates")
+    group.v = [-60, -30] * mV
+    return ModelSpec([group, StateMonitor(group, "m", record=True, name="gates_m")],
+                     durations=[5 * ms])
+
+
+def test_negative_powers_of_units_are_written_as_quotients():
+    assert render_expression("0.32*(mV**-1)*(13*mV - v)", {"mV": "mV", "v": "v"},
+                             "g", "x") == "0.32 * (1 / mV) * (13 * mV - v)"
+    assert render_expression("x**-2", {"x": "x"}, "g", "x") == "(1 / x^2)"
+
+
+@needs_jneuroml
+def test_negative_powers_of_units_load_and_match_in_jneuroml(tmp_path):
+    model_file = export_model(_negative_powers, tmp_path, "powers")
+    log = run_jneuroml(model_file)
+    assert not severe_lines(log), log
+    compare_traces(simulate_brian(_negative_powers)["gates_m"],
+                   load_recordings(model_file)["gates_m"], "m")

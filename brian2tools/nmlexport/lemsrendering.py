@@ -161,6 +161,13 @@ class _Renderer:
             return (f"{self.wrap(left, left_precedence, precedence)} {symbol} "
                     f"{self.wrap(right, right_precedence, precedence + 1)}", precedence)
         if op_type is ast.Pow:
+            negative = _negative_integer(node.right)
+            if negative is not None:
+                # jLEMS cannot give x^(-n) the dimension of x to the power -n
+                # ('mV**-1'): written 1 / x^n, which it checks
+                power = (self.wrap(left, left_precedence, _ATOM) if negative == 1 else
+                         f"{self.wrap(left, left_precedence, _ATOM)}^{negative}")
+                return f"(1 / {power})", _ATOM
             # LEMS's '^' is left-associative: parenthesise every compound operand
             return (f"{self.wrap(left, left_precedence, _ATOM)}^"
                     f"{self.wrap(right, right_precedence, _ATOM)}", _POWER)
@@ -442,3 +449,15 @@ def identifiers_in(code: str) -> set[str]:
                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     return names - functions
+
+
+def _negative_integer(node: ast.AST) -> int | None:
+    """``n`` for an exponent written ``-n`` (a negative integer literal), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node, sign = node.operand, -1
+    else:
+        sign = 1
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) \
+            and not isinstance(node.value, bool) and sign * node.value < 0:
+        return -sign * node.value
+    return None
