@@ -643,6 +643,12 @@ def _run_regularly():
     run(1 * ms)
 
 
+def _run_regularly_on_a_subgroup():
+    group = NeuronGroup(4, "v : 1", name="partly_regular")
+    group[:2].run_regularly("v = 0", dt=1 * ms)
+    run(1 * ms)
+
+
 def _other_dt():
     group = NeuronGroup(1, "dv/dt = -v / (10*ms) : 1", dt=0.5 * ms, name="slow")
     run(1 * ms)
@@ -703,6 +709,8 @@ def _code_runner():
         (_timed_array_in_assignment, "shifted", "function 'offsets' (TimedArray"),
         (_python_function, "squashed", "function 'squash'"),
         (_run_regularly, "regular", "run_regularly operation"),
+        (_run_regularly_on_a_subgroup, "partly_regular",
+         "run_regularly operation 'partly_regular_subgroup_run_regularly' on its sub-group"),
         (_other_dt, "slow", "dt=0.5 ms"),
         (_linked_variable, "follower", "linked variable 'w'"),
         (_inactive, "switched_off", "active=False"),

@@ -208,8 +208,16 @@ def _check_contained(obj, dt) -> None:
         if type(contained) in allowed:
             _check_clock(contained, dt)
             continue
+        # an operation on a sub-group (G[:10].run_regularly(...)) is contained in
+        # the sub-group, which the group keeps: name the operation, not the sub-group
+        inner = [op for op in getattr(contained, "contained_objects", ())
+                 if isinstance(op, CodeRunner)]
         if isinstance(contained, CodeRunner) and "run_regularly" in contained.name:
             feature = f"the run_regularly operation '{contained.name}'"
+        elif inner:
+            kind = "run_regularly operation" if "run_regularly" in inner[0].name else "operation"
+            feature = (f"the {kind} '{inner[0].name}' on its sub-group "
+                       f"'{contained.name}'")
         else:
             feature = f"the operation '{contained.name}' ({type(contained).__name__})"
         raise UnsupportedFeatureError(
