@@ -255,7 +255,7 @@ def test_random_spike_sources_compile_and_fire_in_neuron(tmp_path):
     lems = tmp_path / "LEMS_poisson.xml"
     lems.write_text(POISSON)
     result = simulate(lems, "neuron", timeout=300, cache=tmp_path / "cache")
-    assert "guarded for NEURON 9" in result.log
+    assert "generated mechanisms corrected" in result.log
     spikes = np.loadtxt(tmp_path / "poisson.spikes", ndmin=2)
     counts = [np.sum(spikes[:, 0] == cell) for cell in range(3)]
     # 200 spikes expected per source; 5 standard deviations either side

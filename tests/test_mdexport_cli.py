@@ -101,7 +101,8 @@ def test_help_and_version(tmp_path):
     assert result.returncode == 0
     assert "usage: python -m brian2tools.mdexport" in result.stdout
     assert "--format {markdown,html,both}" in result.stdout
-    assert re.search(r"-o,? --output FILE", result.stdout)
+    # argparse writes "-o, --output FILE" (Python 3.13) or "-o FILE, --output FILE"
+    assert re.search(r"-o(?: FILE)?,? --output FILE", result.stdout)
     result = _cli("--version", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout.strip() == (f"python -m brian2tools.mdexport "
