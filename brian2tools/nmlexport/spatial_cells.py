@@ -38,7 +38,7 @@ from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from .spatial_channels import SpatialModel, membrane_channels
 
-__all__ = ["write_spatial_model", "spatial_recordings"]
+__all__ = ["write_spatial_model", "spatial_recordings", "spike_compartment"]
 
 logger = get_logger(__name__)
 
@@ -97,10 +97,17 @@ def _threshold(neuron: dict, model_values) -> float | None:
             "NeuroML cells detect spikes as v crossing a value: use 'v > value'.")
     if neuron["reset"]:
         raise UnsupportedFeatureError(name, f"the reset '{neuron['reset']}'")
-    if neuron["N"] > 1 and neuron["threshold_location"] not in (0,):
+    # jNeuroML's NEURON code detects a cell's spikes at the middle of its root
+    # section (v(0.5)): the compartment int(n/2) of the root's n compartments
+    detected = spike_compartment(neuron)
+    if neuron["N"] > 1 and neuron["threshold_location"] != detected:
+        where = "every compartment (no threshold_location)" \
+            if neuron["threshold_location"] is None \
+            else f"compartment {neuron['threshold_location']}"
         raise UnsupportedFeatureError(
-            name, "a threshold in every compartment (no threshold_location) or away from "
-            "the first compartment", "Give threshold_location=0 (the root's first compartment).")
+            name, f"a threshold in {where}",
+            f"NEURON detects spikes at the middle of the root section: give "
+            f"threshold_location={detected}.")
     refractory = neuron["refractory"]
     value = model_values(match.group("value"))
     if not isinstance(refractory, str) or _THRESHOLD.match(refractory) is None or \
@@ -110,6 +117,32 @@ def _threshold(neuron: dict, model_values) -> float | None:
             "NEURON counts upward crossings of the threshold: use refractory='v > value' with "
             "a value at or below the threshold's.")
     return value
+
+
+def spike_compartment(neuron: dict) -> int:
+    """
+    The compartment where NEURON detects the spikes of an exported neuron.
+
+    jNeuroML's NEURON code watches ``v(0.5)`` of the root section, which is
+    its compartment ``int(n/2)``: the soma for a `Soma` root.
+
+    Parameters
+    ----------
+    neuron : dict
+        The description of a `SpatialNeuron`.
+
+    Returns
+    -------
+    int
+        The compartment index (Brian's numbering).
+
+    Examples
+    --------
+    >>> spike_compartment({'sections': {'': (0, 7), 'dend': (7, 9)}})
+    3
+    """
+    start, stop = neuron["sections"][""]
+    return start + (stop - start) // 2
 
 
 def _evaluator(neuron: dict):
@@ -318,9 +351,9 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
         file_name = f"recording_{stem}_{monitor['name']}.spikes"
         output = ET.SubElement(simulation, "EventOutputFile", id=monitor["name"],
                                fileName=file_name, format="TIME_ID")
-        ET.SubElement(output, "EventSelection", id=str(neuron["threshold_location"] or 0),
+        ET.SubElement(output, "EventSelection", id="0",
                       select=f"{population}/0/{cell_id}", eventPort="spike")
-        outputs[monitor["name"]] = (file_name, "events", [neuron["threshold_location"] or 0])
+        outputs[monitor["name"]] = (file_name, "events", [spike_compartment(neuron)])
     ET.indent(lems)
     lems_path = write_text_atomic(filename, ET.tostring(lems, encoding="unicode") + "\n")
     logger.debug(f"spatial neurons written to {nml_path} and {lems_path}")
