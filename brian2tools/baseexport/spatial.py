@@ -152,11 +152,12 @@ def describe_spatialneuron(neuron, context) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from brian2 import Soma, SpatialNeuron, Network, ms, mV, uF, cm, siemens
+    >>> from brian2 import Soma, SpatialNeuron, Network, ms, mV, uF, cm, um, siemens, meter
     >>> from brian2tools.baseexport import collect_network
     >>> neuron = SpatialNeuron(Soma(diameter=20*um),
-    ...                        'Im = gL*(EL - v) : amp/meter**2\\ngL : siemens/meter**2',
-    ...                        Cm=1*uF/cm**2, name='ball', namespace={'EL': -70*mV})
+    ...                        'Im = gL*(EL - v) : amp/meter**2',
+    ...                        Cm=1*uF/cm**2, name='ball',
+    ...                        namespace={'EL': -70*mV, 'gL': 1*siemens/meter**2})
     >>> run = collect_network(Network(neuron), 1*ms, {})
     >>> run['spatialneurons'][0]['membrane_current']
     'gL*(EL - v)'

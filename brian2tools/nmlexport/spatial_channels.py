@@ -35,7 +35,21 @@ _RTOL = 1e-7
 
 @dataclass
 class Gate:
-    """A gating variable: its power in the channel and its NeuroML rates (``HHRate`` kwargs)."""
+    """
+    A gating variable of a channel.
+
+    Parameters
+    ----------
+    name : str
+        The Brian variable (``'m'``).
+    power : int
+        Its power in the channel's term (NeuroML's ``instances``).
+    forward, reverse : dict
+        The NeuroML rates: ``{'type': 'HHExpRate', 'rate': 1/s, 'midpoint': V,
+        'scale': V}``.
+    steady_state : callable
+        ``alpha/(alpha+beta)`` as a function of v (in volt).
+    """
 
     name: str
     power: int
@@ -46,7 +60,20 @@ class Gate:
 
 @dataclass
 class Channel:
-    """One term of ``Im``: conductance density and reversal potential per compartment (SI)."""
+    """
+    One term of ``Im`` as an ion channel.
+
+    Parameters
+    ----------
+    term : str
+        The term as Brian wrote it (``'gL*(EL - v)'``).
+    gbar : numpy.ndarray
+        The conductance density per compartment (S/m²).
+    erev : numpy.ndarray
+        The reversal potential per compartment (V).
+    gates : list of Gate
+        The gates (empty for a passive channel).
+    """
 
     term: str
     gbar: np.ndarray
@@ -76,7 +103,22 @@ def _numeric_functions():
 
 
 class SpatialModel:
-    """The equations of a spatial neuron as sympy expressions, subexpressions substituted."""
+    """
+    The equations of a spatial neuron as sympy expressions, to evaluate in SI units.
+
+    Parameters
+    ----------
+    description : dict
+        The description of a `SpatialNeuron`.
+
+    Examples
+    --------
+    >>> model = SpatialModel({'name': 'n', 'namespace': {}, 'initial_values': {},
+    ...                       'Cm': [0.01], 'equations': []})
+    >>> from brian2.parsing.sympytools import str_to_sympy
+    >>> float(model.evaluate(str_to_sympy('2*mV')))
+    0.002
+    """
 
     def __init__(self, description: dict):
         self.name = description["name"]
@@ -91,6 +133,17 @@ class SpatialModel:
         self.functions = _numeric_functions()
 
     def substituted(self, expr):
+        """
+        ``expr`` with the subexpressions replaced by their expressions.
+
+        Parameters
+        ----------
+        expr : sympy.Expr
+
+        Returns
+        -------
+        sympy.Expr
+        """
         for _ in range(len(self.subexpressions) + 1):
             replace = {symbol: self.subexpressions[symbol.name] for symbol in expr.free_symbols
                        if symbol.name in self.subexpressions}
@@ -100,10 +153,39 @@ class SpatialModel:
         return expr
 
     def names(self, expr) -> set:
+        """
+        The names of the symbols in ``expr``.
+
+        Parameters
+        ----------
+        expr : sympy.Expr
+
+        Returns
+        -------
+        set of str
+        """
         return {symbol.name for symbol in expr.free_symbols}
 
     def evaluate(self, expr, extra=None):
-        """``expr`` in SI units: per compartment, or on ``extra``'s arrays."""
+        """
+        The value of ``expr`` in SI units, per compartment.
+
+        Parameters
+        ----------
+        expr : sympy.Expr
+            The expression.
+        extra : dict, optional
+            Values that replace the neuron's (e.g. a grid of ``v``).
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            If a name is neither a constant nor a parameter.
+        """
         symbols = sorted(expr.free_symbols, key=lambda symbol: symbol.name)
         values = dict(self.values)
         values.update(extra or {})
@@ -138,11 +220,11 @@ def _match_rate(model: SpatialModel, expr, where: str) -> dict:
     for atom in expr.atoms(sympy.Function):
         if atom.func.__name__ == "exprel" and len(atom.args) == 1:
             argument = atom.args[0]
-            slope = model.evaluate(sympy.diff(argument, v_symbol(argument)), {"v": 0.0}) \
-                if v_symbol(argument) is not None else 0.0
+            slope = model.evaluate(sympy.diff(argument, _v_symbol(argument)), {"v": 0.0}) \
+                if _v_symbol(argument) is not None else 0.0
             if float(slope) == 0:
                 continue
-            offset = float(model.evaluate(argument.xreplace({v_symbol(argument): 0}), {}))
+            offset = float(model.evaluate(argument.xreplace({_v_symbol(argument): 0}), {}))
             scale, midpoint = -1.0 / float(slope), -offset / float(slope)
             x = (_V_GRID - midpoint) / scale
             away = np.abs(x) > 1e-6
@@ -179,7 +261,7 @@ def _match_rate(model: SpatialModel, expr, where: str) -> dict:
         "rate of v, HHExpRate/HHSigmoidRate/HHExpLinearRate in NeuroML)")
 
 
-def v_symbol(expr):
+def _v_symbol(expr):
     """The symbol ``v`` of an expression, or None."""
     return next((symbol for symbol in expr.free_symbols if symbol.name == "v"), None)
 
@@ -242,13 +324,13 @@ def membrane_channels(description: dict) -> list[Channel]:
     >>> neuron = SpatialNeuron(Soma(diameter=20*um), 'Im = gL*(EL - v) : amp/meter**2',
     ...                        Cm=1*uF/cm**2, namespace={'EL': -70*mV, 'gL': 0.1*msiemens/cm**2})
     >>> run = collect_network(Network(neuron), 1*ms, {})
-    >>> [(channel.term, channel.gbar[0], channel.erev[0])
+    >>> [(channel.term, float(channel.gbar[0]), float(channel.erev[0]))
     ...  for channel in membrane_channels(run['spatialneurons'][0])]
     [('gL*(EL - v)', 1.0, -0.07)]
     """
     model = SpatialModel(description)
     membrane = model.substituted(str_to_sympy(description["membrane_current"]))
-    v = v_symbol(membrane)
+    v = _v_symbol(membrane)
     n = int(description["N"])
     channels = []
     for term in sympy.Add.make_args(membrane):
