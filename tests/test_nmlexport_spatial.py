@@ -114,6 +114,34 @@ def _hh_axon(n=200, values=True):
     return np.array(voltage.v / volt), np.array(spikes.t / ms), positions
 
 
+def _branched(values=True):
+    defaultclock.dt = HH_DT * ms
+    morphology = Soma(diameter=30 * um)
+    morphology.dend1 = Cylinder(diameter=2 * um, length=200 * um, n=8)
+    morphology.dend1.a = Cylinder(diameter=1 * um, length=100 * um, n=4)
+    morphology.dend1.b = Cylinder(diameter=1 * um, length=150 * um, n=5)
+    morphology.dend2 = Cylinder(diameter=1.5 * um, length=300 * um, n=10)
+    equations = HH_EQUATIONS.replace("gK * n**4", "gKd * n**4") + "gKd : siemens/meter**2\n"
+    neuron = SpatialNeuron(morphology, equations, method="exponential_euler",
+                           threshold="v > 50*mV", threshold_location=0,
+                           refractory="v > 40*mV", Cm=1 * uF / cm**2, Ri=100 * ohm * cm,
+                           namespace=dict(HH_NAMESPACE), name="branched")
+    neuron.v = 0 * mV
+    # Hodgkin-Huxley soma, passive dendrites
+    neuron.gNa[0] = 120 * msiemens / cm**2
+    neuron.gKd[0] = 36 * msiemens / cm**2
+    neuron.m = "alpham / (alpham + betam)"
+    neuron.h = "alphah / (alphah + betah)"
+    neuron.n = "alphan / (alphan + betan)"
+    neuron.I[0] = 1 * nA
+    voltage = StateMonitor(neuron, "v", record=[0, 4, 13, 27])
+    spikes = SpikeMonitor(neuron)
+    run(40 * ms)
+    if not values:
+        return None
+    return np.array(voltage.v / volt), np.array(spikes.t / ms)
+
+
 def _crossings(trace, dt_ms, level=0.05):
     """Times (ms) of the upward crossings of ``level``, interpolated."""
     above = trace > level
@@ -318,3 +346,16 @@ def test_mixed_network_refused_by_name(tmp_path):
     assert ball.N == 1 and points.N == 2  # kept, for the magic network
     with pytest.raises(UnsupportedFeatureError, match="'points'.*SpatialNeuron 'ball'"):
         run(1 * ms)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NEURON_MISSING is not None, reason=str(NEURON_MISSING))
+def test_branched_hh_soma_passive_dendrites_in_neuron(tmp_path):
+    (reference, brian_spikes), (exported, neuron_spikes) = _in_neuron(tmp_path, _branched)
+    assert len(brian_spikes) >= 3  # repetitive firing
+    assert len(neuron_spikes) == len(brian_spikes)
+    assert np.allclose(neuron_spikes, brian_spikes, atol=0.5), (neuron_spikes, brian_spikes)
+    document = ET.parse(tmp_path / "model.net.nml").getroot()
+    sodium = [density for density in document.iter(f"{NML}channelDensity")
+              if density.get("condDensity") == "1200.0 S_per_m2"]
+    assert [density.get("segmentGroup") for density in sodium] == ["soma_region"]

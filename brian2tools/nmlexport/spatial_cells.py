@@ -49,6 +49,26 @@ def _number(value) -> str:
     return repr(float(f"{float(value):.12g}"))
 
 
+def _region_groups(cell, groups: dict) -> dict:
+    """
+    Section path -> a group that includes only that section's group.
+
+    jNeuroML's NEURON code writes a property placed on a group as a loop
+    over a NEURON SectionList, which it makes for every group but the
+    unbranched ones (those are sections): properties per section go on
+    these groups.
+    """
+    from neuroml import Include, SegmentGroup
+
+    regions = {}
+    for path, group in groups.items():
+        region = f"{group}_region"
+        cell.morphology.segment_groups.append(
+            SegmentGroup(id=region, includes=[Include(segment_groups=group)]))
+        regions[path] = region
+    return regions
+
+
 def _uniform_groups(values: np.ndarray, sections: dict, groups: dict, what: str, name: str):
     """``[(segment group, value)]``: ``'all'`` if uniform, else one group per section."""
     values = np.asarray(values, dtype=float)
@@ -158,7 +178,7 @@ def _cell(neuron: dict, cell_id: str, document):
 
     name = neuron["name"]
     cell = morphology_to_nml(neuron["morphology"], cell_id)
-    groups = section_groups(neuron["morphology"])
+    groups = _region_groups(cell, section_groups(neuron["morphology"]))
     sections = neuron["sections"]
     membrane = neuron_membrane = neuroml.MembraneProperties()
     initial_v = np.asarray(neuron["initial_values"]["v"], dtype=float)
