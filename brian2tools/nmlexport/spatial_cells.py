@@ -180,7 +180,7 @@ def _cell(neuron: dict, cell_id: str, document):
     cell = morphology_to_nml(neuron["morphology"], cell_id)
     groups = _region_groups(cell, section_groups(neuron["morphology"]))
     sections = neuron["sections"]
-    membrane = neuron_membrane = neuroml.MembraneProperties()
+    membrane = neuroml.MembraneProperties()
     initial_v = np.asarray(neuron["initial_values"]["v"], dtype=float)
     for group, value in _uniform_groups(neuron["Cm"], sections, groups, "Cm", name):
         membrane.specific_capacitances.append(neuroml.SpecificCapacitance(
@@ -227,8 +227,14 @@ def _cell(neuron: dict, cell_id: str, document):
     intracellular = neuroml.IntracellularProperties(resistivities=[neuroml.Resistivity(
         value=f"{_number(neuron['Ri'])} ohm_m", segment_groups="all")])
     cell.biophysical_properties = neuroml.BiophysicalProperties(
-        id=f"{cell_id}_biophysics", membrane_properties=neuron_membrane,
+        id=f"{cell_id}_biophysics", membrane_properties=membrane,
         intracellular_properties=intracellular)
+    used = {item.segment_groups for values in (
+        membrane.channel_densities, membrane.specific_capacitances,
+        membrane.init_memb_potentials) for item in values}
+    cell.morphology.segment_groups = [
+        group for group in cell.morphology.segment_groups
+        if group.id in used or group.id not in set(groups.values())]
     return cell
 
 
