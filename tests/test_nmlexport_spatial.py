@@ -259,7 +259,7 @@ def test_written_cell_document(tmp_path):
         "3.0 S_per_m2", "1200.0 S_per_m2", "360.0 S_per_m2"}
     assert membrane.find(f"{NML}specificCapacitance").get("value") == "0.01 F_per_m2"
     # uniform values: on 'all', no groups per section added
-    assert {d.get("segmentGroup") for d in densities.values()} == {"all"}
+    assert {d.get("segmentGroup", "all") for d in densities.values()} == {"all"}
     assert not [group for group in cell.iter(f"{NML}segmentGroup")
                 if group.get("id").endswith("_region")]
     assert membrane.find(f"{NML}spikeThresh").get("value") == "0.05 V"
