@@ -38,7 +38,7 @@ from brian2.monitors.ratemonitor import PopulationRateMonitor
 from brian2.monitors.spikemonitor import EventMonitor
 from brian2.monitors.statemonitor import StateMonitor
 from brian2.parsing.statements import parse_statement
-from brian2.spatialneuron.spatialneuron import SpatialNeuron
+from brian2.spatialneuron.spatialneuron import SpatialNeuron, SpatialStateUpdater
 from brian2.synapses.synapses import (
     StateUpdater as SynapticStateUpdater,
 )
@@ -84,6 +84,9 @@ LIST_KEYS = (
 #: The helper objects Brian creates inside each class and that the description covers
 _KNOWN_CONTAINED = {
     NeuronGroup: (StateUpdater, Thresholder, Resetter, SubexpressionUpdater),
+    # after NeuronGroup: the last class that matches counts
+    SpatialNeuron: (SpatialStateUpdater, StateUpdater, Thresholder, Resetter,
+                    SubexpressionUpdater),
     PoissonGroup: (Thresholder,),
     Synapses: (
         SynapticPathway,
@@ -335,6 +338,7 @@ class _Context:
         self.dt = dt
         self.continued_ids = continued_ids
         self.run_index = 0
+        self.spatial_neurons = True
 
     def continued(self, obj) -> bool:
         return obj.id in self.continued_ids
@@ -644,11 +648,15 @@ def _describe_ratemonitor(monitor: PopulationRateMonitor, context: _Context) -> 
 def _describe(obj, context: _Context) -> tuple[str, dict[str, Any]] | None:
     """The list key and description of one top-level object (``None`` for subgroups)."""
     if isinstance(obj, SpatialNeuron):
-        raise UnsupportedFeatureError(
-            obj.name,
-            "a SpatialNeuron (multi-compartment model)",
-            "Only single-compartment NeuronGroups can be exported.",
-        )
+        if not context.spatial_neurons:
+            raise UnsupportedFeatureError(
+                obj.name,
+                "a SpatialNeuron (multi-compartment model)",
+                "This exporter only describes single-compartment NeuronGroups.",
+            )
+        from .spatial import describe_spatialneuron  # the spatial module uses our helpers
+
+        return "spatialneurons", describe_spatialneuron(obj, context)
     if isinstance(obj, Subgroup):
         return None  # described through the group references that use it
     if isinstance(obj, NetworkOperation):
@@ -854,6 +862,7 @@ def collect_network(
     run_index: int = 0,
     previous: dict[str, Any] | None = None,
     creation_order: Mapping[Any, int] | None = None,
+    spatial_neurons: bool = True,
 ) -> dict[str, Any]:
     """
     The description of one run of ``network`` (see :doc:`/export_format`).
@@ -879,6 +888,9 @@ def collect_network(
     creation_order : mapping, optional
         Object id -> creation rank, to list objects in creation order
         (by default, the order of ``network.objects``).
+    spatial_neurons : bool, optional
+        Describe `SpatialNeuron` objects in the list ``'spatialneurons'``
+        (default); with ``False`` they are refused.
 
     Returns
     -------
@@ -908,6 +920,7 @@ def collect_network(
     previous_objects = log.run_objects[-1] if previous is not None and log.run_objects else {}
     context = _Context(run_namespace, log, dt, set(previous_objects))
     context.run_index = run_index
+    context.spatial_neurons = spatial_neurons
     description: dict[str, Any] = {
         "index": run_index,
         "duration": Quantity(duration, dim=second.dim, copy=True),
@@ -923,7 +936,8 @@ def collect_network(
         if described is None:
             continue
         key, item = described
-        description[key].append(item)
+        # 'spatialneurons' is only there when the run has some
+        description.setdefault(key, []).append(item)
         current_objects[obj.id] = obj.name
     context.current_objects = current_objects
     description["changes"] = _changes(description, previous, context, previous_objects)

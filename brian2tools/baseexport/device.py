@@ -101,6 +101,10 @@ class BaseExporter(RuntimeDevice):
     array([1., 2.])
     """
 
+    #: Whether `SpatialNeuron` objects are described (``'spatialneurons'``);
+    #: exporters that cannot render them keep ``False`` and refuse them by name.
+    spatial_neurons = False
+
     def __init__(self) -> None:
         super().__init__()
         self.runs: list[dict[str, Any]] = []
@@ -502,6 +506,7 @@ class BaseExporter(RuntimeDevice):
                 run_index=len(self.runs),
                 previous=self.runs[-1] if self.runs else None,
                 creation_order=self.creation_order,
+                spatial_neurons=self.spatial_neurons,
             )
         finally:
             self._collecting = False

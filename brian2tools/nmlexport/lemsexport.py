@@ -551,6 +551,9 @@ class LEMSDevice(BaseExporter):
     ['LEMSUnitsConstants.xml', 'model.xml']
     """
 
+    #: SpatialNeurons are exported as NeuroML cells for NEURON (:mod:`.spatial_cells`)
+    spatial_neurons = True
+
     def render_and_write(self, runs, filename=None, constants_file=None, lems_const_save=True,
                          synapses="components", simulate=None, portable=None, ranks=1,
                          **unknown):
@@ -606,6 +609,9 @@ class LEMSDevice(BaseExporter):
         filename = os.fspath(filename)
         if not os.path.splitext(filename)[1]:
             filename += ".xml"
+        if any(run.get("spatialneurons") for run in runs):
+            self._render_spatial(runs, filename, simulate)
+            return
         constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE
         exporter = NMLExporter()
         if portable is None:
@@ -627,6 +633,24 @@ class LEMSDevice(BaseExporter):
             recordings = simulate_model(written, simulate, ranks=ranks)
             converted = brian_recordings(recordings, runs, simulate,
                                          exporter.names.get("shared_events"))
+            self.simulated_monitors.update(fill_monitors(self, self.exported_monitors, converted))
+
+    def _render_spatial(self, runs, filename, simulate) -> None:
+        """SpatialNeurons: NeuroML cells and a LEMS file for NEURON (:mod:`.spatial_cells`)."""
+        from .spatial_cells import spatial_recordings, write_spatial_model
+
+        if simulate not in (None, "neuron"):
+            raise UnsupportedFeatureError(
+                runs[0]["spatialneurons"][0]["name"],
+                f"a SpatialNeuron simulated with {simulate!r}",
+                "Multi-compartment cells are simulated in NEURON: use simulate='neuron'.")
+        written = write_spatial_model(runs, filename)
+        self.spatial_files = written
+        if simulate is not None:
+            from .engines import simulate as simulate_lems
+
+            simulate_lems(written["lems"], "neuron")
+            converted = spatial_recordings(written, runs)
             self.simulated_monitors.update(fill_monitors(self, self.exported_monitors, converted))
 
 
