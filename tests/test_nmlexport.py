@@ -423,7 +423,9 @@ def test_documented_example_structure(tmp_path):
     assert [line.get("quantity") for line in lines] == ["neurongroup[2]/v", "neurongroup[63]/v"]
     output = simulation.find("OutputFile")
     # the documented names: recording_<stem of filename>.dat and .spikes
-    assert output.attrib == {"id": "statemonitor", "fileName": "recording_nml2model.dat"}
+    # (Brian numbers the default name when an earlier test left a 'statemonitor')
+    assert output.get("fileName") == "recording_nml2model.dat"
+    assert output.get("id").startswith("statemonitor")
     assert [(c.get("id"), c.get("quantity")) for c in output.findall("OutputColumn")] == [
         ("v_2", "neurongroup[2]/v"), ("v_63", "neurongroup[63]/v")]
     events = simulation.find("EventOutputFile")
