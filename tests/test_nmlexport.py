@@ -743,7 +743,7 @@ IDENTIFIERS = {name: name for name in ("v", "w", "x", "a", "b", "tau", "mV", "dt
     ("-x**2", "-x^2"),
     ("(-x)**2", "(-x)^2"),
     ("x**a**b", "x^(a^b)"),
-    ("x**-1", "x^(-1)"),
+    ("x**-1", "(1 / x)"),  # jLEMS checks the dimension of 1/x, not of x^(-1)
     ("log(x)", "log(x)"),
     ("log10(x)", "(log(x) / 2.302585092994046)"),
     ("floor(x)", "(-ceil(-x))"),
