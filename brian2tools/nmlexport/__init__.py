@@ -7,7 +7,11 @@ otherwise unchanged script writes ``nml2model.xml`` (a LEMS model that
 jNeuroML simulates) and ``LEMSUnitsConstants.xml`` next to it, instead of
 simulating. `load_recordings` reads back what jNeuroML recorded.
 
-Modules: `~.lemsexport` (`NMLExporter`, `LEMSDevice`), `~.simulation_file`
+Modules: `~.lemsexport` (`NMLExporter`), `~.device` (`LEMSDevice`),
+`~.portable` (the NEURON-ready form), `~.engines` and `~.netpyne_engine`
+(running an export in jNeuroML, NEURON or NetPyNE), `~.neuron_code` (one
+NEURON mechanism per cell type), `~.spatial_cells` and `~.spatial_channels`
+(multi-compartment neurons), `~.simulation_file`
 (the simulation's displays and recording files), `~.results` (simulating
 the export and filling the script's monitors), `~.neurongroup` (the
 component types of a NeuronGroup), `~.network_export` (synapses, spike
@@ -18,7 +22,8 @@ expressions), `~.supporting` (network and simulation elements), `~.units`
 command line ``python -m brian2tools.nmlexport SCRIPT.py [-o MODEL.xml] [--run]``).
 """
 
-from .lemsexport import LEMSDevice, NMLExporter
+from .device import LEMSDevice
+from .lemsexport import NMLExporter
 from .recordings import load_recordings
 
 __all__ = ["NMLExporter", "LEMSDevice", "load_recordings"]
