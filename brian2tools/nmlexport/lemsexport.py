@@ -53,7 +53,7 @@ from .units import (
     lems_dimension,
 )
 
-__all__ = ["NMLExporter", "LEMSDevice", "INCLUDES", "recording_file_names", "recordings_name_for"]
+__all__ = ["NMLExporter", "INCLUDES", "recording_file_names", "recordings_name_for"]
 
 logger = get_logger(__name__)
 
@@ -484,6 +484,11 @@ def _element(xml_text: str) -> ET.Element:
     return element
 
 
-# The device lives in its own module (device.py); imported here, at the end,
-# so that ``brian2tools.nmlexport.lemsexport.LEMSDevice`` keeps working.
-from .device import LEMSDevice  # noqa: E402
+def __getattr__(name: str):
+    # The device lives in its own module (device.py), which imports this one;
+    # ``brian2tools.nmlexport.lemsexport.LEMSDevice`` keeps working through this.
+    if name == "LEMSDevice":
+        from .device import LEMSDevice
+
+        return LEMSDevice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
