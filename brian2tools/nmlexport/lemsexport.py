@@ -12,7 +12,7 @@ per SpikeMonitor or PopulationRateMonitor (:mod:`.simulation_file`). It
 never looks at Brian objects: description in, text out.
 
 `LEMSDevice`, the ``'neuroml2'`` device that renders with `NMLExporter`, is
-defined in :mod:`.device` and importable from here too.
+defined in :mod:`brian2tools.nmlexport.device` and importable from here too.
 """
 
 from __future__ import annotations
