@@ -30,6 +30,7 @@ from brian2 import (
     Synapses,
     defaultclock,
     ms,
+    mV,
     run,
     set_device,
     start_scope,
@@ -300,3 +301,127 @@ def test_netpyne_on_two_mpi_ranks_fills_the_monitors_like_neuron(tmp_path):
     for row, index in enumerate([0, 1, 7]):
         differ = np.flatnonzero(~same[row])
         assert set(differ) <= set(spiked[nrn["spike_i"] == index]), index
+
+
+# ------------------------------------------------------------------ networks
+def _feedforward(method="linear", duration=60 * ms):
+    """
+    Two pacemakers driving three cells through current synapses (strong enough that
+    each input spike makes the targets fire: small timing differences do not grow).
+
+    With dt = 0.05 ms: NEURON detects a spike a step or two after Brian and delivers
+    its effect a step later, about four steps along a synaptic hop, and 0.5 ms is
+    the tolerance of the spike times.
+    """
+    start_scope()
+    defaultclock.dt = 0.05 * ms
+    drivers = NeuronGroup(2, "dv/dt = (v0 - v)/(10*ms) : volt\nv0 : volt",
+                          threshold="v > 10*mV", reset="v = 0*mV", method=method,
+                          name="drivers")
+    drivers.v0 = [15, 25] * mV
+    cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : volt
+                              dge/dt = -ge/(5*ms) : volt""",
+                        threshold="v > 5*mV", reset="v = 0*mV", method=method, name="cells")
+    excitation = Synapses(drivers, cells, "w : volt", on_pre="ge += w", delay=1 * ms,
+                          name="excitation")
+    excitation.connect()
+    excitation.w = "(12 + i + j)*mV"
+    state = StateMonitor(cells, "v", record=True, name="cells_v")
+    spikes = SpikeMonitor(cells, name="cells_spikes")
+    driver_spikes = SpikeMonitor(drivers, name="drivers_spikes")
+    run(duration)
+    return state, spikes, driver_spikes
+
+
+def _network_copies(state, spikes, driver_spikes):
+    copies = _copies(state, spikes)
+    copies["driver_t"] = np.array(driver_spikes.t[:])
+    copies["driver_i"] = np.array(driver_spikes.i[:])
+    return copies
+
+
+def _exported_network(folder, **options):
+    folder.mkdir(exist_ok=True)
+    set_device("neuroml2", filename=str(folder / "feedforward.xml"), **options)
+    try:
+        return _network_copies(*_feedforward())
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+
+
+def test_current_synapses_and_one_projection_per_pair_of_populations(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "net.xml"), portable=True)
+    monitors = _feedforward(duration=1 * ms)  # noqa: F841
+    reinit_and_delete()
+    set_device("runtime")
+    root = ET.parse(tmp_path / "net.xml").getroot()
+    types = {t.get("name"): t for t in root.iter("ComponentType")}
+    synapse = types["excitation_pre_synapse"]
+    assert synapse.get("extends") == "baseCurrentBasedSynapse"
+    current = next(d for d in synapse.iter("DerivedVariable") if d.get("name") == "i")
+    assert current.get("value") == "neuron_C * (ge__k * ge__state)"
+    constants = {c.get("name"): c.get("value") for c in synapse.iter("Constant")}
+    assert constants["neuron_C"] == "1 nF" and constants["ge__k"] == "100 per_s"
+    cell = types["cells_cell"]
+    derivative = next(d for d in cell.iter("TimeDerivative") if d.get("variable") == "v")
+    assert derivative.get("value").endswith("+ iSyn / neuron_C")
+    assert "ge__total" not in ET.tostring(cell, encoding="unicode")
+    assert next(cell.iter("Attachments")).get("type") == "basePointCurrent"
+    # the drivers differ (v0): two populations, so two projections onto the cells
+    projections = root.findall("network/projection")
+    assert [(p.get("presynapticPopulation"), p.get("postsynapticPopulation"))
+            for p in projections] == [("drivers__0", "cells__0"), ("drivers__1", "cells__0")]
+    text = (tmp_path / "net.xml").read_text()
+    assert text.count("<connectionWD ") == 6
+    assert 'preCellId="../drivers__1[0]" postCellId="../cells__0[2]"' in text
+
+
+@pytest.mark.parametrize("equations, on_pre, fragment", [
+    ("dv/dt = (ge**2/mV - v)/(10*ms) : volt\ndge/dt = -ge/(5*ms) : volt", "ge += 1*mV",
+     "non-linearly"),
+    ("dv/dt = (ge - v)/tau_v : volt\ndge/dt = -ge/(5*ms) : volt\ntau_v : second",
+     "ge += 1*mV", "depends on tau_v"),
+    ("dv/dt = -v/(10*ms) : volt", "v += 1*mV", "changes a variable of the neurons directly"),
+])
+def test_synapses_neuron_cannot_run_are_refused_by_name(tmp_path, equations, on_pre, fragment):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), portable=True)
+    group = NeuronGroup(2, equations, threshold="v > 10*mV", reset="v = 0*mV",
+                        method="euler", name="targets")
+    if "tau_v" in equations:
+        group.tau_v = 10 * ms
+    synapses = Synapses(group, group, on_pre=on_pre, name="recurrent")
+    synapses.connect("i != j")
+    with pytest.raises(UnsupportedFeatureError, match=fragment):
+        run(1 * ms)
+
+
+def test_jneuroml_runs_the_portable_network_like_brian(tmp_path):
+    _skip_without("jneuroml")
+    start_scope()
+    brian = _network_copies(*_feedforward(method="euler"))
+    reinit_and_delete()
+    lems = _exported_network(tmp_path / "lems", simulate="jneuroml")
+    np.testing.assert_array_equal(lems["spike_i"], brian["spike_i"])
+    np.testing.assert_allclose(lems["spike_t"], brian["spike_t"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(lems["values"]["v"], brian["values"]["v"], rtol=0, atol=1e-8)
+    assert len(brian["spike_t"]) > 30
+
+
+def test_neuron_and_netpyne_on_two_ranks_run_the_network_like_brian(tmp_path):
+    _skip_without("neuron")
+    start_scope()
+    brian = _network_copies(*_feedforward(method="linear"))
+    reinit_and_delete()
+    nrn = _exported_network(tmp_path / "neuron", simulate="neuron")
+    for times, indices in (("spike_t", "spike_i"), ("driver_t", "driver_i")):
+        for index in np.unique(brian[indices]):
+            b_times = brian[times][brian[indices] == index]
+            n_times = nrn[times][nrn[indices] == index]
+            assert len(n_times) == len(b_times), (indices, index)
+            np.testing.assert_allclose(n_times, b_times, rtol=0, atol=0.5e-3)
+    if engine_available("netpyne") is None:
+        mpi = _exported_network(tmp_path / "netpyne", simulate="netpyne", ranks=2)
+        np.testing.assert_array_equal(mpi["spike_i"], nrn["spike_i"])
+        np.testing.assert_allclose(mpi["spike_t"], nrn["spike_t"], rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(mpi["driver_i"], nrn["driver_i"])

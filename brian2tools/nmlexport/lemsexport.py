@@ -39,6 +39,7 @@ from .network_export import (
 )
 from .neurongroup import build_cell_types
 from .portable import group_cells, make_portable
+from .portable_network import prepare_current_synapses, split_projection
 from .simulation_file import (
     add_event_monitor,
     add_state_monitor,
@@ -238,6 +239,9 @@ class NMLExporter:
                  for name, group in groups.items()}
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
             parts.synapse_types, groups, parts.carried, monitored, dt)
+        if portable:
+            synapse_types = prepare_current_synapses(cells, groups, parts, synapse_types,
+                                                     monitored)
         for port in parts.ports:
             cells[port.group].dimensions.update(
                 add_event_ports(cells[port.group].cell_type, [port]))
@@ -317,7 +321,11 @@ class NMLExporter:
             network.append(ET.Comment(_delay_note(dt)))
         # connections are text, put in place of a marker once the rest is written
         connections = {}
-        for projection in parts.synaptic_projections:
+        synaptic_projections = parts.synaptic_projections
+        if portable:
+            synaptic_projections = [split for projection in synaptic_projections
+                                    for split in split_projection(projection, grouped)]
+        for projection in synaptic_projections:
             element = projection_element(projection)
             element.append(ET.Comment(_marker(len(connections))))
             connections[_marker(len(connections))] = partial(projection_lines, projection)
@@ -457,12 +465,12 @@ def _marker(number: int) -> str:
 
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
-    for kind in ("synapses", "poissoninputs", "poissongroups", "spikegeneratorgroups"):
+    for kind in ("poissoninputs", "poissongroups", "spikegeneratorgroups"):
         for obj in description.get(kind) or ():
             raise UnsupportedFeatureError(
                 obj["name"], f"a {kind[:-1]} in the portable (NEURON-ready) form",
-                "The portable form exports neuron groups and their monitors so far; export "
-                "networks in the default form (jNeuroML).")
+                "The portable form exports neuron groups, their current synapses and their "
+                "monitors so far; export such networks in the default form (jNeuroML).")
 
 
 def _delay_note(dt: float) -> str:

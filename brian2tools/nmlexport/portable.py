@@ -229,7 +229,8 @@ def make_portable(cell: CellTypes, group: dict) -> None:
         if clash in equations or clash in (group.get("namespace") or {}):
             raise _refuse(name, f"a variable or constant named '{clash}' (a parameter of "
                                 "NeuroML's integrate-and-fire cells)")
-    if len(cell.cell_type.attachments):
+    if any(attachment.type != "basePointCurrent" for attachment in cell.cell_type.attachments):
+        # current synapses are prepared by .portable_network; anything else cannot be
         raise _refuse(name, "synapses that add to a variable of the cell (in NEURON, a "
                             "synapse can only give a current)")
     unknown = sorted(d.name for d in cell.dimensions if not d.is_core)
