@@ -25,6 +25,7 @@ import pytest
 from brian2 import (
     NeuronGroup,
     PopulationRateMonitor,
+    SpikeGeneratorGroup,
     SpikeMonitor,
     StateMonitor,
     Synapses,
@@ -425,3 +426,61 @@ def test_neuron_and_netpyne_on_two_ranks_run_the_network_like_brian(tmp_path):
         np.testing.assert_array_equal(mpi["spike_i"], nrn["spike_i"])
         np.testing.assert_allclose(mpi["spike_t"], nrn["spike_t"], rtol=0, atol=1e-9)
         np.testing.assert_array_equal(mpi["driver_i"], nrn["driver_i"])
+
+
+def _stimulated(method="linear", duration=40 * ms):
+    """A SpikeGeneratorGroup driving cells through current synapses."""
+    start_scope()
+    defaultclock.dt = 0.05 * ms
+    stimulus = SpikeGeneratorGroup(3, [0, 1, 2, 0, 2], [2, 5, 5, 12, 20] * ms, name="stimulus")
+    cells = NeuronGroup(2, """dv/dt = (ge - v)/(10*ms) : volt
+                              dge/dt = -ge/(5*ms) : volt""",
+                        threshold="v > 5*mV", reset="v = 0*mV", method=method, name="cells")
+    excitation = Synapses(stimulus, cells, on_pre="ge += 15*mV", delay=0.5 * ms,
+                          name="excitation")
+    excitation.connect()
+    state = StateMonitor(cells, "v", record=True, name="cells_v")
+    spikes = SpikeMonitor(cells, name="cells_spikes")
+    stimulus_spikes = SpikeMonitor(stimulus, name="stimulus_spikes")
+    run(duration)
+    return state, spikes, stimulus_spikes
+
+
+def test_spike_generators_are_standard_populations_and_run_in_both_engines(tmp_path):
+    _skip_without("jneuroml")
+    brian_euler = _network_copies(*_stimulated(method="euler"))
+    reinit_and_delete()
+    brian = _network_copies(*_stimulated(method="linear"))
+    reinit_and_delete()
+    results = {}
+    for engine in ("jneuroml", "neuron"):
+        if engine_available(engine) is not None:
+            continue
+        folder = tmp_path / engine
+        folder.mkdir()
+        set_device("neuroml2", filename=str(folder / "stimulated.xml"), simulate=engine,
+                   portable=True)
+        try:
+            results[engine] = _network_copies(*_stimulated())
+        finally:
+            reinit_and_delete()
+            set_device("runtime")
+    root = ET.parse(tmp_path / "jneuroml" / "stimulated.xml").getroot()
+    # every generator cell has its own spikes: three spikeArray components
+    arrays = [c for c in root.iter("Component") if c.get("type") == "spikeArray"]
+    assert [a.get("id") for a in arrays] == [f"stimulus__cell{k}" for k in range(3)]
+    assert [p.get("id") for p in root.iter("population")][-3:] == [
+        f"stimulus__{k}" for k in range(3)]
+    lems = results["jneuroml"]
+    np.testing.assert_array_equal(lems["spike_i"], brian_euler["spike_i"])
+    np.testing.assert_allclose(lems["spike_t"], brian_euler["spike_t"], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(lems["driver_i"], brian_euler["driver_i"])
+    np.testing.assert_allclose(lems["driver_t"], brian_euler["driver_t"], rtol=0, atol=1e-9)
+    assert len(brian["spike_t"]) >= 4
+    if "neuron" in results:
+        nrn = results["neuron"]
+        for index in np.unique(brian["spike_i"]):
+            np.testing.assert_allclose(nrn["spike_t"][nrn["spike_i"] == index],
+                                       brian["spike_t"][brian["spike_i"] == index],
+                                       rtol=0, atol=0.5e-3)
+        np.testing.assert_array_equal(np.sort(nrn["driver_i"]), np.sort(brian["driver_i"]))

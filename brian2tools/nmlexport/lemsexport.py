@@ -39,7 +39,7 @@ from .network_export import (
 )
 from .neurongroup import build_cell_types
 from .portable import group_cells, make_portable
-from .portable_network import prepare_current_synapses, split_projection
+from .portable_network import portable_sources, prepare_current_synapses, split_projection
 from .simulation_file import (
     add_event_monitor,
     add_state_monitor,
@@ -264,10 +264,13 @@ class NMLExporter:
                 key: int(value) for key, value in dimension.dimension_attributes().items()}))
             model.add(lems.Unit(dimension.unit, dimension.unit, dimension.name))
         grouped = {}
+        source_populations, source_components = parts.populations, parts.source_types
         if portable:
             for name, cell in cells.items():
                 make_portable(cell, groups[name])
                 grouped[name] = group_cells(cell)
+            source_groups, source_populations, source_components = portable_sources(parts)
+            grouped.update(source_groups)
         for cell in cells.values():
             model.add(cell.cell_type)
             if not portable:
@@ -291,12 +294,14 @@ class NMLExporter:
             root.append(_element(unit.toxml()))
         for component_type in model.component_types:
             root.append(_element(component_type.toxml()))
-        root.extend(parts.source_types)
+        root.extend(source_components)
         root.extend(connection_type_element(projection) for projection in parts.projections)
 
         network_id = ids.new(network_name)
         populations = []
         for name, group_populations in grouped.items():
+            if name not in cells:
+                continue  # a spike source: its populations come with the network parts
             for position, values in enumerate(group_populations.components):
                 component_id = ids.new(f"{name}__cell{position}")
                 supporting.cell_component(cells[name].cell_type.name, values, component_id,
@@ -316,7 +321,7 @@ class NMLExporter:
                 name, cell.population_type.name, cell.cell_type.name, prototype_id, per_cell,
                 cell.size))
         root.extend(synapse_components)
-        network = supporting.network(network_id, populations + parts.populations)
+        network = supporting.network(network_id, populations + source_populations)
         if parts.synaptic_projections or parts.projections:
             network.append(ET.Comment(_delay_note(dt)))
         # connections are text, put in place of a marker once the rest is written
@@ -365,8 +370,9 @@ class NMLExporter:
                 start, stop = int(source.get("start") or 0), int(source["stop"])
                 if group not in recorded_groups:
                     recorded_groups[group] = monitor["name"]
-                    whole = dict(monitor, source={"group": group, "start": 0,
-                                                  "stop": int(groups[group]["N"])})
+                    size = (int(groups[group]["N"]) if group in groups
+                            else len(grouped[group].population_of))
+                    whole = dict(monitor, source={"group": group, "start": 0, "stop": size})
                     files[monitor["name"]] = add_event_monitor(simulation, whole, file_name,
                                                                path)
                 else:
@@ -465,7 +471,7 @@ def _marker(number: int) -> str:
 
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
-    for kind in ("poissoninputs", "poissongroups", "spikegeneratorgroups"):
+    for kind in ("poissoninputs",):
         for obj in description.get(kind) or ():
             raise UnsupportedFeatureError(
                 obj["name"], f"a {kind[:-1]} in the portable (NEURON-ready) form",

@@ -21,6 +21,10 @@ monitor records or other equations read, and ``(unless refractory)`` on ``v``
 together with synapses (NEURON's synaptic currents flow during the
 refractory period).
 
+Spike sources (``SpikeGeneratorGroup``, ``PoissonGroup``) become standard
+populations of ``spikeArray`` or ``spikeGeneratorPoisson`` cells, one per
+distinct source cell (`portable_sources`).
+
 NeuroML's projections connect one population to one population; in the
 portable form a group is one population per distinct set of cell values
 (:mod:`.portable`), so a Brian ``Synapses`` object becomes one projection
@@ -31,6 +35,7 @@ per pair of populations it connects (`split_projection`), refused above
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 import lems.api as lems
 import numpy as np
@@ -43,11 +48,12 @@ from brian2.units.fundamentalunits import Quantity, get_dimensions
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .network_export import CellPaths
+from .portable import PortableGroup
 from .synapse_components import SynapticProjection, own_name, state_name, sum_name, total_name
 from .units import format_quantity, lems_dimension
 
 __all__ = ["MAX_PROJECTIONS", "NEURON_CAPACITANCE", "prepare_current_synapses",
-           "split_projection"]
+           "split_projection", "portable_sources"]
 
 #: The capacitance of an abstract cell's section in jNeuroML's NEURON code.
 NEURON_CAPACITANCE = "1 nF"
@@ -149,8 +155,6 @@ def prepare_current_synapses(cells: dict, groups: dict, parts, synapse_types: li
         name, _, pathway = origin.partition(" (")
         raise _refuse(name, direct.format(f" (its {pathway.rstrip(')')} pathway)"
                                           if pathway else ""))
-    for name in parts.sources:
-        raise _refuse(name, "a spike source in the portable form (not yet exported)")
     coefficients = {}
     for name, carried in parts.carried.items():
         if not carried:
@@ -286,3 +290,64 @@ def split_projection(projection: SynapticProjection, grouped: dict) -> list[Syna
             np.asarray(projection.weights)[chosen], np.asarray(projection.delays)[chosen],
             projection.origin))
     return split
+
+
+def portable_sources(parts) -> tuple[dict, list, list]:
+    """
+    Spike sources as standard populations: one per distinct source cell.
+
+    The default form writes a ``SpikeGeneratorGroup`` or ``PoissonGroup`` as
+    a population component type whose children are ``spikeArray`` or
+    ``spikeGeneratorPoisson`` components. In the portable form, the cells
+    with the same spikes (or rate) are one component and one standard
+    ``population`` (``<group>__<k>``), as for neurons.
+
+    Parameters
+    ----------
+    parts : NetworkParts
+        The network's parts; its ``populations`` are the default form's.
+
+    Returns
+    -------
+    (dict, list of Element, list of Element)
+        Source name -> `~.portable.PortableGroup`; the populations; the
+        components they are made of (to write before the network).
+
+    Examples
+    --------
+    >>> import xml.etree.ElementTree as ET
+    >>> source = ET.fromstring('<Component id="s" type="s_population" component="p">'
+    ...     '<Component type="spikeArray"><spike time="1 ms"/></Component>'
+    ...     '<Component type="spikeArray"/><Component type="spikeArray"/></Component>')
+    >>> grouped, populations, components = portable_sources(
+    ...     type('Parts', (), {'populations': [source], 'sources': {'s': 3}})())
+    >>> [(p.get('id'), p.get('component'), p.get('size')) for p in populations]
+    [('s__0', 's__cell0', '1'), ('s__1', 's__cell1', '2')]
+    >>> grouped['s'].path(2)
+    's__1[1]'
+    """
+    grouped, populations, components = {}, [], []
+    for population in parts.populations:
+        name = population.get("id")
+        if name not in parts.sources:
+            continue
+        keys = [ET.tostring(child) for child in population]
+        distinct = list(dict.fromkeys(keys))  # in the order of their first cell
+        population_of = np.array([distinct.index(key) for key in keys], dtype=int)
+        index_in_population = np.zeros(len(keys), dtype=int)
+        names = []
+        for number, key in enumerate(distinct):
+            members = np.flatnonzero(population_of == number)
+            index_in_population[members] = np.arange(len(members))
+            component = ET.fromstring(key)
+            component.set("id", f"{name}__cell{number}")
+            # the id first, as NeuroML writes it
+            component.attrib = {"id": component.attrib.pop("id"), **component.attrib}
+            components.append(component)
+            names.append(f"{name}__{number}")
+            populations.append(ET.Element("population", {
+                "id": names[-1], "component": component.get("id"),
+                "size": str(len(members))}))
+        grouped[name] = PortableGroup(name, [{}] * len(distinct), names, population_of,
+                                      index_in_population)
+    return grouped, populations, components
