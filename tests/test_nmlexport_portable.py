@@ -23,7 +23,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from brian2 import (
+    Hz,
     NeuronGroup,
+    PoissonGroup,
     PopulationRateMonitor,
     SpikeGeneratorGroup,
     SpikeMonitor,
@@ -33,6 +35,7 @@ from brian2 import (
     ms,
     mV,
     run,
+    seed,
     set_device,
     start_scope,
 )
@@ -484,3 +487,53 @@ def test_spike_generators_are_standard_populations_and_run_in_both_engines(tmp_p
                                        brian["spike_t"][brian["spike_i"] == index],
                                        rtol=0, atol=0.5e-3)
         np.testing.assert_array_equal(np.sort(nrn["driver_i"]), np.sort(brian["driver_i"]))
+
+
+def _chaotic(method="euler", duration=200 * ms):
+    """A recurrent excitatory-inhibitory network driven by Poisson spikes (CUBA-like,
+    without refractoriness; every synapse with a delay of 1 ms, as NEURON needs between
+    MPI ranks)."""
+    start_scope()
+    seed(4)
+    defaultclock.dt = DT
+    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "El": -49 * mV,
+                 "Vt": -50 * mV, "Vr": -60 * mV}
+    cells = NeuronGroup(500, """dv/dt = (ge + gi - (v - El))/taum : volt
+                                dge/dt = -ge/taue : volt
+                                dgi/dt = -gi/taui : volt""",
+                        threshold="v > Vt", reset="v = Vr", method=method,
+                        namespace=namespace, name="P")
+    cells.v = -60 * mV
+    drive = PoissonGroup(500, 20 * Hz, name="drive")
+    inputs = Synapses(drive, cells, on_pre="ge += 4*mV", delay=1 * ms, name="inputs")
+    inputs.connect(j="i")
+    excitation = Synapses(cells, cells, on_pre="ge += 1.62*mV", delay=1 * ms,
+                          name="excitation")
+    excitation.connect("i < 400", p=0.05)
+    inhibition = Synapses(cells, cells, on_pre="gi -= 9*mV", delay=1 * ms, name="inhibition")
+    inhibition.connect("i >= 400", p=0.05)
+    spikes = SpikeMonitor(cells, name="P_spikes")
+    run(duration, namespace=namespace)
+    return int(spikes.num_spikes)
+
+
+def test_a_chaotic_network_fires_at_brians_rate_in_neuron_and_on_two_mpi_ranks(tmp_path):
+    _skip_without("neuron")
+    brian = _chaotic()
+    reinit_and_delete()
+    counts = {}
+    for engine, options in (("neuron", {}), ("netpyne", {"ranks": 2})):
+        if engine_available(engine) is not None:
+            continue
+        (tmp_path / engine).mkdir()
+        set_device("neuroml2", filename=str(tmp_path / engine / "chaotic.xml"),
+                   simulate=engine, **options)
+        try:
+            counts[engine] = _chaotic()
+        finally:
+            reinit_and_delete()
+            set_device("runtime")
+    assert brian > 500  # about 11 Hz
+    # Poisson drive from each engine's own random numbers: rates within 15%
+    for engine, count in counts.items():
+        assert abs(count - brian) <= 0.15 * brian, (engine, count, brian)

@@ -360,6 +360,10 @@ def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None
               if NETPYNE_ERRORS.search(line) and not _HARMLESS.search(line)]
     if status != 0 or errors or NETPYNE_DONE not in log:
         relevant = "\n".join(errors[:40] or log.strip().splitlines()[-40:])
+        if "mindelay" in log:
+            relevant += ("\n(Between MPI ranks, NEURON needs every synaptic delay to be at "
+                         "least one time step; synapses without a delay in Brian are exported "
+                         "with half a step. Give the synapses a delay, or run on one rank.)")
         raise engines.EngineError(
             "netpyne", "simulation", f"NetPyNE could not simulate {script} on {ranks} "
             f"rank(s) (exit status {status}):\n{relevant}", log)
