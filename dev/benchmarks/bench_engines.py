@@ -10,8 +10,15 @@ itself. Printed: wall time of each (NEURON's first run with its
 ``nrnivmodl``, and a second run with the compiled mechanisms from the
 cache), the ratio to Brian, and the spike counts (which must agree).
 
-The second case gives every cell its own ``v0`` in ``K`` distinct values,
-which costs NEURON one mechanism (one ``nrnivmodl`` compilation) per value.
+The second case gives every cell its own ``v0`` in ``K`` distinct values
+(NEURON compiles one mechanism for them all, see
+:mod:`brian2tools.nmlexport.neuron_code`).
+
+The third case is a network of the CUBA type in the portable form (4000
+cells, 20% inhibitory, connection probability 0.02, Poisson drive, current
+synapses with 1 ms delays; without CUBA's refractoriness and random initial
+values, which the portable form does not export yet), 1 s, in Brian and
+NEURON.
 
 Usage: ``python dev/benchmarks/bench_engines.py [N] [K]`` (defaults 1000, 10).
 """
@@ -24,13 +31,18 @@ import time
 from pathlib import Path
 
 from brian2 import (
+    Hz,
     NeuronGroup,
+    PoissonGroup,
     SpikeMonitor,
+    Synapses,
     defaultclock,
     ms,
+    mV,
     prefs,
     run,
     second,
+    seed,
     set_device,
     start_scope,
 )
@@ -104,11 +116,64 @@ def case(n: int, distinct: int) -> None:
                   f"{seconds / reference:6.1f}x Brian (numpy)   [{steps}]")
 
 
+def network(method: str = "euler"):
+    start_scope()
+    seed(4)
+    defaultclock.dt = 0.1 * ms
+    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "El": -49 * mV,
+                 "Vt": -50 * mV, "Vr": -60 * mV}
+    cells = NeuronGroup(4000, """dv/dt = (ge + gi - (v - El))/taum : volt
+                                 dge/dt = -ge/taue : volt
+                                 dgi/dt = -gi/taui : volt""",
+                        threshold="v > Vt", reset="v = Vr", method=method,
+                        namespace=namespace, name="P")
+    cells.v = -60 * mV
+    drive = PoissonGroup(4000, 20 * Hz, name="drive")
+    inputs = Synapses(drive, cells, on_pre="ge += 4*mV", delay=1 * ms, name="inputs")
+    inputs.connect(j="i")
+    excitation = Synapses(cells, cells, on_pre="ge += 1.62*mV", delay=1 * ms, name="exc")
+    excitation.connect("i < 3200", p=0.02)
+    inhibition = Synapses(cells, cells, on_pre="gi -= 9*mV", delay=1 * ms, name="inh")
+    inhibition.connect("i >= 3200", p=0.02)
+    spikes = SpikeMonitor(cells)
+    return spikes, namespace
+
+
+def network_case() -> None:
+    print("\nCUBA-type network in the portable form, 4000 cells, 1 s")
+    prefs.codegen.target = "numpy"
+    spikes, namespace = network()
+    run(1 * ms, namespace=namespace)
+    start = time.perf_counter()
+    run(1 * second - 1 * ms, namespace=namespace)
+    reference = time.perf_counter() - start
+    print(f"  Brian (numpy)      {reference:8.2f} s   {int(spikes.num_spikes)} spikes")
+    reinit_and_delete()
+    with tempfile.TemporaryDirectory() as folder:
+        model = Path(folder) / "cuba_like.xml"
+        set_device("neuroml2", filename=str(model), portable=True)
+        spikes, namespace = network()
+        start = time.process_time()
+        run(1 * second, namespace=namespace)
+        print(f"  export             {time.process_time() - start:8.2f} s CPU")
+        reinit_and_delete()
+        set_device("runtime")
+        for label in ("NEURON (compiles)", "NEURON (cached)"):
+            start = time.perf_counter()
+            result = simulate(model, "neuron", cache=Path(folder) / "cache", timeout=3600)
+            seconds = time.perf_counter() - start
+            steps = ", ".join(f"{step} {value:.1f} s"
+                              for step, value in result.step_times.items())
+            print(f"  {label:18s} {seconds:8.2f} s   {spike_count(model)} spikes   "
+                  f"{seconds / reference:6.1f}x Brian (numpy)   [{steps}]")
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     distinct = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     case(n, 1)
     case(n, distinct)
+    network_case()
 
 
 if __name__ == "__main__":
