@@ -32,6 +32,7 @@ from pathlib import Path
 
 from brian2 import (
     Hz,
+    Network,
     NeuronGroup,
     PoissonGroup,
     SpikeMonitor,
@@ -136,25 +137,26 @@ def network(method: str = "euler"):
     inhibition = Synapses(cells, cells, on_pre="gi -= 9*mV", delay=1 * ms, name="inh")
     inhibition.connect("i >= 3200", p=0.02)
     spikes = SpikeMonitor(cells)
-    return spikes, namespace
+    # the objects live in this function: the network holds them
+    return Network(cells, drive, inputs, excitation, inhibition, spikes), spikes, namespace
 
 
 def network_case() -> None:
     print("\nCUBA-type network in the portable form, 4000 cells, 1 s")
     prefs.codegen.target = "numpy"
-    spikes, namespace = network()
-    run(1 * ms, namespace=namespace)
+    net, spikes, namespace = network()
+    net.run(1 * ms, namespace=namespace)
     start = time.perf_counter()
-    run(1 * second - 1 * ms, namespace=namespace)
+    net.run(1 * second - 1 * ms, namespace=namespace)
     reference = time.perf_counter() - start
     print(f"  Brian (numpy)      {reference:8.2f} s   {int(spikes.num_spikes)} spikes")
     reinit_and_delete()
     with tempfile.TemporaryDirectory() as folder:
         model = Path(folder) / "cuba_like.xml"
         set_device("neuroml2", filename=str(model), portable=True)
-        spikes, namespace = network()
+        net, spikes, namespace = network()
         start = time.process_time()
-        run(1 * second, namespace=namespace)
+        net.run(1 * second, namespace=namespace)
         print(f"  export             {time.process_time() - start:8.2f} s CPU")
         reinit_and_delete()
         set_device("runtime")
