@@ -43,7 +43,8 @@ from brian2.devices.device import reinit_and_delete
 
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
-from brian2tools.nmlexport.engines import engine_available
+from brian2tools.nmlexport import load_recordings
+from brian2tools.nmlexport.engines import engine_available, simulate
 from brian2tools.nmlexport.units import parse_quantity
 
 pytestmark = pytest.mark.slow
@@ -537,3 +538,21 @@ def test_a_chaotic_network_fires_at_brians_rate_in_neuron_and_on_two_mpi_ranks(t
     # Poisson drive from each engine's own random numbers: rates within 15%
     for engine, count in counts.items():
         assert abs(count - brian) <= 0.15 * brian, (engine, count, brian)
+
+
+def test_sharing_the_linear_synapses_of_a_cell_changes_nothing_in_neuron(tmp_path):
+    _skip_without("neuron")
+    set_device("neuroml2", filename=str(tmp_path / "feedforward.xml"), portable=True)
+    monitors = _feedforward()  # noqa: F841
+    reinit_and_delete()
+    set_device("runtime")
+    model = tmp_path / "feedforward.xml"
+    recordings = {}
+    for shared in (False, True):
+        run = simulate(model, "neuron", linear_synapses=shared)
+        assert ("synapses merged" in run.log) == shared
+        recordings[shared] = load_recordings(model)
+    for name in ("cells_v", "cells_spikes"):
+        for key, values in recordings[False][name].items():
+            np.testing.assert_allclose(np.asarray(recordings[True][name][key]),
+                                       np.asarray(values), rtol=0, atol=1e-12)

@@ -61,7 +61,7 @@ from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport.errors import SimulationError
 from brian2tools.nmlexport.cli import JNeuroMLNotFound, find_jneuroml
-from brian2tools.nmlexport.neuron_code import share_mechanisms
+from brian2tools.nmlexport.neuron_code import share_mechanisms, share_synapses
 
 __all__ = ["ENGINES", "EngineError", "EngineRun", "simulate", "engine_available",
            "neuron_mechanism_cache"]
@@ -300,7 +300,8 @@ def _check_written(engine: str, paths: list[Path], before: dict, log: str):
 def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
              timeout: float | None = None, jar: str | os.PathLike | None = None,
              work_folder: str | os.PathLike | None = None,
-             cache: str | os.PathLike | bool = True, ranks: int = 1) -> EngineRun:
+             cache: str | os.PathLike | bool = True, ranks: int = 1,
+             linear_synapses: bool = False) -> EngineRun:
     """
     Simulate a LEMS file in an engine; the recordings land where it says.
 
@@ -324,6 +325,11 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
         identical NMODL files. True (default) uses
         :func:`neuron_mechanism_cache`, a path uses that folder, False
         compiles in the work folder every time.
+    linear_synapses : bool, optional
+        NEURON engine only: the synapse types are linear (as in the portable
+        form of brian2tools' export), so the synapses of one type on one
+        cell are simulated as one (`~.neuron_code.share_synapses`; exact,
+        and much faster for networks). Default False.
     ranks : int, optional
         NetPyNE engine only: the number of MPI ranks (processes) to
         simulate on (default 1, without ``mpiexec``). NetPyNE distributes
@@ -370,7 +376,8 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
     if engine == "jneuroml":
         result = _simulate_jneuroml(lems_file, java, jar, timeout)
     elif engine == "neuron":
-        result = _simulate_neuron(lems_file, java, jar, timeout, work_folder, cache)
+        result = _simulate_neuron(lems_file, java, jar, timeout, work_folder, cache,
+                                  linear_synapses)
     else:
         from brian2tools.nmlexport.netpyne_engine import simulate_netpyne
         result = simulate_netpyne(lems_file, java, jar, timeout, work_folder, cache, ranks)
@@ -541,7 +548,7 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 
 
 def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
-                     cache) -> EngineRun:
+                     cache, linear_synapses: bool = False) -> EngineRun:
     env = _environment()
     folder = lems_file.parent
     work = _fresh_work_folder(lems_file, work_folder, "neuron")
@@ -565,6 +572,10 @@ def _simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
         full_log += (f"({len(mod_files)} mechanisms of the same types compiled as "
                      f"{len(shared)})\n")
     mod_files = shared
+    if linear_synapses:
+        merged = share_synapses(script)
+        if merged:
+            full_log += f"({merged} synapses merged into the synapse of their cell)\n"
     if mod_files:
         mechanisms, log, steps["nrnivmodl"] = _compile(mod_files, work, cache, timeout, env)
         full_log += log

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["share_mechanisms"]
+__all__ = ["share_mechanisms", "share_synapses"]
 
 _TITLE = re.compile(r"^TITLE .*$", re.MULTILINE)
 _POINT_PROCESS = re.compile(r"^(\s*POINT_PROCESS\s+)(\w+)", re.MULTILINE)
@@ -102,3 +102,58 @@ def share_mechanisms(mod_files: list[Path], script: Path) -> list[Path]:
         else:
             remaining.append(path)
     return remaining
+
+
+_NEW_SYNAPSE = re.compile(
+    r'^(?P<indent>\s*)h\("(?P<section>\S+) (?P<name>syn_\w+\[\d+\]) = new (?P<type>\w+)\(0\.5\)"\)\s*$',
+    re.MULTILINE)
+
+
+def share_synapses(script: Path) -> int:
+    """
+    One synapse point process per cell and synapse type, not per connection.
+
+    jNeuroML's NEURON script creates a point process for every connection.
+    The synapses of the portable form are linear (a state that decays
+    linearly and jumps by the connection's weight), so the synapses of one
+    type on one cell add up to one synapse that receives all their events
+    with their weights: the script is made to create the first and to give
+    the others' connections to it. Exact, and the cost of a network is then
+    that of its cells, not of its synapses.
+
+    Parameters
+    ----------
+    script : Path
+        The Python script jNeuroML wrote (changed in place).
+
+    Returns
+    -------
+    int
+        The number of point processes no longer created.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / 'model_nrn.py'
+    >>> _ = path.write_text('        h("P[0] syn_a[0] = new S(0.5)")\\n'
+    ...                     '        h("P[0] syn_a[1] = new S(0.5)")\\n')
+    >>> share_synapses(path), path.read_text().splitlines()[1].strip()
+    (1, 'h("syn_a[1] = syn_a[0]")')
+    """
+    text = script.read_text()
+    first: dict[tuple[str, str], str] = {}
+    shared = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal shared
+        key = (match.group("section"), match.group("type"))
+        if key not in first:
+            first[key] = match.group("name")
+            return match.group(0)
+        shared += 1
+        return f'{match.group("indent")}h("{match.group("name")} = {first[key]}")'
+
+    text = _NEW_SYNAPSE.sub(replace, text)
+    if shared:
+        script.write_text(text)
+    return shared

@@ -91,7 +91,10 @@ def simulate_model(model_file: str | os.PathLike, engine: str = "jneuroml",
                          f"with {', '.join(repr(name) for name in ENGINES)}.")
     from .engines import simulate
 
-    run = simulate(model_file, engine, timeout=timeout, ranks=ranks)
+    # the portable form's synapses are linear: NEURON may simulate those of a
+    # cell as one (see .neuron_code.share_synapses)
+    options = {"linear_synapses": True} if engine == "neuron" else {"ranks": ranks}
+    run = simulate(model_file, engine, timeout=timeout, **options)
     logger.debug(f"{engine} simulated {model_file} in {run.wall_time:.1f} s")
     return load_recordings(model_file)
 
