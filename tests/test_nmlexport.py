@@ -638,11 +638,22 @@ def test_functions_without_lems_equivalent_are_refused(tmp_path, equations, func
     assert "'neurons'" in str(error.value)
 
 
-def test_stochastic_equations_are_refused(tmp_path):
-    with pytest.raises(UnsupportedFeatureError, match="noise term xi") as error:
-        export_in(tmp_path, lambda: [NeuronGroup(
-            2, "dv/dt = -v/(10*ms) + xi*sqrt(1/(10*ms)) : 1", name="noisy")])
-    assert "'noisy'" in str(error.value)
+def test_noise_is_exported_as_a_draw_of_each_step(tmp_path):
+    path = export_in(tmp_path, lambda: [NeuronGroup(
+        2, "dv/dt = -v/(10*ms) + xi*sqrt(1/(10*ms)) : 1", name="noisy", method="euler")])
+    cell = next(c for c in ET.parse(path).getroot().iter("ComponentType")
+                if c.get("name") == "noisy_cell")
+    derivative = cell.find("Dynamics/TimeDerivative")
+    # Euler-Maruyama: dt * (drift + amplitude * n / dt), amplitude = sqrt(dt)*coefficient
+    value = derivative.get("value")
+    assert value.startswith("-v / (10 * ms) + ") and value.endswith(" * xi__draw / dt")
+    amplitude = value[len("-v / (10 * ms) + "):-len(" * xi__draw / dt")]
+    assert eval(amplitude.replace("^", "**"), {"sqrt": np.sqrt, "ms": 1e-3, "dt": 1e-4}) == \
+        pytest.approx(np.sqrt(1e-4 / 1e-2), rel=1e-14)
+    draws = [a.get("value") for a in cell.iter("StateAssignment")
+             if a.get("variable") == "xi__draw"]
+    assert len(draws) == 2  # at the start and at each step
+    assert set(draws) == {"sqrt(-2 * log(1 - random(1))) * cos(6.283185307179586 * random(1))"}
 
 
 def test_custom_events_are_refused(tmp_path):

@@ -344,6 +344,10 @@ class NMLExporter:
         simulation = supporting.simulation(
             simulation_id, format_quantity(duration, _TIME_DIMENSION),
             format_quantity(dt, _TIME_DIMENSION), network_id)
+        if isinstance(description.get("seed"), (int, np.integer)):
+            # the script's seed() for the engine's own random numbers (noise, Poisson
+            # sources): the same script then gives the same simulation again
+            simulation.set("seed", str(int(description["seed"])))
         def path(group: str, index: int) -> str:
             return grouped[group].path(index) if group in grouped else f"{group}[{index}]"
 

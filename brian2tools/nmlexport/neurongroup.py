@@ -49,6 +49,7 @@ from .lemsrendering import (
     render_expression,
     strip_parentheses,
 )
+from .noise import NORMAL_DRAW, noise_state_name, noise_terms
 from .synapse_components import (
     ATTACHMENTS,
     own_name,
@@ -365,13 +366,26 @@ class _CellBuilder:
                                         **{s: s for s in self.subexpressions}},
                                         self.owner, f"the subexpression {name}", booleans),
             ))
+        draws = {}  # noise variable -> the state variable with its draw of the step
         for name in self.differential:
             mapping = {**step_identifiers, **{s: s for s in self.subexpressions}}
             if name in self.carried:
                 # the own copy follows the same linear equation on the own copies
                 mapping.update({other: own_name(other) for other in self.carried})
-            expr = render_expression(self.equations[name]["expr"], mapping,
-                                     self.owner, f"the equation of {name}", booleans)
+            drift, amplitudes, units = noise_terms(self.equations[name]["expr"], name,
+                                                   self.owner, self._units(), state_variables)
+            expr = render_expression(drift, mapping, self.owner, f"the equation of {name}",
+                                     booleans)
+            for noise, amplitude in amplitudes.items():
+                for unit_name, value in units.items():
+                    mapping[unit_name] = self.names.new(unit_name)
+                    self.constant(mapping[unit_name], value)
+                if noise not in draws:
+                    draws[noise] = self.names.new(noise_state_name(noise))
+                    dynamics.add(lems.StateVariable(draws[noise], "none"))
+                step = render_expression(amplitude, mapping, self.owner,
+                                         f"the noise term of {name}", booleans)
+                expr = f"{expr} + {step} * {draws[noise]} / {_DT}"
             if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
                 expr = f"{_NOT_REFRACTORY} * ({expr})"
             dynamics.add(lems.TimeDerivative(own_name(name) if name in self.carried else name,
@@ -379,6 +393,13 @@ class _CellBuilder:
 
         # initial state
         on_start = lems.OnStart()
+        if draws:
+            # a new normal number for each noise variable at each step (Euler-Maruyama)
+            redraw = lems.OnCondition(_ALWAYS)
+            for draw in draws.values():
+                on_start.add(lems.StateAssignment(draw, NORMAL_DRAW))
+                redraw.add(lems.StateAssignment(draw, NORMAL_DRAW))
+            dynamics.add(redraw)
         for name in state_variables:
             on_start.add(lems.StateAssignment(name, initial_names[name]))
         for temporary in temporaries.values():
@@ -456,6 +477,13 @@ class _CellBuilder:
                 dynamics.add(lems.StateVariable(name, dimension, exposure=name))
                 self.result.exposures[name] = (name, get_dimensions(self._unit_of(name)))
         return recorded
+
+    def _units(self) -> dict:
+        """The unit (or value) of every name the group's code may use, for unit checks."""
+        units = dict(DEFAULT_UNITS)
+        units.update(self.namespace)
+        units.update({name: eq["unit"] for name, eq in self.equations.items()})
+        return units
 
     def _unit_of(self, name: str):
         name = self.brian_name.get(name, name)

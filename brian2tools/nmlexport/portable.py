@@ -119,6 +119,10 @@ class PortableGroup:
                 f"[{self.index_in_population[index]}]")
 
 
+#: Names of the C library that NEURON's generated C code cannot declare again
+_C_LIBRARY_NAMES = ("j0", "j1", "jn", "y0", "y1", "yn")
+
+
 def _refuse(group: str, feature: str) -> UnsupportedFeatureError:
     return UnsupportedFeatureError(group, feature, _REASON)
 
@@ -229,6 +233,14 @@ def make_portable(cell: CellTypes, group: dict) -> None:
         if clash in equations or clash in (group.get("namespace") or {}):
             raise _refuse(name, f"a variable or constant named '{clash}' (a parameter of "
                                 "NeuroML's integrate-and-fire cells)")
+    for variable, equation in equations.items():
+        # NEURON's C code declares '<state>0' for each state variable: 'y0' and 'j0'
+        # are the C library's Bessel functions, and such a mechanism does not compile
+        if equation["type"] != "subexpression" and (
+                f"{variable}0" in _C_LIBRARY_NAMES or variable in _C_LIBRARY_NAMES):
+            raise _refuse(name, f"the variable name '{variable}' (NEURON's C code for it "
+                                "clashes with the C library's Bessel functions j0, j1, y0, "
+                                "y1; rename it)")
     if any(attachment.type != "basePointCurrent" for attachment in cell.cell_type.attachments):
         # current synapses are prepared by .portable_network; anything else cannot be
         raise _refuse(name, "synapses that add to a variable of the cell (in NEURON, a "
