@@ -18,6 +18,7 @@ median difference without any shift must be within the tolerance too.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -548,11 +549,18 @@ def test_sharing_the_linear_synapses_of_a_cell_changes_nothing_in_neuron(tmp_pat
     set_device("runtime")
     model = tmp_path / "feedforward.xml"
     recordings = {}
-    for shared in (False, True):
-        run = simulate(model, "neuron", linear_synapses=shared)
+    # jNeuroML's script as written; synapses shared; and its connections as loops
+    for shared, compact in ((False, False), (True, False), (True, True)):
+        run = simulate(model, "neuron", linear_synapses=shared, compact_script=compact)
         assert ("synapses merged" in run.log) == shared
-        recordings[shared] = load_recordings(model)
+        assert ("written as loops" in run.log) == compact
+        recordings[shared, compact] = load_recordings(model)
+    script = (tmp_path / "feedforward_neuron" / "feedforward_nrn.py").read_text()
+    # every connection's NetCon is made by the loop (those left record spikes)
+    assert "_b2t_netcons(h, " in script
+    assert re.search(r'h\("\w+\[\d+\] netConn_', script) is None
     for name in ("cells_v", "cells_spikes"):
-        for key, values in recordings[False][name].items():
-            np.testing.assert_allclose(np.asarray(recordings[True][name][key]),
-                                       np.asarray(values), rtol=0, atol=1e-12)
+        for key, values in recordings[False, False][name].items():
+            for variant in ((True, False), (True, True)):
+                np.testing.assert_allclose(np.asarray(recordings[variant][name][key]),
+                                           np.asarray(values), rtol=0, atol=1e-12)

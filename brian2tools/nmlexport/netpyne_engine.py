@@ -65,7 +65,7 @@ from pathlib import Path
 from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import write_text_atomic
-from brian2tools.nmlexport import engines
+from brian2tools.nmlexport import engines, neuron_engine
 
 __all__ = ["netpyne_unavailable", "find_mpiexec", "runner_command", "simulate_netpyne"]
 
@@ -338,12 +338,12 @@ def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None
     if _patch_script(script, network):
         full_log += f"(variables of the cells' mechanisms recorded from them in {script.name})\n"
     mod_files = sorted(work.glob("*.mod"))
-    patched = engines._patch_mod_files(mod_files)
+    patched = neuron_engine._patch_mod_files(mod_files)
     if patched:
         full_log += f"(generated NMODL files patched: {', '.join(patched)})\n"
     mechanisms = None
     if mod_files:
-        mechanisms, log, steps["nrnivmodl"] = engines._compile(mod_files, work, cache, timeout,
+        mechanisms, log, steps["nrnivmodl"] = neuron_engine._compile(mod_files, work, cache, timeout,
                                                                env, engine="netpyne")
         full_log += log
         if mechanisms == work:  # NEURON loads those of the current folder by itself

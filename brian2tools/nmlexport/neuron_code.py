@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["share_mechanisms", "share_synapses"]
+__all__ = ["share_mechanisms", "share_synapses", "compact_connections"]
 
 _TITLE = re.compile(r"^TITLE .*$", re.MULTILINE)
 _POINT_PROCESS = re.compile(r"^(\s*POINT_PROCESS\s+)(\w+)", re.MULTILINE)
@@ -157,3 +157,165 @@ def share_synapses(script: Path) -> int:
     if shared:
         script.write_text(text)
     return shared
+
+
+# The connection lines of jNeuroML's script (after `share_synapses`), one hoc
+# statement each: hoc parses every one of them, and Python compiles the script
+# as one function of millions of lines.
+_SYNAPSE_LINE = re.compile(
+    r'^\s*h\("(?P<post>\w+)\[(?P<j>\d+)\] (?P<array>syn_\w+)\[(?P<k>\d+)\] = '
+    r'new (?P<type>\w+)\(0\.5\)"\)\s*$')
+_SHARED_LINE = re.compile(
+    r'^\s*h\("(?P<array>syn_\w+)\[(?P<k>\d+)\] = (?P<origin>syn_\w+)\[(?P<first>\d+)\]"\)\s*$')
+_NETCON_LINE = re.compile(
+    r'^\s*h\("(?P<pre>\w+)\[(?P<i>\d+)\] (?P<array>netConn_\w+)\[(?P<k>\d+)\] = new NetCon\('
+    r'(?:&v\(0\.5\)|(?P<source>\w+)\[(?P<s>\d+)\]), (?P<synapses>syn_\w+)\[(?P=k)\], '
+    r'(?P<threshold>[-+.\dEe]+), (?P<delay>[-+.\dEe]+), (?P<weight>[-+.\dEe]+)\)"\)\s*$')
+_CONNECTION_COMMENT = re.compile(r"^\s*# Connection \d+: .*$")
+
+#: Defined once in the script, used by the compact connection blocks
+_CONNECT_FUNCTIONS = '''
+def _b2t_synapses(h, post, array, kind, j, k):
+    """New point processes of type kind on post[j], stored at array[k]."""
+    cells, synapses, make = getattr(h, post), getattr(h, array), getattr(h, kind)
+    for jj, kk in zip(j, k):
+        synapses[kk] = make(cells[jj](0.5))
+
+
+def _b2t_same(h, array, origin, k, first):
+    """array[k] is the point process origin[first] (a shared synapse)."""
+    synapses, origins = getattr(h, array), getattr(h, origin)
+    for kk, ff in zip(k, first):
+        synapses[kk] = origins[ff]
+
+
+def _b2t_netcons(h, pre, array, synapses, source, i, s, k, threshold, delay, weight):
+    """NetCons from v(0.5) of pre[i] (or from source[s]) to synapses[k]."""
+    cells, netcons, targets = getattr(h, pre), getattr(h, array), getattr(h, synapses)
+    sources = getattr(h, source) if source else None
+    for ii, ss, kk, th, de, we in zip(i, s, k, threshold, delay, weight):
+        if sources is None:
+            cell = cells[ii]
+            netcons[kk] = h.NetCon(cell(0.5)._ref_v, targets[kk], th, de, we, sec=cell)
+        else:
+            netcons[kk] = h.NetCon(sources[ss], targets[kk], th, de, we)
+
+'''
+
+
+def _block_code(indent: str, synapses: list, netcons: list) -> list[str]:
+    """The compact form of one run of connection lines."""
+    lines = []
+    created: dict[tuple, list] = {}
+    same: dict[tuple, list] = {}
+    for match in synapses:
+        if "origin" in match:
+            same.setdefault((match["array"], match["origin"]), []).append(match)
+        else:
+            created.setdefault((match["post"], match["array"], match["type"]), []).append(match)
+    for (post, array, kind), matches in created.items():
+        j = [int(m["j"]) for m in matches]
+        k = [int(m["k"]) for m in matches]
+        lines.append(f"{indent}_b2t_synapses(h, {post!r}, {array!r}, {kind!r}, {j!r}, {k!r})")
+    for (array, origin), matches in same.items():
+        k = [int(m["k"]) for m in matches]
+        first = [int(m["first"]) for m in matches]
+        lines.append(f"{indent}_b2t_same(h, {array!r}, {origin!r}, {k!r}, {first!r})")
+    by_netcon: dict[tuple, list] = {}
+    for match in netcons:
+        key = (match["pre"], match["array"], match["synapses"], match["source"] or "")
+        by_netcon.setdefault(key, []).append(match)
+    for (pre, array, synapses_array, source), matches in by_netcon.items():
+        columns = {name: [m[name] for m in matches]
+                   for name in ("i", "s", "k", "threshold", "delay", "weight")}
+        integers = {name: [int(v or 0) for v in columns[name]] for name in ("i", "s", "k")}
+        floats = {name: "[" + ", ".join(columns[name]) + "]"
+                  for name in ("threshold", "delay", "weight")}
+        lines.append(f"{indent}_b2t_netcons(h, {pre!r}, {array!r}, {synapses_array!r}, "
+                     f"{source!r}, {integers['i']!r}, {integers['s']!r}, {integers['k']!r}, "
+                     f"{floats['threshold']}, {floats['delay']}, {floats['weight']})")
+    return lines
+
+
+def compact_connections(script: Path) -> int:
+    """
+    Write the connections of jNeuroML's NEURON script as loops over tables.
+
+    jNeuroML's script creates each synapse and each ``NetCon`` with a hoc
+    statement of its own (two lines per connection: 260,000 connections are
+    a million-line Python function that hoc then parses line by line). The
+    connection lines are replaced by one call per projection to two small
+    functions that create the same objects, in the same hoc arrays, with the
+    same thresholds, delays and weights, from tables of numbers. Exact: the
+    network is the same, only built faster.
+
+    Parameters
+    ----------
+    script : Path
+        The Python script jNeuroML wrote (changed in place), after
+        `share_synapses` if that is used.
+
+    Returns
+    -------
+    int
+        The number of connection lines replaced.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / 'model_nrn.py'
+    >>> _ = path.write_text(
+    ...     'from neuron import h\\n'
+    ...     'class NeuronSimulation:\\n'
+    ...     '    def __init__(self):\\n'
+    ...     '        h("P[1] syn_a[0] = new S(0.5)")\\n'
+    ...     '        h("P[0] nc_a[0] = new NetCon(&v(0.5), syn_a[0], -50.0, 1.05, 1.0)")\\n'
+    ...     .replace('nc_a', 'netConn_a'))
+    >>> compact_connections(path)
+    2
+    >>> [line.strip()[:22] for line in path.read_text().splitlines() if '_b2t_' in line
+    ...  and 'def' not in line]
+    ["_b2t_synapses(h, 'P', ", "_b2t_netcons(h, 'P', '"]
+    """
+    lines = script.read_text().splitlines()
+    output: list[str] = []
+    replaced = 0
+    synapses: list = []
+    netcons: list = []
+    indent = ""
+
+    def flush():
+        if synapses or netcons:
+            output.extend(_block_code(indent, synapses, netcons))
+            synapses.clear()
+            netcons.clear()
+
+    for line in lines:
+        new = _SYNAPSE_LINE.match(line)
+        shared = None if new else _SHARED_LINE.match(line)
+        netcon = None if new or shared else _NETCON_LINE.match(line)
+        if new or shared or netcon:
+            if not (synapses or netcons):
+                indent = line[:len(line) - len(line.lstrip())]
+            if new:
+                synapses.append(new.groupdict())
+            elif shared:
+                synapses.append(shared.groupdict())
+            else:
+                netcons.append(netcon.groupdict())
+            replaced += 1
+            continue
+        if _CONNECTION_COMMENT.match(line) or (not line.strip() and (synapses or netcons)):
+            continue  # the comments and blank lines between connections go with them
+        flush()
+        output.append(line)
+    flush()
+    if not replaced:
+        return 0
+    # the functions go before the first class or def of the script
+    for position, line in enumerate(output):
+        if line.startswith(("class ", "def ")):
+            output[position:position] = _CONNECT_FUNCTIONS.splitlines()
+            break
+    script.write_text("\n".join(output) + "\n")
+    return replaced
