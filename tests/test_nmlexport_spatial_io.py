@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 from brian2 import (
     Cylinder,
+    NeuronGroup,
     Soma,
     SpatialNeuron,
+    SpikeGeneratorGroup,
+    SpikeMonitor,
     StateMonitor,
+    Synapses,
     cm,
     defaultclock,
     device,
@@ -21,6 +25,7 @@ from brian2 import (
     msiemens,
     mV,
     nA,
+    nS,
     ohm,
     run,
     set_device,
@@ -54,15 +59,21 @@ gK : siemens/meter**2
 CONSTANTS = {"EL": -54.4 * mV, "ENa": 50 * mV, "EK": -77 * mV, "gL": 0.3 * msiemens / cm**2}
 
 
-def _hh_ball_and_stick(extra="", morphology=None):
+SYNAPTIC = """
+Is = gs * (Es - v) : amp (point current)
+dgs/dt = -gs / taus : siemens
+"""
+
+
+def _hh_ball_and_stick(extra="", **options):
     """An HH soma and a dendrite with a tenth of its channels (dt 10 µs)."""
     defaultclock.dt = 0.01 * ms
-    if morphology is None:
-        morphology = Soma(diameter=20 * um)
-        morphology.dendrite = Cylinder(diameter=2 * um, length=400 * um, n=10)
+    morphology = Soma(diameter=20 * um)
+    morphology.dendrite = Cylinder(diameter=2 * um, length=400 * um, n=10)
+    namespace = dict(CONSTANTS, Es=0 * mV, taus=2 * ms)
     neuron = SpatialNeuron(morphology, HH + extra, Cm=1 * uF / cm**2, Ri=100 * ohm * cm,
-                           method="exponential_euler", namespace=dict(CONSTANTS),
-                           name="cell")
+                           method="exponential_euler", namespace=namespace,
+                           name="cell", **options)
     neuron.v = -65 * mV
     neuron.gNa = 12 * msiemens / cm**2
     neuron.gK = 3.6 * msiemens / cm**2
@@ -146,3 +157,139 @@ def test_gating_variables_in_neuron(tmp_path):
     # the soma spikes: its sodium activation goes from rest to near 1
     assert brian_ends["m"][0].min() < 0.1 and neuron_ends["m"][0].max() > 0.9
     assert np.ptp(neuron_middle["h"]) > 0.05  # the dendrite's gates move too
+
+
+# ---------------------------------------------------------------------- #
+# Synapses onto compartments
+# ---------------------------------------------------------------------- #
+def _passive_with_synapses(values=True):
+    defaultclock.dt = 0.01 * ms
+    morphology = Soma(diameter=20 * um)
+    morphology.dendrite = Cylinder(diameter=2 * um, length=400 * um, n=10)
+    equations = """Im = gL * (EL - v) : amp/meter**2
+                   gL : siemens/meter**2""" + SYNAPTIC
+    neuron = SpatialNeuron(morphology, equations, Cm=1 * uF / cm**2, Ri=100 * ohm * cm,
+                           method="exponential_euler", name="cell",
+                           namespace={"EL": -70 * mV, "Es": 0 * mV, "taus": 2 * ms})
+    neuron.v = -70 * mV
+    neuron.gL = 0.1 * msiemens / cm**2
+    stim = SpikeGeneratorGroup(2, [0, 1, 0, 1], [2, 5, 10, 12.003] * ms, name="stim")
+    # two sources onto the middle of the dendrite (compartment 6), per-synapse weights
+    middle = Synapses(stim, neuron[morphology.dendrite[200 * um]], "w : siemens",
+                      on_pre="gs += w", name="middle")
+    middle.connect()
+    middle.w = [1, 2] * nS
+    # one onto compartment 8, by index, with a delay
+    far = Synapses(stim, neuron[8:9], on_pre="gs += 0.5*nS", delay=1 * ms, name="far")
+    far.connect(i=0, j=0)
+    voltage = StateMonitor(neuron, "v", record=[0, 6, 8])
+    run(20 * ms)
+    return np.array(voltage.v) if values else None
+
+
+def test_synapses_written(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    _passive_with_synapses(values=False)
+    document = ET.parse(tmp_path / "model.net.nml").getroot()
+    (synapse,) = document.findall(f"{NML}expOneSynapse")
+    assert synapse.attrib == {"id": "cell_gs_synapse", "gbase": "2e-09 S", "erev": "0.0 V",
+                              "tauDecay": "0.002 s"}
+    spikes = {array.get("id"): [spike.get("time") for spike in array]
+              for array in document.findall(f"{NML}spikeArray")}
+    # half a step before Brian's step of each spike (see spatial_synapses)
+    assert spikes == {"stim_0": ["0.001995 s", "0.009995 s"],
+                      "stim_1": ["0.004995 s", "0.011995 s"]}
+    projections = {projection.get("id"): projection
+                   for projection in document.iter(f"{NML}projection")}
+    assert sorted(projections) == ["far_0", "middle_0", "middle_1"]
+    for name, pre, segment, weight, delay in [("middle_0", "stim_0", "6", "0.5", "0.0 s"),
+                                              ("middle_1", "stim_1", "6", "1.0", "0.0 s"),
+                                              ("far_0", "stim_0", "8", "0.25", "0.001 s")]:
+        projection = projections[name]
+        assert projection.get("presynapticPopulation") == f"{pre}_pop"
+        assert projection.get("postsynapticPopulation") == "cell_pop"
+        assert projection.get("synapse") == "cell_gs_synapse"
+        (connection,) = projection
+        assert connection.get("preCellId") == f"../{pre}_pop/0/{pre}"
+        assert connection.get("postCellId") == "../cell_pop/0/cell"
+        assert connection.get("postSegmentId") == segment
+        # the middle of the segment (0.5, NeuroML's default, which libNeuroML leaves out)
+        assert connection.get("postFractionAlong", "0.5") == "0.5"
+        assert (connection.get("weight"), connection.get("delay")) == (weight, delay)
+    # the synaptic current is not a pulse generator
+    assert not document.findall(f"{NML}pulseGenerator")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NEURON_MISSING is not None, reason=str(NEURON_MISSING))
+def test_passive_synapses_in_neuron(tmp_path):
+    reference = _passive_with_synapses()
+    start_scope()
+    device.reinit()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="neuron")
+    exported = _passive_with_synapses()
+    assert exported.shape == reference.shape == (3, 2000)
+    span = reference.max(axis=1) - reference.min(axis=1)
+    assert np.all(span > 0.005)  # the synapses depolarise by several mV
+    error = np.abs(exported - reference).max(axis=1) / span
+    assert np.all(error < 0.02), error
+
+
+def _hh_with_synapses(values=True):
+    neuron, morphology = _hh_ball_and_stick(SYNAPTIC, threshold="v > -20*mV",
+                                            threshold_location=0, refractory="v > -40*mV")
+    stim = SpikeGeneratorGroup(1, [0, 0, 0, 0], [2, 8, 9, 20] * ms, name="stim")
+    synapses = Synapses(stim, neuron[morphology.dendrite[100 * um]], on_pre="gs += 20*nS",
+                        name="excitation")
+    synapses.connect()
+    voltage = StateMonitor(neuron, "v", record=[0, 3])
+    spikes = SpikeMonitor(neuron)
+    run(30 * ms)
+    return (np.array(voltage.v), np.array(spikes.t / ms)) if values else None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NEURON_MISSING is not None, reason=str(NEURON_MISSING))
+def test_hh_synapses_in_neuron(tmp_path):
+    reference, brian_spikes = _hh_with_synapses()
+    start_scope()
+    device.reinit()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="neuron")
+    exported, neuron_spikes = _hh_with_synapses()
+    assert len(brian_spikes) >= 2  # the synapses make the soma fire
+    assert len(neuron_spikes) == len(brian_spikes)
+    assert np.allclose(neuron_spikes, brian_spikes, atol=0.5), (neuron_spikes, brian_spikes)
+
+
+@pytest.mark.parametrize("model, code, message", [
+    ("", "v += 1*mV", r"'bad'.*on_pre code 'v \+= 1\*mV'.*\(gs\)"),
+    ("", "gs += 1*nS; v += 1*mV", r"'bad'.*on_pre code"),
+    ("dx/dt = -x/ms : 1 (clock-driven)", "gs += 1*nS",
+     r"'bad'.*synapses with equations of their own onto the SpatialNeuron 'cell'"),
+])
+def test_other_synapses_refused_by_name(tmp_path, model, code, message):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    neuron, _ = _hh_ball_and_stick(SYNAPTIC)
+    stim = SpikeGeneratorGroup(1, [0], [1] * ms, name="stim")
+    synapses = Synapses(stim, neuron[0:1], model, on_pre=code, name="bad")
+    synapses.connect()
+    with pytest.raises(UnsupportedFeatureError, match=message):
+        run(1 * ms)
+
+
+def test_synapses_from_neurons_refused_by_name(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    neuron, _ = _hh_ball_and_stick(SYNAPTIC)
+    source = NeuronGroup(1, "v : volt", threshold="v > 0*volt", name="source")
+    synapses = Synapses(source, neuron[0:1], on_pre="gs += 1*nS", name="from_neurons")
+    synapses.connect()
+    with pytest.raises(UnsupportedFeatureError, match="'source'"):
+        run(1 * ms)
+
+
+def test_non_exponential_synaptic_current_refused_by_name(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    neuron, _ = _hh_ball_and_stick(SYNAPTIC.replace("-gs / taus", "(1*nS - gs) / taus"))
+    with pytest.raises(UnsupportedFeatureError,
+                       match="'cell'.*point current 'Is' defined by an equation"):
+        run(1 * ms)

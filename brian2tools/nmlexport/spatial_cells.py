@@ -38,6 +38,7 @@ from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from .spatial_channels import SpatialModel, membrane_channels
 from .spatial_outputs import lems_outputs
+from .spatial_synapses import add_synapses, synaptic_conductances
 
 __all__ = ["write_spatial_model", "spike_compartment"]
 
@@ -93,16 +94,19 @@ def _check_runs(runs: list[dict]) -> dict:
             "Multi-compartment neurons are exported for a single run().")
     run = runs[0]
     names = {neuron["name"] for neuron in run["spatialneurons"]}
-    for key in ("neurongroups", "poissongroups", "spikegeneratorgroups", "synapses",
-                "poissoninputs", "ratemonitors"):
+    # synapses (from SpikeGeneratorGroups) are checked by .spatial_synapses
+    for key in ("neurongroups", "poissongroups", "poissoninputs", "ratemonitors"):
         for item in run.get(key, ()):
             raise UnsupportedFeatureError(
                 item["name"], f"{key[:-1]} in the same network as the SpatialNeuron "
                 f"'{sorted(names)[0]}'", "Export multi-compartment neurons on their own.")
     for key in ("statemonitors", "spikemonitors"):
         for monitor in run.get(key, ()):
-            if monitor["source"]["group"] not in names:  # pragma: no cover -- refused above
-                raise UnsupportedFeatureError(monitor["name"], "a monitor of another group")
+            if monitor["source"]["group"] not in names:
+                raise UnsupportedFeatureError(
+                    monitor["name"], f"a monitor of '{monitor['source']['group']}' in the "
+                    f"same network as the SpatialNeuron '{sorted(names)[0]}'",
+                    "Only the spatial neurons are recorded.")
     return run
 
 
@@ -276,12 +280,16 @@ def _point_currents(neuron: dict, cell_id: str, population: str, duration: float
                     document, network) -> None:
     import neuroml
 
+    synaptic = synaptic_conductances(neuron)
     for current in neuron["point_currents"]:
+        if current in synaptic:  # written by .spatial_synapses
+            continue
         equation = next(eq for eq in neuron["equations"] if eq["name"] == current)
         if equation["type"] != "parameter":
             raise UnsupportedFeatureError(
                 neuron["name"], f"the point current '{current}' defined by an equation",
-                "Only constant point currents (parameters) are exported.")
+                "Exported point currents: constants (parameters), and exponential "
+                "conductance synapses 'g*(E - v)' with 'dg/dt = -g/tau'.")
         values = np.asarray(neuron["initial_values"][current], dtype=float)
         # one generator and input list per compartment: a list has one component
         for compartment in np.flatnonzero(values):
@@ -359,6 +367,7 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
             id=population, component=cell_id, size=1, type="populationList",
             instances=[neuroml.Instance(id=0, location=neuroml.Location(x=0, y=0, z=0))]))
         _point_currents(neuron, cell_id, population, duration, document, network)
+    add_synapses(run, cells, document, network)
     document.networks.append(network)
     buffer = _KeptOpen()
     NeuroMLWriter.write(document, buffer)
