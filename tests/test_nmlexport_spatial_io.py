@@ -293,3 +293,91 @@ def test_non_exponential_synaptic_current_refused_by_name(tmp_path):
     with pytest.raises(UnsupportedFeatureError,
                        match="'cell'.*point current 'Is' defined by an equation"):
         run(1 * ms)
+
+
+# ---------------------------------------------------------------------- #
+# Point currents changed between runs
+# ---------------------------------------------------------------------- #
+def _passive_stepped(values=True, build=False):
+    defaultclock.dt = 0.01 * ms
+    morphology = Soma(diameter=20 * um)
+    morphology.dendrite = Cylinder(diameter=2 * um, length=400 * um, n=10)
+    neuron = SpatialNeuron(morphology, """Im = gL * (EL - v) : amp/meter**2
+                                          I : amp (point current)
+                                          gL : siemens/meter**2""",
+                           Cm=1 * uF / cm**2, Ri=100 * ohm * cm, method="exponential_euler",
+                           namespace={"EL": -70 * mV}, name="cell")
+    neuron.v = -70 * mV
+    neuron.gL = 0.1 * msiemens / cm**2
+    voltage = StateMonitor(neuron, "v", record=[0, 5, 10])
+    neuron.I[0] = 0.1 * nA
+    run(10 * ms)
+    neuron.I[0] = 0.3 * nA  # a step at the soma
+    neuron.I[morphology.dendrite[380 * um]] = -0.05 * nA  # and one near the dendrite's end
+    run(10 * ms)
+    neuron.dendrite.I = 0 * nA
+    run(5 * ms)
+    if build:  # one export and simulation for the three runs
+        device.build()
+    return np.array(voltage.v) if values else None
+
+
+def test_point_currents_between_runs_written(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    _passive_stepped(values=False)
+    document = ET.parse(tmp_path / "model.net.nml").getroot()
+    pulses = {pulse.get("id"): (pulse.get("delay"), pulse.get("duration"),
+                                pulse.get("amplitude"))
+              for pulse in document.findall(f"{NML}pulseGenerator")}
+    assert pulses == {"cell_I_0_run1": ("0.0 s", "0.01 s", "1e-10 A"),
+                      "cell_I_0_run2": ("0.01 s", "0.01 s", "3e-10 A"),
+                      "cell_I_10_run2": ("0.01 s", "0.01 s", "-5e-11 A"),
+                      # the last run's pulse goes on past the end
+                      "cell_I_0_run3": ("0.02 s", "0.01 s", "3e-10 A")}
+    inputs = {inputs.get("component"): inputs.find(f"{NML}input").get("segmentId")
+              for inputs in document.iter(f"{NML}inputList")}
+    assert inputs == {"cell_I_0_run1": "0", "cell_I_0_run2": "0", "cell_I_10_run2": "10",
+                      "cell_I_0_run3": "0"}
+    lems = ET.parse(tmp_path / "model.xml").getroot()
+    assert lems.find("Simulation").get("length") == "0.025s"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NEURON_MISSING is not None, reason=str(NEURON_MISSING))
+def test_point_currents_between_runs_in_neuron(tmp_path):
+    reference = _passive_stepped()
+    start_scope()
+    device.reinit()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="neuron",
+               build_on_run=False)
+    exported = _passive_stepped(build=True)
+    assert exported.shape == reference.shape == (3, 2500)
+    span = reference.max(axis=1) - reference.min(axis=1)
+    error = np.abs(exported - reference).max(axis=1) / span
+    assert np.all(error < 0.01), error
+    # the steps are seen: the soma depolarises more in the second run
+    assert exported[0, 1999] > exported[0, 999] + 0.005
+
+
+@pytest.mark.parametrize("change, message", [
+    ("neuron.gL = 0.2*msiemens/cm**2", r"'cell'.*setting 'gL' between runs"),
+    ("neuron.I = 'i*pA'", r"'cell'.*point current 'I' between runs to 'i\*pA'"),
+    ("defaultclock.dt = 0.02*ms", r"'cell'.*time step changed in run 2"),
+    ("StateMonitor(neuron, 'v', record=[1], name='late')",
+     r"'late'.*added or removed before run 2"),
+])
+def test_other_changes_between_runs_refused_by_name(tmp_path, change, message):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    neuron = SpatialNeuron(Cylinder(diameter=2 * um, length=100 * um, n=3),
+                           """Im = gL * (EL - v) : amp/meter**2
+                              I : amp (point current)
+                              gL : siemens/meter**2""",
+                           namespace={"EL": -70 * mV}, name="cell")
+    run(1 * ms)
+    kept = eval(change, {"neuron": neuron, "StateMonitor": StateMonitor}) \
+        if change.startswith("StateMonitor") else exec(change, {
+            "neuron": neuron, "msiemens": msiemens, "cm": cm, "ms": ms,
+            "defaultclock": defaultclock})
+    with pytest.raises(UnsupportedFeatureError, match=message):
+        run(1 * ms)
+    del kept

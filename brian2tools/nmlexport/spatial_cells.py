@@ -38,6 +38,7 @@ from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from .spatial_channels import SpatialModel, membrane_channels
 from .spatial_outputs import lems_outputs
+from .spatial_runs import merge_runs
 from .spatial_synapses import add_synapses, synaptic_conductances
 
 __all__ = ["write_spatial_model", "spike_compartment"]
@@ -87,12 +88,11 @@ def _uniform_groups(values: np.ndarray, sections: dict, groups: dict, what: str,
     return placed
 
 
-def _check_runs(runs: list[dict]) -> dict:
-    if len(runs) != 1:
-        raise UnsupportedFeatureError(
-            runs[-1]["spatialneurons"][0]["name"], f"{len(runs)} runs of a SpatialNeuron",
-            "Multi-compartment neurons are exported for a single run().")
-    run = runs[0]
+def _check_runs(runs: list[dict]) -> tuple[dict, dict]:
+    """The run (all runs merged, see :mod:`.spatial_runs`), and the point currents' schedule."""
+    synaptic = {neuron["name"]: set(synaptic_conductances(neuron))
+                for neuron in runs[0]["spatialneurons"]}
+    run, schedule = merge_runs(runs, synaptic)
     names = {neuron["name"] for neuron in run["spatialneurons"]}
     # synapses (from SpikeGeneratorGroups) are checked by .spatial_synapses
     for key in ("neurongroups", "poissongroups", "poissoninputs", "ratemonitors"):
@@ -107,7 +107,7 @@ def _check_runs(runs: list[dict]) -> dict:
                     monitor["name"], f"a monitor of '{monitor['source']['group']}' in the "
                     f"same network as the SpatialNeuron '{sorted(names)[0]}'",
                     "Only the spatial neurons are recorded.")
-    return run
+    return run, schedule
 
 
 def _threshold(neuron: dict, model_values) -> float | None:
@@ -276,8 +276,9 @@ def _rate(kwargs: dict):
                           scale=f"{_number(kwargs['scale'])} V")
 
 
-def _point_currents(neuron: dict, cell_id: str, population: str, duration: float,
+def _point_currents(neuron: dict, cell_id: str, population: str, schedule: dict,
                     document, network) -> None:
+    """A ``pulseGenerator`` per compartment and run in which a point current is not 0."""
     import neuroml
 
     synaptic = synaptic_conductances(neuron)
@@ -290,18 +291,23 @@ def _point_currents(neuron: dict, cell_id: str, population: str, duration: float
                 neuron["name"], f"the point current '{current}' defined by an equation",
                 "Exported point currents: constants (parameters), and exponential "
                 "conductance synapses 'g*(E - v)' with 'dg/dt = -g/tau'.")
-        values = np.asarray(neuron["initial_values"][current], dtype=float)
-        # one generator and input list per compartment: a list has one component
-        for compartment in np.flatnonzero(values):
-            generator = f"{cell_id}_{current}_{compartment}"
-            document.pulse_generators.append(neuroml.PulseGenerator(
-                id=generator, delay="0s", duration=f"{_number(2 * duration)} s",
-                amplitude=f"{_number(values[compartment])} A"))
-            network.input_lists.append(neuroml.InputList(
-                id=f"{generator}_input", populations=population, component=generator,
-                input=[neuroml.Input(id=0, target=f"../{population}/0/{cell_id}",
-                                     destination="synapses", segment_id=int(compartment),
-                                     fraction_along=0.5)]))
+        runs = schedule[current]
+        for number, (start, duration, values) in enumerate(runs):
+            # the last pulse lasts beyond the end: NEURON's last step must not miss it
+            length = 2 * duration if number == len(runs) - 1 else duration
+            # one generator and input list per compartment: a list has one component
+            for compartment in np.flatnonzero(values):
+                generator = f"{cell_id}_{current}_{compartment}"
+                if len(runs) > 1:
+                    generator += f"_run{number + 1}"
+                document.pulse_generators.append(neuroml.PulseGenerator(
+                    id=generator, delay=f"{_number(start)} s", duration=f"{_number(length)} s",
+                    amplitude=f"{_number(values[compartment])} A"))
+                network.input_lists.append(neuroml.InputList(
+                    id=f"{generator}_input", populations=population, component=generator,
+                    input=[neuroml.Input(id=0, target=f"../{population}/0/{cell_id}",
+                                         destination="synapses", segment_id=int(compartment),
+                                         fraction_along=0.5)]))
 
 
 def _cell_id(name: str) -> str:
@@ -348,7 +354,7 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
     import neuroml
     from neuroml.writers import NeuroMLWriter
 
-    run = _check_runs(runs)
+    run, schedule = _check_runs(runs)
     filename = os.path.abspath(os.fspath(filename))
     folder, stem = os.path.dirname(filename), os.path.splitext(os.path.basename(filename))[0]
     nml_name = f"{stem}.net.nml"
@@ -366,7 +372,8 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
         network.populations.append(neuroml.Population(
             id=population, component=cell_id, size=1, type="populationList",
             instances=[neuroml.Instance(id=0, location=neuroml.Location(x=0, y=0, z=0))]))
-        _point_currents(neuron, cell_id, population, duration, document, network)
+        _point_currents(neuron, cell_id, population, schedule[neuron["name"]], document,
+                        network)
     add_synapses(run, cells, document, network)
     document.networks.append(network)
     buffer = _KeptOpen()

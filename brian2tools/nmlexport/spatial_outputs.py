@@ -173,7 +173,8 @@ def spatial_recordings(written: dict, runs: list[dict]) -> dict[str, dict]:
     """
     run = runs[0]
     dt, t_start = float(run["dt"]), float(run.get("t_start") or 0.0)
-    n_steps = int(round(float(run["duration"]) / dt))
+    # several runs are simulated as one (see .spatial_runs)
+    n_steps = int(round(sum(float(item["duration"]) for item in runs) / dt))
     folder = os.path.dirname(written["lems"])
     converted = {}
     for name, (file_name, kind, compartments, variables) in written["outputs"].items():
