@@ -89,7 +89,7 @@ def merge_runs(runs: list[dict], synaptic: dict) -> tuple[dict, dict]:
     >>> merged, schedule = merge_runs([run, later], {'cell': set()})
     >>> merged['duration']
     0.015
-    >>> [(start, list(values)) for start, _, values in schedule['cell']['I']]
+    >>> [(start, values.tolist()) for start, _, values in schedule['cell']['I']]
     [(0.0, [1e-09, 0.0]), (0.01, [0.0, 0.0])]
     """
     first = runs[0]
