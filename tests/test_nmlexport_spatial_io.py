@@ -381,3 +381,16 @@ def test_other_changes_between_runs_refused_by_name(tmp_path, change, message):
     with pytest.raises(UnsupportedFeatureError, match=message):
         run(1 * ms)
     del kept
+
+
+@pytest.mark.skipif(NEURON_MISSING is not None, reason=str(NEURON_MISSING))
+def test_synapse_document_validates(tmp_path):
+    import subprocess
+
+    from nml_helpers import jneuroml_jar
+
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    _passive_with_synapses(values=False)
+    result = subprocess.run(["java", "-jar", jneuroml_jar(), "-validate", "model.net.nml"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert "All valid and no warnings" in result.stdout, result.stdout[-2000:]
