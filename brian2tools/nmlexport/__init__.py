@@ -10,7 +10,8 @@ simulating. `load_recordings` reads back what jNeuroML recorded.
 Modules: `~.lemsexport` (`NMLExporter`), `~.device` (`LEMSDevice`),
 `~.portable` (the NEURON-ready form), `~.engines` and `~.netpyne_engine`
 (running an export in jNeuroML, NEURON or NetPyNE), `~.neuron_code` (one
-NEURON mechanism per cell type), `~.spatial_cells` and `~.spatial_channels`
+NEURON mechanism per cell type), `~.spatial_cells`, `~.spatial_channels`,
+`~.spatial_outputs`, `~.spatial_synapses` and `~.spatial_runs`
 (multi-compartment neurons), `~.simulation_file`
 (the simulation's displays and recording files), `~.results` (simulating
 the export and filling the script's monitors), `~.neurongroup` (the

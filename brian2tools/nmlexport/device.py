@@ -178,7 +178,8 @@ class LEMSDevice(BaseExporter):
 
     def _render_spatial(self, runs, filename, simulate) -> None:
         """SpatialNeurons: NeuroML cells and a LEMS file for NEURON (:mod:`.spatial_cells`)."""
-        from .spatial_cells import spatial_recordings, write_spatial_model
+        from .spatial_cells import write_spatial_model
+        from .spatial_outputs import spatial_recordings
 
         if simulate not in (None, "neuron"):
             raise UnsupportedFeatureError(

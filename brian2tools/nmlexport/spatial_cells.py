@@ -15,12 +15,12 @@ monitors of them), `write_spatial_model` writes
   compartment with a constant point current, and a network with one
   population per neuron;
 * the LEMS file (the ``filename`` of the device) that includes it and
-  records ``v`` of the monitored compartments (``pop/0/cell/SEGMENT/v``) and
-  the spikes of each neuron.
+  records what the monitors record (see :mod:`.spatial_outputs`).
 
 jNeuroML's LEMS interpreter does not simulate multi-compartment cells:
-these models run in NEURON (``simulate='neuron'``), and `spatial_recordings`
-reads NEURON's recordings back in Brian's conventions.
+these models run in NEURON (``simulate='neuron'``), and
+:func:`~.spatial_outputs.spatial_recordings` reads NEURON's recordings back
+in Brian's conventions.
 """
 
 from __future__ import annotations
@@ -37,8 +37,11 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from .spatial_channels import SpatialModel, membrane_channels
+from .spatial_outputs import lems_outputs
+from .spatial_runs import merge_runs
+from .spatial_synapses import add_synapses, synaptic_conductances
 
-__all__ = ["write_spatial_model", "spatial_recordings", "spike_compartment"]
+__all__ = ["write_spatial_model", "spike_compartment"]
 
 logger = get_logger(__name__)
 
@@ -85,24 +88,26 @@ def _uniform_groups(values: np.ndarray, sections: dict, groups: dict, what: str,
     return placed
 
 
-def _check_runs(runs: list[dict]) -> dict:
-    if len(runs) != 1:
-        raise UnsupportedFeatureError(
-            runs[-1]["spatialneurons"][0]["name"], f"{len(runs)} runs of a SpatialNeuron",
-            "Multi-compartment neurons are exported for a single run().")
-    run = runs[0]
+def _check_runs(runs: list[dict]) -> tuple[dict, dict]:
+    """The run (all runs merged, see :mod:`.spatial_runs`), and the point currents' schedule."""
+    synaptic = {neuron["name"]: set(synaptic_conductances(neuron))
+                for neuron in runs[0]["spatialneurons"]}
+    run, schedule = merge_runs(runs, synaptic)
     names = {neuron["name"] for neuron in run["spatialneurons"]}
-    for key in ("neurongroups", "poissongroups", "spikegeneratorgroups", "synapses",
-                "poissoninputs", "ratemonitors"):
+    # synapses (from SpikeGeneratorGroups) are checked by .spatial_synapses
+    for key in ("neurongroups", "poissongroups", "poissoninputs", "ratemonitors"):
         for item in run.get(key, ()):
             raise UnsupportedFeatureError(
                 item["name"], f"{key[:-1]} in the same network as the SpatialNeuron "
                 f"'{sorted(names)[0]}'", "Export multi-compartment neurons on their own.")
     for key in ("statemonitors", "spikemonitors"):
         for monitor in run.get(key, ()):
-            if monitor["source"]["group"] not in names:  # pragma: no cover -- refused above
-                raise UnsupportedFeatureError(monitor["name"], "a monitor of another group")
-    return run
+            if monitor["source"]["group"] not in names:
+                raise UnsupportedFeatureError(
+                    monitor["name"], f"a monitor of '{monitor['source']['group']}' in the "
+                    f"same network as the SpatialNeuron '{sorted(names)[0]}'",
+                    "Only the spatial neurons are recorded.")
+    return run, schedule
 
 
 def _threshold(neuron: dict, model_values) -> float | None:
@@ -171,7 +176,13 @@ def _evaluator(neuron: dict):
 
 
 def _cell(neuron: dict, cell_id: str, document):
-    """The libNeuroML cell of one neuron; adds its ion channels to ``document``."""
+    """
+    The libNeuroML cell of one neuron; adds its ion channels to ``document``.
+
+    Also returns, per gating variable, the LEMS path of its gate in each
+    compartment below the segment (``CELL_biophysics/membraneProperties/
+    DENSITY/CHANNEL/GATE/q``): the recordings need it.
+    """
     import neuroml
 
     from brian2tools.nmlimport.morphology_mapping import morphology_to_nml, section_groups
@@ -191,8 +202,12 @@ def _cell(neuron: dict, cell_id: str, document):
     threshold = _threshold(neuron, _evaluator(neuron))
     membrane.spike_threshes.append(neuroml.SpikeThresh(
         value=f"{_number(0.0 if threshold is None else threshold)} V", segment_groups="all"))
+    compartments_of = {"all": range(int(neuron["N"]))}
+    compartments_of.update({groups[path]: range(*sections[path]) for path in sections})
+    gate_paths: dict[str, dict[int, str]] = {}
     for index, channel in enumerate(membrane_channels(neuron)):
         channel_id = f"{cell_id}_channel{index}"
+        densities_before = len(membrane.channel_densities)
         if channel.gates:
             ion_channel = neuroml.IonChannelHH(id=channel_id, conductance="10pS", species=None,
                                                notes=f"Brian: {channel.term}")
@@ -224,6 +239,13 @@ def _cell(neuron: dict, cell_id: str, document):
                         channel_id, section_group, gbar, section_erev))
                 continue
             membrane.channel_densities.append(_density(channel_id, group, gbar, erev))
+        for density in membrane.channel_densities[densities_before:]:
+            for gate in channel.gates:
+                paths = gate_paths.setdefault(gate.name, {})
+                for compartment in compartments_of[density.segment_groups]:
+                    paths.setdefault(compartment, f"{cell_id}_biophysics/membraneProperties/"
+                                                  f"{density.id}/"
+                                                  f"{channel_id}/{gate.name}/q")
     intracellular = neuroml.IntracellularProperties(resistivities=[neuroml.Resistivity(
         value=f"{_number(neuron['Ri'])} ohm_m", segment_groups="all")])
     cell.biophysical_properties = neuroml.BiophysicalProperties(
@@ -235,7 +257,7 @@ def _cell(neuron: dict, cell_id: str, document):
     cell.morphology.segment_groups = [
         group for group in cell.morphology.segment_groups
         if group.id in used or group.id not in set(groups.values())]
-    return cell
+    return cell, gate_paths
 
 
 def _density(channel_id: str, group: str, gbar: float, erev: float):
@@ -254,28 +276,38 @@ def _rate(kwargs: dict):
                           scale=f"{_number(kwargs['scale'])} V")
 
 
-def _point_currents(neuron: dict, cell_id: str, population: str, duration: float,
+def _point_currents(neuron: dict, cell_id: str, population: str, schedule: dict,
                     document, network) -> None:
+    """A ``pulseGenerator`` per compartment and run in which a point current is not 0."""
     import neuroml
 
+    synaptic = synaptic_conductances(neuron)
     for current in neuron["point_currents"]:
+        if current in synaptic:  # written by .spatial_synapses
+            continue
         equation = next(eq for eq in neuron["equations"] if eq["name"] == current)
         if equation["type"] != "parameter":
             raise UnsupportedFeatureError(
                 neuron["name"], f"the point current '{current}' defined by an equation",
-                "Only constant point currents (parameters) are exported.")
-        values = np.asarray(neuron["initial_values"][current], dtype=float)
-        # one generator and input list per compartment: a list has one component
-        for compartment in np.flatnonzero(values):
-            generator = f"{cell_id}_{current}_{compartment}"
-            document.pulse_generators.append(neuroml.PulseGenerator(
-                id=generator, delay="0s", duration=f"{_number(2 * duration)} s",
-                amplitude=f"{_number(values[compartment])} A"))
-            network.input_lists.append(neuroml.InputList(
-                id=f"{generator}_input", populations=population, component=generator,
-                input=[neuroml.Input(id=0, target=f"../{population}/0/{cell_id}",
-                                     destination="synapses", segment_id=int(compartment),
-                                     fraction_along=0.5)]))
+                "Exported point currents: constants (parameters), and exponential "
+                "conductance synapses 'g*(E - v)' with 'dg/dt = -g/tau'.")
+        runs = schedule[current]
+        for number, (start, duration, values) in enumerate(runs):
+            # the last pulse lasts beyond the end: NEURON's last step must not miss it
+            length = 2 * duration if number == len(runs) - 1 else duration
+            # one generator and input list per compartment: a list has one component
+            for compartment in np.flatnonzero(values):
+                generator = f"{cell_id}_{current}_{compartment}"
+                if len(runs) > 1:
+                    generator += f"_run{number + 1}"
+                document.pulse_generators.append(neuroml.PulseGenerator(
+                    id=generator, delay=f"{_number(start)} s", duration=f"{_number(length)} s",
+                    amplitude=f"{_number(values[compartment])} A"))
+                network.input_lists.append(neuroml.InputList(
+                    id=f"{generator}_input", populations=population, component=generator,
+                    input=[neuroml.Input(id=0, target=f"../{population}/0/{cell_id}",
+                                         destination="synapses", segment_id=int(compartment),
+                                         fraction_along=0.5)]))
 
 
 def _cell_id(name: str) -> str:
@@ -305,7 +337,8 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
     -------
     dict
         ``{'lems': path, 'nml': path, 'outputs': {monitor name: (file name,
-        kind, compartments)}}``, where ``kind`` is ``'state'`` or ``'events'``.
+        kind, compartments, variables)}}``, where ``kind`` is ``'state'`` or
+        ``'events'`` (see :func:`~.spatial_outputs.lems_outputs`).
 
     Raises
     ------
@@ -321,23 +354,27 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
     import neuroml
     from neuroml.writers import NeuroMLWriter
 
-    run = _check_runs(runs)
+    run, schedule = _check_runs(runs)
     filename = os.path.abspath(os.fspath(filename))
     folder, stem = os.path.dirname(filename), os.path.splitext(os.path.basename(filename))[0]
     nml_name = f"{stem}.net.nml"
     duration, dt = float(run["duration"]), float(run["dt"])
     document = neuroml.NeuroMLDocument(id=_cell_id(stem))
     network = neuroml.Network(id=f"{_cell_id(stem)}_network")
-    populations = {}
+    cells = {}
     for neuron in run["spatialneurons"]:
         cell_id = _cell_id(neuron["name"])
-        document.cells.append(_cell(neuron, cell_id, document))
+        cell, gates = _cell(neuron, cell_id, document)
+        document.cells.append(cell)
         population = f"{cell_id}_pop"
-        populations[neuron["name"]] = (population, cell_id)
+        cells[neuron["name"]] = {"population": population, "cell": cell_id, "gates": gates,
+                                 "spike_compartment": spike_compartment(neuron)}
         network.populations.append(neuroml.Population(
             id=population, component=cell_id, size=1, type="populationList",
             instances=[neuroml.Instance(id=0, location=neuroml.Location(x=0, y=0, z=0))]))
-        _point_currents(neuron, cell_id, population, duration, document, network)
+        _point_currents(neuron, cell_id, population, schedule[neuron["name"]], document,
+                        network)
+    add_synapses(run, cells, document, network)
     document.networks.append(network)
     buffer = _KeptOpen()
     NeuroMLWriter.write(document, buffer)
@@ -349,87 +386,8 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
         ET.SubElement(lems, "Include", file=include)
     simulation = ET.SubElement(lems, "Simulation", id="sim", length=f"{_number(duration)}s",
                                step=f"{_number(dt)}s", target=network.id)
-    outputs = {}
-    for monitor in run.get("statemonitors", ()):
-        population, cell_id = populations[monitor["source"]["group"]]
-        if list(monitor["variables"]) != ["v"]:
-            raise UnsupportedFeatureError(
-                monitor["name"], f"recording {', '.join(monitor['variables'])} of a "
-                "SpatialNeuron", "Only the membrane potential v is recorded.")
-        if not np.isclose(float(monitor["dt"]), dt):
-            raise UnsupportedFeatureError(monitor["name"], "a recording dt different from the "
-                                          "simulation's")
-        compartments = [int(index) + int(monitor["source"]["start"])
-                        for index in monitor["record"]]
-        file_name = f"recording_{stem}_{monitor['name']}.dat"
-        output = ET.SubElement(simulation, "OutputFile", id=monitor["name"], fileName=file_name)
-        for compartment in compartments:
-            ET.SubElement(output, "OutputColumn", id=f"v_{compartment}",
-                          quantity=f"{population}/0/{cell_id}/{compartment}/v")
-        outputs[monitor["name"]] = (file_name, "state", compartments)
-    for monitor in run.get("spikemonitors", ()):
-        neuron = next(item for item in run["spatialneurons"]
-                      if item["name"] == monitor["source"]["group"])
-        if monitor["event"] != "spike" or monitor["variables"] or neuron["threshold"] is None:
-            raise UnsupportedFeatureError(monitor["name"], "an event monitor other than the "
-                                          "spikes of a SpatialNeuron with a threshold")
-        population, cell_id = populations[neuron["name"]]
-        file_name = f"recording_{stem}_{monitor['name']}.spikes"
-        output = ET.SubElement(simulation, "EventOutputFile", id=monitor["name"],
-                               fileName=file_name, format="TIME_ID")
-        ET.SubElement(output, "EventSelection", id="0",
-                      select=f"{population}/0/{cell_id}", eventPort="spike")
-        outputs[monitor["name"]] = (file_name, "events", [spike_compartment(neuron)])
+    outputs = lems_outputs(run, cells, simulation, stem)
     ET.indent(lems)
     lems_path = write_text_atomic(filename, ET.tostring(lems, encoding="unicode") + "\n")
     logger.debug(f"spatial neurons written to {nml_path} and {lems_path}")
     return {"lems": lems_path, "nml": nml_path, "outputs": outputs}
-
-
-def spatial_recordings(written: dict, runs: list[dict]) -> dict[str, dict]:
-    """
-    NEURON's recordings of a spatial model in Brian's conventions.
-
-    Parameters
-    ----------
-    written : dict
-        What `write_spatial_model` returned (after the simulation).
-    runs : list of dict
-        The run descriptions.
-
-    Returns
-    -------
-    dict
-        Monitor name -> ``{'kind': 'state', 't': ..., 'values': {'v': array}}``
-        (one row per recorded compartment) or ``{'kind': 'events', 't': ...,
-        'i': ...}``, in SI units, as
-        :func:`~brian2tools.nmlexport.results.fill_monitors` takes them.
-
-    Raises
-    ------
-    ValueError
-        If a recording has fewer samples than the run has time steps.
-
-    Examples
-    --------
-    >>> converted = spatial_recordings(written, device.runs)  # doctest: +SKIP
-    """
-    run = runs[0]
-    dt, t_start = float(run["dt"]), float(run.get("t_start") or 0.0)
-    n_steps = int(round(float(run["duration"]) / dt))
-    folder = os.path.dirname(written["lems"])
-    converted = {}
-    for name, (file_name, kind, compartments) in written["outputs"].items():
-        table = np.loadtxt(os.path.join(folder, file_name), ndmin=2)
-        if kind == "state":
-            if table.shape[0] < n_steps:
-                raise ValueError(f"NEURON recorded {table.shape[0]} samples for '{name}', "
-                                 f"fewer than the {n_steps} time steps of the run.")
-            converted[name] = {"kind": "state", "t": t_start + np.arange(n_steps) * dt,
-                               "values": {"v": table[:n_steps, 1:].T.copy()}}
-        else:
-            times = table[:, 0] if table.size else np.zeros(0)
-            times = times[times < n_steps * dt - dt / 2] + t_start
-            converted[name] = {"kind": "events", "t": times,
-                               "i": np.full(len(times), compartments[0], dtype=int)}
-    return converted
