@@ -733,6 +733,11 @@ _COMPARED_KEYS = {
 }
 
 
+#: The lists whose objects' changes between runs are listed ('spatialneurons' only
+#: exists in runs that have some)
+_CHANGE_KEYS = (*LIST_KEYS, "spatialneurons")
+
+
 def _describe_assignment(data: dict[str, Any]) -> str:
     index = data["index"]
     target = data["variable"]
@@ -764,7 +769,7 @@ def _changes(description, previous, context: _Context, previous_objects) -> list
                 }
             )
     previous_by_name = {
-        item["name"]: (key, item) for key in LIST_KEYS for item in previous.get(key, [])
+        item["name"]: (key, item) for key in _CHANGE_KEYS for item in previous.get(key, [])
     }
     if not _same(description["dt"], previous["dt"]):
         changes.append(
@@ -774,8 +779,8 @@ def _changes(description, previous, context: _Context, previous_objects) -> list
                 "detail": f"dt = {description['dt']!s} (was {previous['dt']!s})",
             }
         )
-    for key in LIST_KEYS:
-        for item in description[key]:
+    for key in _CHANGE_KEYS:
+        for item in description.get(key, ()):
             name = item["name"]
             if not item["continued"]:
                 changes.append(

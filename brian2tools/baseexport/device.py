@@ -526,4 +526,10 @@ class BaseExporter(RuntimeDevice):
                 self.exported_monitors[obj.name] = weakref.ref(obj)
                 self.simulated_monitors.discard(obj.name)
         if self.build_on_run:
-            self.build(**self.build_options)
+            try:
+                self.build(**self.build_options)
+            except Exception:
+                # the run was not exported: its description must not count as one
+                # (the command lines report "exported N runs" from len(runs))
+                self.runs.pop()
+                raise

@@ -90,6 +90,10 @@ def _worker(mode: str, script: str, folder: str) -> dict:
         return {"status": "crashed", "error": f"{type(error).__name__}: {error}"[:2000]}
     except Exception as error:  # noqa: BLE001 -- classified, not handled
         return {"status": "crashed", "error": f"{type(error).__name__}: {error}"[:2000]}
+    written = options["filename"] + (".md" if mode == "markdown" else "")
+    if not os.path.exists(written):
+        return {"status": "crashed", "error": f"reported {outcome.runs} run(s) but wrote no "
+                f"{os.path.basename(written)}; notes: {outcome.notes}"}
     return {"status": SUCCESS[mode], "runs": outcome.runs, "notes": outcome.notes}
 
 
