@@ -83,7 +83,7 @@ def _refuse_restore(run: Mapping) -> None:
             raise UnsupportedFeatureError(
                 action.get("network", "network"),
                 f"restore() of the state '{action['name']}' (back to t = {action['t']!s}) "
-                f"before run {run['index']}",
+                f"before run {run['index'] + 1}",
                 "A NeuroML/LEMS simulation cannot go back in time: export each trial from a "
                 "script of its own.",
             )
