@@ -754,7 +754,7 @@ def test_described_for_readers(exporter, script, key):
 
 
 def test_store_restore_recorded(exporter):
-    NeuronGroup(1, "v : 1")
+    group = NeuronGroup(1, "v : 1")  # noqa: F841 -- found by the magic network
     store()
     run(1 * ms)
     restore()

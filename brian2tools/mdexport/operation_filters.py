@@ -94,7 +94,7 @@ def network_operation_filter(operation: Mapping) -> str:
     >>> from brian2 import ms
     >>> print(network_operation_filter({'name': 'networkoperation', 'function': 'update',
     ...       'doc': 'Drive the cells.', 'dt': 1*ms, 'when': 'start', 'order': 0}))
-    **Network operation `networkoperation`** calls the Python function `update()` every $1\\,\\mathrm{ms}$ (in the `start` slot of the time step): "Drive the cells."
+    **Network operation `networkoperation`** calls the Python function `update()` every $1\\,\\mathrm{m}\\mathrm{s}$ (in the `start` slot of the time step): "Drive the cells."
     """
     text = (f"**Network operation `{operation['name']}`** calls the Python function "
             f"`{operation['function']}()` every {_math(quantity_to_latex(operation['dt']))}")
@@ -153,7 +153,7 @@ def sections_filter(neuron: Mapping) -> list[dict[str, str]]:
     >>> morphology.dend = Cylinder(diameter=2*um, length=100*um, n=4)
     >>> rows = sections_filter({'morphology': morphology})
     >>> [(row['section'], row['shape'], row['compartments']) for row in rows]
-    [('soma (root)', 'Soma', '1'), ('dend', 'Cylinder', '1 to 4')]
+    [('soma (root)', 'Soma', '0'), ('dend', 'Cylinder', '1 to 4')]
     """
     morphology = neuron.get("morphology")
     if morphology is None:
