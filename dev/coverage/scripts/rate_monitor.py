@@ -1,6 +1,6 @@
 """Population rate of a Poisson-driven group, with a PopulationRateMonitor."""
-from brian2 import *
 import matplotlib.pyplot as plt
+from brian2 import *
 
 prefs.codegen.target = 'numpy'
 P = PoissonGroup(50, rates=30*Hz)
