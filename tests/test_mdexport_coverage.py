@@ -99,6 +99,8 @@ def custom_event_script():
 def noise_script():
     noisy = NeuronGroup(3, "dv/dt = -v/(10*ms) + 0.5*xi/sqrt(10*ms) : 1",  # noqa: F841
                         method="euler", name="noisy")
+    ou = NeuronGroup(2, "dI/dt = -I/(5*ms) + xi_input/sqrt(5*ms) + xi_2/sqrt(5*ms) : 1",  # noqa: F841
+                     method="euler", name="ou")
     run(1 * ms)
 
 
@@ -198,7 +200,11 @@ def test_custom_event_and_noise_described(tmp_path):
     assert "- **Event monitor `high_events`** records the `high` events" in text
     set_device("runtime")
     _, text = _markdown(tmp_path, noise_script)
-    assert "\\xi" in text and "Gaussian white noise" in text
+    noisy = text[text.index("#### Neuron group `noisy`"):text.index("#### Neuron group `ou`")]
+    assert "\n$\\xi$ is Gaussian white noise (unit $\\mathrm{s}^{-1/2}$).\n" in noisy
+    ou = text[text.index("#### Neuron group `ou`"):]
+    assert ("$\\xi_{2}$ and $\\xi_{\\mathrm{input}}$ are independent Gaussian white noises "
+            "(unit $\\mathrm{s}^{-1/2}$).") in ou
 
 
 def test_spatial_neuron_described(tmp_path):

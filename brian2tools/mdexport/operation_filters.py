@@ -200,6 +200,28 @@ def user_initializers_filter(neuron: Mapping) -> list[Mapping]:
             if initializer["variable"] in names]
 
 
+def noise_filter(owner: Mapping) -> str:
+    r"""
+    The sentence that says what the noise terms of ``owner``'s equations are (or nothing).
+
+    Examples
+    --------
+    >>> noise_filter({'equations': [{'stochastic_variables': ['xi_input']}]})
+    '$\\xi_{\\mathrm{input}}$ is Gaussian white noise (unit $\\mathrm{s}^{-1/2}$).'
+    >>> print(noise_filter({'equations': [{'stochastic_variables': ['xi_1', 'xi_2']}]}))
+    $\xi_{1}$ and $\xi_{2}$ are independent Gaussian white noises (unit $\mathrm{s}^{-1/2}$).
+    """
+    names = sorted({name for equation in owner.get("equations", ())
+                    for name in equation.get("stochastic_variables") or ()})
+    if not names:
+        return ""
+    symbols = [_math(name_to_latex(name)) for name in names]
+    if len(symbols) == 1:
+        return f"{symbols[0]} is Gaussian white noise (unit $\\mathrm{{s}}^{{-1/2}}$)."
+    listed = ", ".join(symbols[:-1]) + " and " + symbols[-1]
+    return f"{listed} are independent Gaussian white noises (unit $\\mathrm{{s}}^{{-1/2}}$)."
+
+
 #: The filters of this module, by the names the templates use
 OPERATION_FILTERS = {
     "own_clock": own_clock_filter,
@@ -208,4 +230,5 @@ OPERATION_FILTERS = {
     "state_action": state_action_filter,
     "sections": sections_filter,
     "user_initializers": user_initializers_filter,
+    "noise": noise_filter,
 }
