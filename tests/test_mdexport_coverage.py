@@ -274,3 +274,15 @@ def test_legacy_layout_keeps_the_new_parts():
     assert float(slow["dt"]) == pytest.approx(0.5e-3)
     assert float(next(g for g in layout["components"]["neurongroup"]
                       if g["name"] == "fast")["dt"]) == pytest.approx(1e-4)
+
+
+def test_nml_exporter_refuses_collected_runs():
+    # the 'exporter' device's descriptions given to the NeuroML renderer directly
+    from brian2tools.nmlexport import NMLExporter
+
+    set_device("exporter")
+    linked_script()
+    with pytest.raises(UnsupportedFeatureError) as raised:
+        NMLExporter().create_lems_model(device.runs)
+    assert raised.value.object_name == "follower"
+    assert "the linked variable 'x_in'" in raised.value.feature
