@@ -286,3 +286,14 @@ def test_nml_exporter_refuses_collected_runs():
         NMLExporter().create_lems_model(device.runs)
     assert raised.value.object_name == "follower"
     assert "the linked variable 'x_in'" in raised.value.feature
+
+
+def test_failed_render_is_not_an_exported_run(tmp_path):
+    # a run whose Markdown cannot be rendered is not counted (the command line
+    # reported such runs as described, with no file written)
+    set_device("markdown", filename=str(tmp_path / "model"),
+               templates={"neurongroup.md": "{{ group.no_such_key }}"})
+    with pytest.raises(ValueError, match="no attribute .no_such_key."):
+        noise_script()
+    assert device.runs == []
+    assert not (tmp_path / "model.md").exists()
