@@ -31,6 +31,7 @@ from brian2 import (
     ms,
     mV,
     network_operation,
+    restore,
     run,
     second,
     seed,
@@ -704,15 +705,12 @@ def _code_runner():
 @pytest.mark.parametrize(
     "script, name, feature",
     [
-        (_network_operation, "nudge", "network_operation"),
         (_timed_array_in_equations, "driven", "function 'stimulus' (TimedArray"),
         (_timed_array_in_assignment, "shifted", "function 'offsets' (TimedArray"),
         (_python_function, "squashed", "function 'squash'"),
         (_run_regularly, "regular", "run_regularly operation"),
         (_run_regularly_on_a_subgroup, "partly_regular",
          "run_regularly operation 'partly_regular_subgroup_run_regularly' on its sub-group"),
-        (_other_dt, "slow", "dt=0.5 ms"),
-        (_linked_variable, "follower", "linked variable 'w'"),
         (_inactive, "switched_off", "active=False"),
         (_reference_assignment, "through", "assignment to 'v_post'"),
         (_two_values, "ambiguous", "'value' with two different values"),
@@ -743,10 +741,27 @@ def test_event_clock_refused(exporter):
         Network(group, monitor).run(2 * ms)
 
 
-def test_store_restore_refused(exporter):
-    NeuronGroup(1, "v : 1")
-    with pytest.raises(UnsupportedFeatureError, match=r"store\(\)/restore\(\)"):
-        store()
+@pytest.mark.parametrize(
+    "script, key",
+    [(_network_operation, "network_operations"), (_other_dt, "neurongroups"),
+     (_linked_variable, "neurongroups")],
+)
+def test_described_for_readers(exporter, script, key):
+    # described (for the Markdown device), refused by the NeuroML export
+    # (see tests/test_mdexport_coverage.py)
+    script()
+    assert exporter.runs[0][key]
+
+
+def test_store_restore_recorded(exporter):
+    group = NeuronGroup(1, "v : 1")  # noqa: F841 -- found by the magic network
+    store()
+    run(1 * ms)
+    restore()
+    run(1 * ms)
+    assert [action["action"] for action in exporter.runs[0]["actions"]] == ["store"]
+    assert [action["action"] for action in exporter.runs[1]["actions"]] == ["restore"]
+    assert float(exporter.runs[1]["t_start"]) == 0.0
 
 
 # ---------------------------------------------------------------------- #

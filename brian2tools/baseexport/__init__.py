@@ -16,11 +16,12 @@ network to ``device.runs`` (plain data, documented in :doc:`/export_format`)::
     run(100*ms)
     print(device.runs[0]['neurongroups'][0]['namespace'])   # {'tau': 10. * msecond}
 
-What cannot be described faithfully (network operations, user-defined
-functions such as ``TimedArray``, ``run_regularly``, ``store``/``restore``,
-multi-compartment neurons, groups on a clock with another ``dt``, linked
-variables, ...) is refused at ``run()`` with an `UnsupportedFeatureError`
-naming the object and the feature.
+What cannot be described faithfully (user-defined functions such as
+``TimedArray``, ``run_regularly``, ...) is refused at ``run()`` with an
+`UnsupportedFeatureError` naming the object and the feature. Network
+operations, groups on a clock with another ``dt``, linked variables and
+``store``/``restore`` are described (see :mod:`.operations`); renderers
+that cannot run them refuse them by name.
 
 Writing an exporter on top of it
 --------------------------------

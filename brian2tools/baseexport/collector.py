@@ -64,6 +64,7 @@ from .legacy import legacy_layout
 from .log import ExportLog
 from .methods import chosen_method
 from .namespace import external_values, plain_value
+from .operations import describe_network_operation, own_clock
 
 __all__ = ["collect_network", "group_reference", "advance_network_time", "LIST_KEYS"]
 
@@ -181,8 +182,8 @@ def _same(first, second) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-def _check_clock(obj, dt, allow_own_dt: bool = False) -> Quantity:
-    """The dt of ``obj``'s clock, refusing clocks that tick differently from the default one."""
+def _check_clock(obj, dt, allow_own_dt: bool = False) -> Quantity:  # noqa: ARG001
+    """The dt of ``obj``'s clock, refusing clocks that are not regular `Clock` objects."""
     clock = obj.clock
     if not isinstance(clock, Clock):
         raise UnsupportedFeatureError(
@@ -190,15 +191,9 @@ def _check_clock(obj, dt, allow_own_dt: bool = False) -> Quantity:
             f"the clock '{clock.name}' of type {type(clock).__name__}",
             "Only regular clocks (Clock with a fixed dt) can be exported.",
         )
-    own_dt = clock.dt
-    if not allow_own_dt and not np.isclose(float(own_dt), float(dt), rtol=1e-9, atol=0):
-        raise UnsupportedFeatureError(
-            obj.name,
-            f"the clock '{clock.name}' with dt={own_dt!s}, different from the "
-            f"default clock's dt={dt!s}",
-            "Give all groups and synapses the dt of the default clock.",
-        )
-    return own_dt
+    # a clock with another dt is described (the object's 'clock' entry, see
+    # _add_own_clock); exporters that cannot run it refuse it by name
+    return clock.dt
 
 
 def _check_contained(obj, dt) -> None:
@@ -244,7 +239,10 @@ def _initializers(log: ExportLog, obj, since_run: int) -> tuple[list[dict], list
 def _initial_values(group, names) -> dict[str, Any]:
     """Copies of the current values of the variables ``names``, with units."""
     values = {}
+    linked = getattr(group, "_linked_variables", set())
     for name in names:
+        if name in linked:  # the values of another group (the equation's 'linked' entry)
+            continue
         variable = group.variables[name]
         values[name] = _with_dim(variable.get_value(), variable.dim)
     return values
@@ -660,9 +658,7 @@ def _describe(obj, context: _Context) -> tuple[str, dict[str, Any]] | None:
     if isinstance(obj, Subgroup):
         return None  # described through the group references that use it
     if isinstance(obj, NetworkOperation):
-        raise UnsupportedFeatureError(
-            obj.name, "a network_operation (Python code run during the simulation)"
-        )
+        return "network_operations", _describe_network_operation(obj, context)
     if isinstance(obj, PoissonInput):
         return "poissoninputs", _describe_poissoninput(obj, context)
     if isinstance(obj, Synapses):
@@ -689,6 +685,42 @@ def _describe(obj, context: _Context) -> tuple[str, dict[str, Any]] | None:
 
 
 # ---------------------------------------------------------------------- #
+# Described for readers, refused by simulator exports (see .operations)
+# ---------------------------------------------------------------------- #
+def _describe_network_operation(operation, context: _Context) -> dict[str, Any]:
+    _check_clock(operation, context.dt)
+    return describe_network_operation(operation, context.dt, context.continued(operation))
+
+
+def _add_own_clock(key: str, item: dict[str, Any], obj, context: _Context) -> None:
+    """The ``'clock'`` entry of an object on a clock with another ``dt`` (not for StateMonitors,
+    whose ``'dt'`` says it)."""
+    if key in ("statemonitors", "network_operations"):
+        return
+    clock = own_clock(obj, context.dt)
+    if clock is not None:
+        item["clock"] = clock
+
+
+def _add_operation_changes(description: dict[str, Any]) -> None:
+    """List a ``network_operation`` new in this run among the run's changes."""
+    for operation in description.get("network_operations", ()):
+        if not operation["continued"]:
+            description["changes"].append({
+                "object": operation["name"],
+                "kind": "added",
+                "detail": f"'{operation['name']}' (network_operations) is new in this run",
+            })
+
+
+def _add_state_actions(description: dict[str, Any], log: ExportLog, run_index: int) -> None:
+    """The ``store()``/``restore()`` calls made since the previous run (``'actions'``)."""
+    actions = [dict(data) for index, data in getattr(log, "actions", ()) if index == run_index]
+    if actions:
+        description["actions"] = actions
+
+
+# ---------------------------------------------------------------------- #
 # Changes between runs
 # ---------------------------------------------------------------------- #
 _COMPARED_KEYS = {
@@ -699,6 +731,11 @@ _COMPARED_KEYS = {
     "spikemonitors": ("source", "event", "record", "variables"),
     "ratemonitors": ("source",),
 }
+
+
+#: The lists whose objects' changes between runs are listed ('spatialneurons' only
+#: exists in runs that have some)
+_CHANGE_KEYS = (*LIST_KEYS, "spatialneurons")
 
 
 def _describe_assignment(data: dict[str, Any]) -> str:
@@ -732,7 +769,7 @@ def _changes(description, previous, context: _Context, previous_objects) -> list
                 }
             )
     previous_by_name = {
-        item["name"]: (key, item) for key in LIST_KEYS for item in previous.get(key, [])
+        item["name"]: (key, item) for key in _CHANGE_KEYS for item in previous.get(key, [])
     }
     if not _same(description["dt"], previous["dt"]):
         changes.append(
@@ -742,8 +779,8 @@ def _changes(description, previous, context: _Context, previous_objects) -> list
                 "detail": f"dt = {description['dt']!s} (was {previous['dt']!s})",
             }
         )
-    for key in LIST_KEYS:
-        for item in description[key]:
+    for key in _CHANGE_KEYS:
+        for item in description.get(key, ()):
             name = item["name"]
             if not item["continued"]:
                 changes.append(
@@ -936,11 +973,15 @@ def collect_network(
         if described is None:
             continue
         key, item = described
-        # 'spatialneurons' is only there when the run has some
+        _add_own_clock(key, item, obj, context)
+        # 'spatialneurons' (and 'network_operations') are only there when the run has some
         description.setdefault(key, []).append(item)
         current_objects[obj.id] = obj.name
     context.current_objects = current_objects
     description["changes"] = _changes(description, previous, context, previous_objects)
+    _add_state_actions(description, log, run_index)
+    if previous is not None:
+        _add_operation_changes(description)
     log.run_objects.append(current_objects)
     # the layout of brian2tools 0.3, built from the description above (no second collection)
     description.update(legacy_layout(description))

@@ -32,9 +32,9 @@ from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 from brian2.utils.logger import get_logger
 
 from .collector import advance_network_time, collect_network
-from .errors import UnsupportedFeatureError
 from .log import ExportLog
 from .monitors import NotSimulatedError, is_monitor, recorded_variable_names
+from .operations import state_action
 
 __all__ = ["BaseExporter", "STANDALONE_BUILD_OPTIONS"]
 
@@ -62,6 +62,8 @@ _ORIGINAL_SET_WITH_EXPRESSION = VariableView.set_with_expression.original_functi
 _ORIGINAL_SET_CONDITIONAL = VariableView.set_with_expression_conditional.original_function
 _ORIGINAL_SET_WITH_INDEX_ARRAY = VariableView.set_with_index_array.original_function
 _ORIGINAL_CONNECT = Synapses.connect.original_function
+_ORIGINAL_STORE = Network.store.original_function
+_ORIGINAL_RESTORE = Network.restore.original_function
 
 
 class BaseExporter(RuntimeDevice):
@@ -409,41 +411,48 @@ class BaseExporter(RuntimeDevice):
         super().seed(seed)
         self.log.record_seed(seed, run_index=len(self.runs))
 
-    def network_store(self, network, *args, **kwds):
+    def network_store(self, network, name="default", filename=None):
         """
-        Refuse ``store()``: a stored state cannot be described.
+        Store the network's state like the runtime device, and record the call.
+
+        The state is what the script set up (the exporter simulates
+        nothing); ``restore()`` brings it back, and the description of the
+        next run lists the call in ``'actions'``.
 
         Parameters
         ----------
         network : brian2.Network
             The network to store.
-        *args, **kwds
-            The arguments of `Network.store`.
-
-        Raises
-        ------
-        UnsupportedFeatureError
-            Always.
+        name : str, optional
+            The snapshot's name.
+        filename : str, optional
+            A file to store the snapshot in.
         """
-        raise _store_restore_refusal(network)
+        _ORIGINAL_STORE(network, name=name, filename=filename)
+        self.log.actions.append((len(self.runs),
+                                 state_action("store", network, name, filename)))
 
-    def network_restore(self, network, *args, **kwds):
+    def network_restore(self, network, name="default", filename=None,
+                        restore_random_state=False):
         """
-        Refuse ``restore()``: a restored state cannot be described.
+        Restore a stored state like the runtime device, and record the call.
 
         Parameters
         ----------
         network : brian2.Network
             The network to restore.
-        *args, **kwds
-            The arguments of `Network.restore`.
-
-        Raises
-        ------
-        UnsupportedFeatureError
-            Always.
+        name : str, optional
+            The snapshot's name.
+        filename : str, optional
+            The file the snapshot was stored in.
+        restore_random_state : bool, optional
+            As for `Network.restore`.
         """
-        raise _store_restore_refusal(network)
+        _ORIGINAL_RESTORE(network, name=name, filename=filename,
+                          restore_random_state=restore_random_state)
+        action = state_action("restore", network, name, filename)
+        action["restore_random_state"] = bool(restore_random_state)
+        self.log.actions.append((len(self.runs), action))
 
     def network_run(
         self,
@@ -517,13 +526,10 @@ class BaseExporter(RuntimeDevice):
                 self.exported_monitors[obj.name] = weakref.ref(obj)
                 self.simulated_monitors.discard(obj.name)
         if self.build_on_run:
-            self.build(**self.build_options)
-
-
-def _store_restore_refusal(network) -> UnsupportedFeatureError:
-    """The error for ``store()`` and ``restore()``, which both need a simulated state."""
-    return UnsupportedFeatureError(
-        network.name,
-        "store()/restore() of the network state",
-        "Describe each simulation in its own script instead.",
-    )
+            try:
+                self.build(**self.build_options)
+            except Exception:
+                # the run was not exported: its description must not count as one
+                # (the command lines report "exported N runs" from len(runs))
+                self.runs.pop()
+                raise

@@ -26,7 +26,7 @@ from brian2.equations.equations import (
 from brian2.units.fundamentalunits import DIMENSIONLESS, Unit, get_unit
 from brian2.utils.stringtools import get_identifiers
 
-from .errors import UnsupportedFeatureError
+from .operations import linked_variables
 
 __all__ = [
     "unit_of",
@@ -157,16 +157,6 @@ def _restore_constant_over_dt(descriptions, updater) -> None:
             description["flags"] = description["flags"] + ["constant over dt"]
 
 
-def _refuse_linked(descriptions, object_name: str) -> None:
-    for description in descriptions:
-        if "linked" in description["flags"]:
-            raise UnsupportedFeatureError(
-                object_name,
-                f"the linked variable '{description['name']}'",
-                "Linked variables (linked_var) cannot be exported.",
-            )
-
-
 def neurongroup_equations(group) -> list[dict[str, Any]]:
     """
     The model of a `NeuronGroup` as the user wrote it.
@@ -186,11 +176,6 @@ def neurongroup_equations(group) -> list[dict[str, Any]]:
     -------
     descriptions : list of dict
 
-    Raises
-    ------
-    UnsupportedFeatureError
-        For linked variables.
-
     Examples
     --------
     >>> from brian2 import NeuronGroup, ms
@@ -200,7 +185,7 @@ def neurongroup_equations(group) -> list[dict[str, Any]]:
     [('v', '-v / (10*ms)')]
     """
     descriptions = describe_equations(group.user_equations)
-    _refuse_linked(descriptions, group.name)
+    linked_variables(group, descriptions)
     return descriptions
 
 
@@ -223,11 +208,6 @@ def synapses_equations(synapses) -> list[dict[str, Any]]:
     Returns
     -------
     descriptions : list of dict
-
-    Raises
-    ------
-    UnsupportedFeatureError
-        For linked variables.
 
     Examples
     --------
@@ -259,7 +239,7 @@ def synapses_equations(synapses) -> list[dict[str, Any]]:
                 "stochastic_variables": [],
             }
         )
-    _refuse_linked(descriptions, synapses.name)
+    linked_variables(synapses, descriptions)
     return descriptions
 
 

@@ -9,7 +9,10 @@ script in one list, ``'initializers_connectors'``. Exporters written against
 that documentation keep working: `legacy_layout` derives these keys from
 the description of :doc:`/export_format` (it is a pure function; nothing is
 collected twice), and every run description carries them next to the
-current keys (see the table of :doc:`/export_format`).
+current keys (see the table of :doc:`/export_format`). The Python
+operations the description states (``'network_operations'``) are listed
+under the kind ``'network_operation'``, and an object on a clock of its own
+gets that clock's ``dt``.
 
 The values (quantities, arrays, strings) are the same objects as in the
 current keys, not copies.
@@ -87,6 +90,7 @@ def _neurongroup(group: Mapping, dt) -> dict[str, Any]:
         "identifiers": dict(group.get("namespace", {})),
         "when": group.get("when"),
         "order": group.get("order"),
+        "dt": dt,
     }
 
 
@@ -217,6 +221,17 @@ def _initializers_connectors(run: Mapping) -> list[dict[str, Any]]:
     return [entry for _, entry in steps]
 
 
+def _add_network_operations(components: dict[str, list], run: Mapping) -> None:
+    """0.3's ``'network_operation'`` kind: name, function, docstring and slot of each one."""
+    for operation in run.get("network_operations", ()):
+        components.setdefault("network_operation", []).append({
+            "name": operation["name"],
+            "function": operation["function"],
+            "doc": operation.get("doc"),
+            **_slot(operation, operation.get("dt")),
+        })
+
+
 def legacy_layout(run: Mapping) -> dict[str, Any]:
     """
     The keys of brian2tools 0.3's run description, built from one of ours.
@@ -252,7 +267,10 @@ def legacy_layout(run: Mapping) -> dict[str, Any]:
             if key == "spikemonitors" and (item.get("event") == "spike") != (
                     kind == "spikemonitor"):
                 continue
-            components.setdefault(kind, []).append(_component(kind, item, dt))
+            # an object on its own clock has that clock's dt (see .operations.own_clock)
+            own_dt = (item.get("clock") or {}).get("dt", dt)
+            components.setdefault(kind, []).append(_component(kind, item, own_dt))
+    _add_network_operations(components, run)
     return {
         "components": components,
         "initializers_connectors": _initializers_connectors(run),

@@ -79,6 +79,8 @@ class ExportLog:
         ``(run_index, seed)`` for each call of ``seed()``.
     run_objects : list of dict
         For each collected run, the objects it described (Brian id -> name).
+    actions : list of tuple
+        ``(run_index, action)`` for each ``store()`` or ``restore()`` call.
 
     Examples
     --------
@@ -96,6 +98,8 @@ class ExportLog:
     connections: list[LogEntry] = field(default_factory=list)
     seeds: list[tuple[int, Any]] = field(default_factory=list)
     run_objects: list[dict[Any, str]] = field(default_factory=list)
+    #: ``(run_index, action)`` for each ``store()``/``restore()`` (see `.operations.state_action`)
+    actions: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     def _next_sequence(self) -> int:
         """The position of the next assignment or ``connect()`` call among all of them."""

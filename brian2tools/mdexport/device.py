@@ -147,6 +147,9 @@ class MarkdownExporter(BaseExporter):
     # Model description
     """
 
+    #: multi-compartment neurons are described too (``spatialneuron.md``)
+    spatial_neurons = True
+
     def __init__(self) -> None:
         super().__init__()
         self.text: str | None = None

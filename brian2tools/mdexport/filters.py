@@ -26,6 +26,7 @@ from .mathtext import (
     quantity_to_latex,
     unit_to_latex,
 )
+from .operation_filters import OPERATION_FILTERS
 from .wording import (
     LISTED_VALUES,
     cells_text,
@@ -53,6 +54,8 @@ _OBJECT_LISTS = {
     "statemonitors": None,
     "spikemonitors": None,
     "ratemonitors": None,
+    "spatialneurons": "compartment",
+    "network_operations": None,
 }
 # what Brian's groups try when the script names no method
 _BRIAN_DEFAULT_METHODS = ("exact", "euler", "heun")
@@ -80,6 +83,8 @@ def _is_synapses(owner: Mapping | None) -> bool:
 
 
 def _cell_word(owner: Mapping | None) -> str:
+    if bool(owner) and "morphology" in owner:
+        return "compartment"
     return "synapse" if _is_synapses(owner) else "neuron"
 
 
@@ -386,4 +391,6 @@ FILTERS = {
     "random_note": random_note_filter,
     "recorded": recorded_filter,
     "uses_noise": uses_noise_filter,
+    # operations, own clocks, linked variables, stored states, compartments
+    **OPERATION_FILTERS,
 }

@@ -46,6 +46,7 @@ TEMPLATE_NAMES = (
     "run.md",
     "equations.md",
     "neurongroup.md",
+    "spatialneuron.md",
     "poissongroup.md",
     "spikegeneratorgroup.md",
     "poissoninput.md",

@@ -29,6 +29,7 @@ from .results import (
 )
 from .simulation_file import recordings_name_for
 from .units import LEMS_UNITS_CONSTANTS_FILE, units_constants_xml
+from .unsupported import refuse_unsupported
 
 __all__ = ["LEMSDevice"]
 
@@ -150,6 +151,7 @@ class LEMSDevice(BaseExporter):
         filename = os.fspath(filename)
         if not os.path.splitext(filename)[1]:
             filename += ".xml"
+        refuse_unsupported(runs)  # before either renderer writes anything
         if any(run.get("spatialneurons") for run in runs):
             self._render_spatial(runs, filename, simulate)
             return

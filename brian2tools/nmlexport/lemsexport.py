@@ -53,6 +53,7 @@ from .units import (
     format_quantity,
     lems_dimension,
 )
+from .unsupported import refuse_unsupported
 
 __all__ = ["NMLExporter", "INCLUDES", "recording_file_names", "recordings_name_for"]
 
@@ -186,13 +187,17 @@ class NMLExporter:
         UnsupportedFeatureError
             For parts of the model that cannot be exported faithfully
             (plastic synapses, custom events, functions without LEMS
-            equivalent, changes between runs, ...), naming the object.
+            equivalent, changes between runs, network operations, own
+            clocks, linked variables, ``restore()``: see
+            :mod:`.unsupported`, ...), naming the object.
         ValueError
             For an unknown form of ``synapses``.
         """
         if isinstance(runs, dict):
             runs = [runs]
         runs = list(runs)
+        # what the description states for readers but NeuroML cannot run: refused by name
+        refuse_unsupported(runs)
         description = _check_runs(runs)
         duration = sum(float(run["duration"]) for run in runs)
         dt = float(description["dt"])

@@ -1,0 +1,121 @@
+"""
+The parts of a description that a NeuroML2/LEMS model cannot run, refused by name.
+
+The collection layer describes some parts of a script for readers (the
+Markdown device) that no simulator format can reproduce: ``network_operation``
+functions (Python code), groups on a clock with another ``dt``, linked
+variables and ``restore()`` of a stored state (see
+:mod:`brian2tools.baseexport.operations`). `refuse_unsupported` is the one
+place where the NeuroML export checks for them, before it writes anything,
+so that none of them is dropped silently: each is refused with an
+`UnsupportedFeatureError` that names the object and the feature.
+
+A ``store()`` without a later ``restore()`` changes nothing in the
+simulation and is not refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from brian2.utils.logger import get_logger
+
+from brian2tools.baseexport import UnsupportedFeatureError
+
+__all__ = ["refuse_unsupported"]
+
+logger = get_logger(__name__)
+
+
+def _objects(run: Mapping) -> Iterable[Mapping]:
+    """Every object description of a run (all its lists of named dicts)."""
+    for value in run.values():
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping) and "name" in item:
+                    yield item
+
+
+def _refuse_network_operations(run: Mapping) -> None:
+    for operation in run.get("network_operations") or ():
+        doc = f" ({operation['doc']})" if operation.get("doc") else ""
+        raise UnsupportedFeatureError(
+            operation["name"],
+            f"the network_operation '{operation['name']}': the Python function "
+            f"'{operation['function']}'{doc}, run every {operation['dt']!s} during the simulation",
+            "NeuroML/LEMS cannot run Python code; write the operation as equations, or describe "
+            "the script with the 'markdown' device.",
+        )
+
+
+def _refuse_own_clocks(run: Mapping) -> None:
+    for item in _objects(run):
+        clock = item.get("clock")
+        if clock:
+            raise UnsupportedFeatureError(
+                item["name"],
+                f"its own clock '{clock['name']}' with dt={clock['dt']!s}, different from the "
+                f"simulation's dt={run['dt']!s}",
+                "The NeuroML export simulates every group with one time step: give all groups "
+                "and synapses the dt of the default clock.",
+            )
+
+
+def _refuse_linked_variables(run: Mapping) -> None:
+    for item in _objects(run):
+        for equation in item.get("equations") or ():
+            if not isinstance(equation, Mapping) or "linked" not in (equation.get("flags") or ()):
+                continue
+            link = equation.get("linked") or {}
+            source = (f" (linked to '{link['variable']}' of '{link['group']}')"
+                      if link.get("group") else "")
+            raise UnsupportedFeatureError(
+                item["name"],
+                f"the linked variable '{equation['name']}'{source}",
+                "NeuroML cells cannot read the state of another population's cells.",
+            )
+
+
+def _refuse_restore(run: Mapping) -> None:
+    for action in run.get("actions") or ():
+        if action.get("action") == "restore":
+            raise UnsupportedFeatureError(
+                action.get("network", "network"),
+                f"restore() of the state '{action['name']}' (back to t = {action['t']!s}) "
+                f"before run {run['index'] + 1}",
+                "A NeuroML/LEMS simulation cannot go back in time: export each trial from a "
+                "script of its own.",
+            )
+
+
+def refuse_unsupported(runs: Iterable[Mapping[str, Any]]) -> None:
+    """
+    Refuse, by name, the parts of the runs that a NeuroML2/LEMS model cannot run.
+
+    Parameters
+    ----------
+    runs : iterable of dict
+        The descriptions of the ``run()`` calls (see :doc:`/export_format`).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For the first of: a ``network_operation``, an object on a clock with
+        another ``dt`` than the simulation's, a linked variable, a
+        ``restore()`` between runs; naming the object and the feature.
+
+    Examples
+    --------
+    >>> from brian2 import ms
+    >>> operation = {'name': 'nudge', 'function': 'nudge', 'doc': None, 'dt': 1*ms}
+    >>> refuse_unsupported([{'index': 0, 'dt': 0.1*ms, 'network_operations': [operation]}])
+    Traceback (most recent call last):
+    ...
+    brian2tools.baseexport.errors.UnsupportedFeatureError: Cannot export 'nudge': it uses the network_operation 'nudge': the Python function 'nudge', run every 1. ms during the simulation, which the exporter cannot describe. NeuroML/LEMS cannot run Python code; write the operation as equations, or describe the script with the 'markdown' device.
+    """
+    for run in runs:
+        _refuse_network_operations(run)
+        _refuse_own_clocks(run)
+        _refuse_linked_variables(run)
+        _refuse_restore(run)

@@ -1,0 +1,32 @@
+"""CUBA network (Vogels & Abbott style current-based synapses)."""
+from brian2 import *
+
+prefs.codegen.target = 'numpy'
+taum = 20*ms
+taue = 5*ms
+taui = 10*ms
+Vt = -50*mV
+Vr = -60*mV
+El = -49*mV
+
+eqs = '''
+dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
+dge/dt = -ge/taue : volt
+dgi/dt = -gi/taui : volt
+'''
+P = NeuronGroup(400, eqs, threshold='v>Vt', reset='v = Vr', refractory=5*ms,
+                method='exact')
+P.v = 'Vr + rand() * (Vt - Vr)'
+P.ge = 0*mV
+P.gi = 0*mV
+
+we = (60*0.27/10)*mV
+wi = (-20*4.5/10)*mV
+Ce = Synapses(P, P, on_pre='ge += we')
+Ci = Synapses(P, P, on_pre='gi += wi')
+Ce.connect('i<320', p=0.02)
+Ci.connect('i>=320', p=0.02)
+
+s_mon = SpikeMonitor(P)
+run(100 * ms)
+print('spikes:', s_mon.num_spikes)
