@@ -234,7 +234,6 @@ def test_spatial_neuron_described(tmp_path):
     (store_restore_script, "magicnetwork", "restore() of the state 'trial'"),
     # the monitor of the custom event is the first part the export meets
     (custom_event_script, "high_events", "the recording of the custom event 'high'"),
-    (noise_script, "noisy", "noise term xi"),
 ])
 def test_neuroml_refuses_by_name(tmp_path, script, name, feature):
     error = _refused_by_neuroml(tmp_path, script)
