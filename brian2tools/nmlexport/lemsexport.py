@@ -47,6 +47,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
+from .time_functions import merge_runs
 from .synapse_components import projection_element, projection_lines, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
@@ -80,28 +81,14 @@ class _Ids:
 
 
 def _check_runs(runs: list[dict]) -> dict:
-    """The description to export: consecutive runs must not change anything."""
-    if not runs:
-        raise ValueError("No run to export: the list of model descriptions is empty.")
-    first = runs[0]
-    for previous, run in zip(runs, runs[1:], strict=False):
-        if run.get("changes"):
-            details = "; ".join(
-                f"{change['kind']} of '{change['object']}'"
-                + (f" ({change['detail']})" if change.get("detail") else "")
-                for change in run["changes"]
-            )
-            raise UnsupportedFeatureError(
-                "network",
-                f"changes between run {previous['index']} and run {run['index']}: {details}",
-                "The NeuroML export describes one simulation: consecutive run() calls are "
-                "only supported when nothing changes between them.",
-            )
-        if float(run["dt"]) != float(first["dt"]):
-            raise UnsupportedFeatureError(
-                "network", f"a change of dt between run {previous['index']} and run {run['index']}"
-            )
-    return first
+    """
+    The description to export: consecutive runs as one simulation.
+
+    What changes in time (TimedArrays, run_regularly operations, NeuronGroup
+    variables and constants changed between runs) is rewritten by
+    `merge_runs`, which refuses other changes by name.
+    """
+    return merge_runs(runs)
 
 
 class NMLExporter:

@@ -96,6 +96,9 @@ _DERIVED_FUNCTIONS: dict[str, tuple[int, Callable[..., str]]] = {
     "int": (1, lambda x: f"({_sign(x)} * {_floor(_call('abs', x))})"),
     "clip": (3, lambda x, low, high: _minimum(_maximum(x, low), high)),
     "timestep": (2, lambda t, dt: _floor(f"(({t} + 0.001 * {dt}) / {dt})")),
+    # Heaviside, for the exporter's own piecewise-constant functions of time
+    # (time_functions.py); Brian names cannot start with '_'
+    "_step": (1, lambda x: _call("H", x)),
 }
 
 _RANDOM_FUNCTIONS = ("rand", "randn", "poisson")
