@@ -128,3 +128,186 @@ def test_timed_array_of_time_every_sample(tmp_path):
     brian, exported = _brian_and_jneuroml(_timed_array_of_time, tmp_path)
     assert len(brian["spikes"]["t"]) > 0
     _same_recordings(brian, exported, {"v": 0.01})
+
+
+def _timed_array_of_time_and_index():
+    defaultclock.dt = 0.1 * ms
+    # dt of the values a multiple of the simulation's; 3 cells, one of them always 0
+    rates = np.array([[0, 1, 0], [2, 1, 0], [2, 3, 0], [0.5, 0.5, 0]])
+    r = TimedArray(rates * nA, dt=4 * ms)
+    group = NeuronGroup(3, """dv/dt = (5*mV/nA * I - v)/(5*ms) : volt
+                              I = r(t, i) : amp""",
+                        method="euler", name="cells")
+    state = StateMonitor(group, ["v", "I"], record=True, name="state")
+    run(20 * ms)
+    return {"state": state}
+
+
+@needs_jneuroml
+def test_timed_array_of_time_and_index_every_sample(tmp_path):
+    brian, exported = _brian_and_jneuroml(_timed_array_of_time_and_index, tmp_path)
+    assert set(np.unique(brian["state"]["I"].round(12))) > {0.0, 1e-9, 2e-9, 3e-9}
+    _same_recordings(brian, exported, {"v": 0.01, "I": 1e-9})
+
+
+def test_timed_array_is_described_and_written_as_steps_of_the_changes():
+    text = _export_text(_timed_array_of_time_and_index)
+    # the values of the windows where some cell is not zero are per-cell parameters
+    assert 'name="r__v1"' in text and 'name="r__v0"' in text
+    # a change at 4 ms = step 40: Heaviside half a step before it, exactly 0 or 1
+    assert "H(t / dt - 39.5)" in text
+
+
+def _thousand_values():
+    defaultclock.dt = 0.1 * ms
+    values = np.sin(np.arange(1000) / 7.0) * nA
+    stim = TimedArray(values, dt=0.1 * ms)
+    group = NeuronGroup(1, "dv/dt = (5*mV/nA * stim(t) - v)/(5*ms) : volt",
+                        method="euler", name="cells")
+    state = StateMonitor(group, "v", record=True, name="state")
+    run(100 * ms)
+    return {"state": state}
+
+
+@needs_jneuroml
+def test_timed_array_of_a_thousand_values_every_sample(tmp_path):
+    import time
+
+    start = time.perf_counter()
+    brian, exported = _brian_and_jneuroml(_thousand_values, tmp_path)
+    elapsed = time.perf_counter() - start
+    _same_recordings(brian, exported, {"v": 0.005})
+    text = (tmp_path / "model.xml").read_text()
+    print(f"1000-value TimedArray: {text.count('H(')} Heaviside terms, "
+          f"{len(text)} characters, Brian + jNeuroML {elapsed:.1f} s")
+
+
+def test_timed_array_called_otherwise_is_refused_by_name():
+    def build():
+        stim = TimedArray([0, 1] * nA, dt=1 * ms)
+        group = NeuronGroup(1, "dv/dt = (5*mV/nA * stim(t - 1*ms) - v)/(5*ms) : volt",
+                            name="cells")
+        run(1 * ms)
+        return group, stim
+
+    with pytest.raises(UnsupportedFeatureError, match=r"'cells'.*stim\(t - 1 \* ms\)"):
+        _export_text(build)
+
+
+# ---------------------------------------------------------------------- #
+# run_regularly
+# ---------------------------------------------------------------------- #
+def _run_regularly():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(4, """dv/dt = (5*mV/nA * I - v)/(5*ms) : volt
+                              I : amp""",
+                        threshold="v > 2.5*mV", reset="v = 0*mV", method="euler", name="cells")
+    group.I = [0.5, 1, 1.5, 2] * nA
+    group.run_regularly("v = 0*mV", dt=5 * ms)
+    # a periodic switch of the input on a sub-group, first at t=0
+    group[2:4].run_regularly("I = (I + 1*nA) % (2*nA)", dt=2 * ms)
+    state = StateMonitor(group, ["v", "I"], record=True, name="state")
+    spikes = SpikeMonitor(group, name="spikes")
+    run(20 * ms)
+    return {"state": state, "spikes": spikes}
+
+
+@needs_jneuroml
+def test_run_regularly_on_group_and_subgroup_every_sample(tmp_path):
+    brian, exported = _brian_and_jneuroml(_run_regularly, tmp_path)
+    # the operations happened: v is 0 at 5 ms, the input of cell 2 switched
+    assert np.all(brian["state"]["v"][:, 50] == 0)
+    assert len(set(brian["state"]["I"][2].round(12))) == 2
+    assert len(brian["spikes"]["t"]) > 0
+    _same_recordings(brian, exported, {"v": 0.01, "I": 1e-9})
+
+
+def _run_regularly_at_the_end():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(2, "dv/dt = (6*mV - v)/(5*ms) : volt", method="euler", name="cells")
+    group.run_regularly("v = v / 2", dt=1 * ms, when="end")
+    state = StateMonitor(group, "v", record=True, name="state")
+    run(5 * ms)
+    return {"state": state}
+
+
+@needs_jneuroml
+def test_run_regularly_in_the_end_slot_every_sample(tmp_path):
+    brian, exported = _brian_and_jneuroml(_run_regularly_at_the_end, tmp_path)
+    _same_recordings(brian, exported, {"v": 0.01})
+
+
+def test_run_regularly_between_state_update_and_reset_is_refused_by_name():
+    def build():
+        group = NeuronGroup(1, "dv/dt = -v/(5*ms) : volt", name="cells")
+        group.run_regularly("v = 0*mV", dt=1 * ms, when="thresholds")
+        run(1 * ms)
+
+    with pytest.raises(UnsupportedFeatureError,
+                       match=r"'cells_run_regularly'.*'thresholds' slot"):
+        _export_text(build)
+
+
+def test_run_regularly_with_a_dt_off_the_steps_is_refused_by_name():
+    def build():
+        defaultclock.dt = 0.1 * ms
+        group = NeuronGroup(1, "dv/dt = -v/(5*ms) : volt", name="cells")
+        group.run_regularly("v = 0*mV", dt=0.25 * ms)
+        run(1 * ms)
+
+    with pytest.raises(UnsupportedFeatureError, match=r"'cells_run_regularly'.*multiple"):
+        _export_text(build)
+
+
+# ---------------------------------------------------------------------- #
+# Changes between runs
+# ---------------------------------------------------------------------- #
+def _changes_between_runs():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(3, """dv/dt = (5*mV/nA * (I + I_ext) - v)/(5*ms) : volt
+                              I : amp""",
+                        threshold="v > 6*mV", reset="v = 0*mV", method="euler", name="cells")
+    I_ext = 0 * nA
+    state = StateMonitor(group, ["v", "I"], record=True, name="state")
+    spikes = SpikeMonitor(group, name="spikes")
+    run(10 * ms)
+    I_ext = 1.5 * nA  # a changed external constant
+    group.I = [0, 0.5, 1] * nA  # a changed group variable
+    run(10 * ms)
+    group.v["i > 0"] = "v + 2*mV"  # a conditional change of a state variable
+    group.I[1] = 0 * nA
+    I_ext = 0.5 * nA
+    run(10 * ms)
+    return {"state": state, "spikes": spikes}
+
+
+@needs_jneuroml
+def test_changes_between_runs_every_sample(tmp_path):
+    brian, exported = _brian_and_jneuroml(_changes_between_runs, tmp_path)
+    assert brian["state"]["v"].shape == (3, 300)
+    assert len(brian["spikes"]["t"]) > 0
+    _same_recordings(brian, exported, {"v": 0.01, "I": 1e-9})
+
+
+def test_an_object_added_in_a_later_run_is_refused_by_name():
+    def build():
+        group = NeuronGroup(1, "dv/dt = -v/(5*ms) : volt", name="cells")
+        run(1 * ms)
+        late = StateMonitor(group, "v", record=True, name="late")
+        run(1 * ms)
+        return late
+
+    with pytest.raises(UnsupportedFeatureError, match=r"'late'.*between run 0 and run 1: added"):
+        _export_text(build)
+
+
+def test_a_changed_dt_is_refused_by_name():
+    def build():
+        NeuronGroup(1, "dv/dt = -v/(5*ms) : volt", name="cells")
+        defaultclock.dt = 0.1 * ms
+        run(1 * ms)
+        defaultclock.dt = 0.05 * ms
+        run(1 * ms)
+
+    with pytest.raises(UnsupportedFeatureError, match=r"dt"):
+        _export_text(build)
