@@ -19,8 +19,8 @@ from brian2 import (
     StateMonitor,
     TimedArray,
     defaultclock,
-    mV,
     ms,
+    mV,
     nA,
     prefs,
     run,
@@ -112,7 +112,7 @@ def _export_text(build) -> str:
 def _timed_array_of_time():
     defaultclock.dt = 0.1 * ms
     # steps of 2.5 ms (not a multiple of 1 ms), negative and zero values, clipped at the end
-    stim = TimedArray([0, 2, 2, -1, 0, 3, 1.5, 0] * nA, dt=2.5 * ms)
+    stim = TimedArray([0, 2, 2, -1, 0, 3, 1.5, 0] * nA, dt=2.5 * ms)  # noqa: F841 -- read by run()
     group = NeuronGroup(2, """dv/dt = (R*stim(t) - v)/(5*ms) : volt
                               R : ohm""",
                         threshold="v > 8*mV", reset="v = 0*mV", method="euler", name="cells")
@@ -134,7 +134,7 @@ def _timed_array_of_time_and_index():
     defaultclock.dt = 0.1 * ms
     # dt of the values a multiple of the simulation's; 3 cells, one of them always 0
     rates = np.array([[0, 1, 0], [2, 1, 0], [2, 3, 0], [0.5, 0.5, 0]])
-    r = TimedArray(rates * nA, dt=4 * ms)
+    r = TimedArray(rates * nA, dt=4 * ms)  # noqa: F841 -- read by run()
     group = NeuronGroup(3, """dv/dt = (5*mV/nA * I - v)/(5*ms) : volt
                               I = r(t, i) : amp""",
                         method="euler", name="cells")
@@ -161,7 +161,7 @@ def test_timed_array_is_described_and_written_as_steps_of_the_changes():
 def _thousand_values():
     defaultclock.dt = 0.1 * ms
     values = np.sin(np.arange(1000) / 7.0) * nA
-    stim = TimedArray(values, dt=0.1 * ms)
+    stim = TimedArray(values, dt=0.1 * ms)  # noqa: F841 -- read by run()
     group = NeuronGroup(1, "dv/dt = (5*mV/nA * stim(t) - v)/(5*ms) : volt",
                         method="euler", name="cells")
     state = StateMonitor(group, "v", record=True, name="state")
@@ -276,7 +276,7 @@ def _changes_between_runs():
     run(10 * ms)
     group.v["i > 0"] = "v + 2*mV"  # a conditional change of a state variable
     group.I[1] = 0 * nA
-    I_ext = 0.5 * nA
+    I_ext = 0.5 * nA  # noqa: F841 -- read by run()
     run(10 * ms)
     return {"state": state, "spikes": spikes}
 

@@ -47,8 +47,8 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
-from .time_functions import merge_runs
 from .synapse_components import projection_element, projection_lines, synapse_type_definitions
+from .time_functions import merge_runs
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
     format_quantity,

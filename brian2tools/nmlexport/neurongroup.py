@@ -49,12 +49,6 @@ from .lemsrendering import (
     render_expression,
     strip_parentheses,
 )
-from .time_functions import (
-    add_operation_handlers,
-    add_start_operations,
-    operation_code,
-    operation_targets,
-)
 from .synapse_components import (
     ATTACHMENTS,
     own_name,
@@ -62,6 +56,12 @@ from .synapse_components import (
     state_name,
     sum_name,
     total_name,
+)
+from .time_functions import (
+    add_operation_handlers,
+    add_start_operations,
+    operation_code,
+    operation_targets,
 )
 from .units import LEMSDimension, format_number, format_quantity, lems_dimension
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import Any
 
 import lems.api as lems
 import numpy as np
