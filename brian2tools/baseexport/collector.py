@@ -456,6 +456,8 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
         )
     else:
         refractory = plain_value(refractory)
+    parts += [(f"the run_regularly operation '{operation['name']}'", operation["namespace"])
+              for operation in run_regularly]
     since = context.since_run(group)
     initializers, initializer_namespaces = _initializers(context.log, group, since)
     state_names = [
