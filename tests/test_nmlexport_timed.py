@@ -311,3 +311,33 @@ def test_a_changed_dt_is_refused_by_name():
 
     with pytest.raises(UnsupportedFeatureError, match=r"dt"):
         _export_text(build)
+
+
+# ---------------------------------------------------------------------- #
+# Markdown
+# ---------------------------------------------------------------------- #
+def test_markdown_states_timed_arrays_and_run_regularly(tmp_path):
+    import brian2tools.mdexport  # noqa: F401 -- registers the 'markdown' device
+
+    prefs.codegen.target = "numpy"
+    reinit_and_delete()
+    set_device("markdown", filename=str(tmp_path / "model"))
+    try:
+        start_scope()
+        stim = TimedArray(np.arange(100) * nA, dt=1 * ms)  # noqa: F841 -- read by run()
+        r = TimedArray(np.ones((20, 3)), dt=2 * ms)  # noqa: F841
+        group = NeuronGroup(3, """dv/dt = (5*mV/nA*stim(t)*r(t, i) - v)/(5*ms) : volt
+                                  I : amp""", name="cells")
+        group.run_regularly("v = 0*mV", dt=5 * ms)
+        group[1:3].run_regularly("I = (I + 1*nA) % (2*nA)", dt=2 * ms, when="end")
+        run(1 * ms)
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    text = (tmp_path / "model.md").read_text()
+    assert "`stim`: TimedArray of 100 values, dt = $1\\,\\mathrm{m}\\mathrm{s}$" in text
+    assert "`r`: TimedArray of 20 × 3 values (time × neuron index)" in text
+    assert ("**Regularly** (every $5\\,\\mathrm{m}\\mathrm{s}$ from the start, before the "
+            "state update, for all 3 neurons of `cells`)") in text
+    assert "in the `end` slot, for neurons 1 to 2 (2 neurons) of `cells`" in text
+    assert "$v \\leftarrow 0\\,\\mathrm{m}\\mathrm{V}$" in text
