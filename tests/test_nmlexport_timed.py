@@ -341,3 +341,26 @@ def test_markdown_states_timed_arrays_and_run_regularly(tmp_path):
             "state update, for all 3 neurons of `cells`)") in text
     assert "in the `end` slot, for neurons 1 to 2 (2 neurons) of `cells`" in text
     assert "$v \\leftarrow 0\\,\\mathrm{m}\\mathrm{V}$" in text
+
+
+# ---------------------------------------------------------------------- #
+# The portable (NEURON-ready) form
+# ---------------------------------------------------------------------- #
+@pytest.mark.parametrize("build, feature", [
+    (_timed_array_of_time, "the TimedArray 'stim'"),
+    (_run_regularly, "the run_regularly operation 'cells_run_regularly'"),
+    (_changes_between_runs, "the change of 'I_ext' between runs"),
+])
+def test_the_portable_form_refuses_what_changes_in_time_by_name(tmp_path, build, feature):
+    prefs.codegen.target = "numpy"
+    reinit_and_delete()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), portable=True)
+    try:
+        start_scope()
+        with pytest.raises(UnsupportedFeatureError) as raised:
+            build()
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    message = str(raised.value)
+    assert "'cells'" in message and feature in message and "portable" in message

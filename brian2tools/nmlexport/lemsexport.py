@@ -48,7 +48,7 @@ from .simulation_file import (
     recordings_name_for,
 )
 from .synapse_components import projection_element, projection_lines, synapse_type_definitions
-from .time_functions import merge_runs
+from .time_functions import merge_runs, refuse_in_portable_form
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
     format_quantity,
@@ -216,6 +216,7 @@ class NMLExporter:
                 )
 
         if portable:
+            refuse_in_portable_form(groups.values())
             _check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables

@@ -45,6 +45,7 @@ from .units import format_number
 
 __all__ = [
     "merge_runs",
+    "refuse_in_portable_form",
     "timed_array_steps",
     "operation_targets",
     "operation_code",
@@ -170,6 +171,8 @@ class _GroupRewriter:
         self.taken = ({eq["name"] for eq in group["equations"]}
                       | set(group.get("namespace") or {}))
         self.group.setdefault("timed_operations", [])
+        # what changes in time, for the refusal in the portable form
+        self.group.setdefault("time_features", [])
         if self.group.get("initial_values") is None:
             self.group["initial_values"] = {}
 
@@ -287,6 +290,8 @@ class _GroupRewriter:
                 operation["code"], timed, calls, f"the operation '{operation['name']}'")
         for name in timed:
             del namespace[name]
+        self.group["time_features"] += [f"the TimedArray '{name}'"
+                                        for name, _ in sorted(calls)]
 
     # -------------------------------------------------------------- operations
     def add_operation(self, code: str, first: int, period: int | None, slot: str,
@@ -438,6 +443,43 @@ def _timed_constant(rewriter: _GroupRewriter, name: str, values: list, boundarie
     del rewriter.group["namespace"][name]
     code = f"({_piecewise_code(starts, texts, zero)}){rewriter.unit_factor(name, dim)}"
     rewriter.add_subexpression(name, code, Quantity(1.0, dim=dim))
+    rewriter.group["time_features"].append(f"the change of '{name}' between runs")
+
+
+def refuse_in_portable_form(groups) -> None:
+    """
+    Refuse, naming the group and the feature, what changes in time in the portable form.
+
+    NEURON (through jNeuroML's NEURON writer) evaluates expressions of time and
+    tests conditions that do not involve ``v`` in the middle of a step,
+    where jNeuroML uses its end; the piecewise-constant functions and the
+    step counters of this module are exact in jNeuroML only (measured with
+    NEURON 9: a TimedArray input 8 mV away from Brian, run_regularly spikes
+    shifted, assignments between runs not compiled).
+
+    Parameters
+    ----------
+    groups : iterable of dict
+        The NeuronGroup descriptions rewritten by `merge_runs`.
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For the first group with a TimedArray, a run_regularly operation or a
+        change between runs.
+
+    Examples
+    --------
+    >>> refuse_in_portable_form([{'name': 'g', 'time_features': []}])
+    """
+    for group in groups:
+        features = list(group.get("time_features") or ())
+        features += [operation["context"] for operation in group.get("timed_operations") or ()]
+        if features:
+            raise UnsupportedFeatureError(
+                group["name"], f"{features[0]} in the portable (NEURON-ready) form",
+                "NEURON evaluates functions of time and conditions in the middle of a step, "
+                "jNeuroML at its end: export the model in the default form (jNeuroML).")
 
 
 def merge_runs(runs: list[dict]) -> dict:
