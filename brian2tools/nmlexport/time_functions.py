@@ -660,6 +660,24 @@ def add_start_operations(builder, dynamics, on_start) -> None:
         The cell type's dynamics.
     on_start : lems.OnStart
         The initial-state handler, after the initial values.
+
+    Examples
+    --------
+    The cell builder calls it; an operation at step 0 runs in ``OnStart``:
+
+    >>> from brian2 import ms, volt
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> operation = {'code': 'v = 0*volt', 'first': 0, 'period': 50, 'slot': 'start',
+    ...              'context': 'the operation', 'mask': None, 'condition': None}
+    >>> group = {'name': 'g', 'N': 1, 'refractory': None, 'events': {}, 'namespace': {},
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '-v/(10*ms)', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}],
+    ...          'initial_values': {'v': [0.0]}, 'timed_operations': [operation]}
+    >>> dynamics = build_cell_types(group, 0.1*ms).cell_type.dynamics
+    >>> [(a.variable, a.value) for h in dynamics.event_handlers if not hasattr(h, 'test')
+    ...  for a in h.actions]
+    [('v', 'v_init'), ('v', '0 * volt'), ('operation0_next', '50')]
     """
     builder.operation_counters = []
     for number, operation in enumerate(builder.group.get("timed_operations") or ()):
@@ -691,6 +709,25 @@ def add_operation_handlers(builder, dynamics) -> None:
         The builder of the group's cell type.
     dynamics : lems.Dynamics
         The cell type's dynamics.
+
+    Examples
+    --------
+    The cell builder calls it; the operation, then its counter, every 50 steps:
+
+    >>> from brian2 import ms, volt
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> operation = {'code': 'v = 0*volt', 'first': 0, 'period': 50, 'slot': 'start',
+    ...              'context': 'the operation', 'mask': None, 'condition': None}
+    >>> group = {'name': 'g', 'N': 1, 'refractory': None, 'events': {}, 'namespace': {},
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '-v/(10*ms)', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}],
+    ...          'initial_values': {'v': [0.0]}, 'timed_operations': [operation]}
+    >>> dynamics = build_cell_types(group, 0.1*ms).cell_type.dynamics
+    >>> [(h.test, [a.value for a in h.actions]) for h in dynamics.event_handlers
+    ...  if hasattr(h, 'test')]  # doctest: +NORMALIZE_WHITESPACE
+    [('t / dt .gt. operation0_next - 0.5', ['0 * volt']),
+     ('t / dt .gt. operation0_next - 0.5', ['operation0_next + 50'])]
     """
     for operation, counter in zip(builder.group.get("timed_operations") or (),
                                   builder.operation_counters, strict=True):
