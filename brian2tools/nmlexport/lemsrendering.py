@@ -21,6 +21,7 @@ The functions are pure: Brian code and a mapping in, LEMS text out.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable, Collection, Mapping
 
@@ -447,11 +448,17 @@ def identifiers_in(code: str) -> set[str]:
     >>> sorted(identifiers_in('exp(-v/tau) + w'))
     ['tau', 'v', 'w']
     """
+    return set(_identifiers_in(code))
+
+
+@functools.lru_cache(maxsize=256)
+def _identifiers_in(code: str) -> frozenset[str]:
+    # cached: the builders ask again for the same (sometimes long) expressions
     tree = ast.parse(code.strip(), mode="exec")
     functions = {node.func.id for node in ast.walk(tree)
                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    return names - functions
+    return frozenset(names - functions)
 
 
 def _negative_integer(node: ast.AST) -> int | None:
