@@ -289,6 +289,33 @@ def test_changes_between_runs_every_sample(tmp_path):
     _same_recordings(brian, exported, {"v": 0.01, "I": 1e-9})
 
 
+def _everything_over_two_runs():
+    defaultclock.dt = 0.1 * ms
+    # a TimedArray that ends during the first run, read in the threshold and the
+    # equations, a run_regularly operation, and a change of a parameter in between
+    stim = TimedArray([1, 3, 0.5] * nA, dt=3 * ms)  # noqa: F841 -- read by run()
+    level = TimedArray([3, 2] * mV, dt=7 * ms)  # noqa: F841
+    group = NeuronGroup(2, """dv/dt = (5*mV/nA * stim(t) * gain - v)/(4*ms) : volt
+                              gain : 1""",
+                        threshold="v > level(t)", reset="v = 0*mV", method="euler",
+                        name="cells")
+    group.gain = [1, 1.5]
+    group.run_regularly("v = v * 0.5", dt=2.5 * ms)
+    state = StateMonitor(group, "v", record=True, name="state")
+    spikes = SpikeMonitor(group, name="spikes")
+    run(12 * ms)
+    group.gain = [2, 0.5]
+    run(8 * ms)
+    return {"state": state, "spikes": spikes}
+
+
+@needs_jneuroml
+def test_timed_array_run_regularly_and_a_change_over_two_runs_every_sample(tmp_path):
+    brian, exported = _brian_and_jneuroml(_everything_over_two_runs, tmp_path)
+    assert len(brian["spikes"]["t"]) > 3
+    _same_recordings(brian, exported, {"v": 0.01})
+
+
 def test_an_object_added_in_a_later_run_is_refused_by_name():
     def build():
         group = NeuronGroup(1, "dv/dt = -v/(5*ms) : volt", name="cells")
@@ -298,6 +325,20 @@ def test_an_object_added_in_a_later_run_is_refused_by_name():
         return late
 
     with pytest.raises(UnsupportedFeatureError, match=r"'late'.*between run 0 and run 1: added"):
+        _export_text(build)
+
+
+def test_a_timed_array_replaced_between_runs_is_refused_by_name():
+    def build():
+        stim = TimedArray([0, 1] * nA, dt=1 * ms)
+        group = NeuronGroup(1, "dv/dt = (5*mV/nA * stim(t) - v)/(5*ms) : volt", name="cells")
+        run(1 * ms)
+        stim = TimedArray([2, 1] * nA, dt=1 * ms)  # noqa: F841 -- read by run()
+        run(1 * ms)
+        return group
+
+    with pytest.raises(UnsupportedFeatureError,
+                       match=r"'cells'.*TimedArray 'stim' replaced between run 0 and run 1"):
         _export_text(build)
 
 

@@ -418,8 +418,12 @@ def _add_constant(rewriter: _GroupRewriter, name: str, value, where: str) -> Non
 
 
 def _equal(first, second) -> bool:
-    if isinstance(first, dict) or isinstance(second, dict):
-        return first is second
+    if isinstance(first, dict) or isinstance(second, dict):  # TimedArrays
+        return (isinstance(first, dict) and isinstance(second, dict)
+                and first.keys() == second.keys()
+                and all(_equal(first[key], second[key]) for key in first))
+    if isinstance(first, str) or isinstance(second, str):
+        return first == second
     return (get_dimensions(first) is get_dimensions(second)
             and np.array_equal(np.asarray(first), np.asarray(second)))
 
