@@ -405,3 +405,21 @@ def test_the_portable_form_refuses_what_changes_in_time_by_name(tmp_path, build,
         set_device("runtime")
     message = str(raised.value)
     assert "'cells'" in message and feature in message and "portable" in message
+
+
+def test_run_regularly_reading_a_variable_synapses_add_to_is_refused_by_name():
+    from brian2 import SpikeGeneratorGroup, Synapses
+
+    def build():
+        source = SpikeGeneratorGroup(1, [0], [1] * ms, name="source")
+        group = NeuronGroup(1, """dv/dt = -v/(5*ms) : volt
+                                  peak : volt""", name="cells")
+        synapses = Synapses(source, group, on_pre="v += 1*mV", name="syn")
+        synapses.connect()
+        group.run_regularly("peak = v", dt=1 * ms)
+        run(2 * ms)
+        return source, group, synapses
+
+    with pytest.raises(UnsupportedFeatureError,
+                       match=r"'cells'.*'v', which synapses add to.*cells_run_regularly"):
+        _export_text(build)

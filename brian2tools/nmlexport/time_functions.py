@@ -629,6 +629,14 @@ def operation_code(group: dict) -> list[str]:
 def _check_targets(builder, operation) -> list:
     statements = parse_statements(operation["code"], builder.owner, operation["context"])
     allowed = set(builder.differential) | set(builder.parameters)
+    read = set().union(*(_names_in(expr) for _, _, expr in statements))
+    if operation.get("condition"):
+        read |= _names_in(operation["condition"])
+    for name in sorted(read & set(builder.carried)):
+        raise UnsupportedFeatureError(
+            builder.owner, f"the variable '{name}', which synapses add to, read by "
+            f"{operation['context']}",
+            "The synapses' part is only known during the state update.")
     for target, _, _ in statements:
         if target not in allowed or target in builder.carried:
             raise UnsupportedFeatureError(
