@@ -138,8 +138,9 @@ class NMLExporter:
         runs : list of dict or dict
             The model descriptions of the ``run()`` calls (``device.runs`` of
             the ``'exporter'`` device), or a single description. Consecutive
-            runs are exported as one simulation of their total duration, if
-            nothing changed between them.
+            runs are exported as one simulation of their total duration;
+            changes of NeuronGroup variables and constants between them
+            switch at the run boundaries (:mod:`.time_functions`).
         constants_file : str, optional
             The file of unit constants to include (default
             ``'LEMSUnitsConstants.xml'``).
@@ -173,7 +174,7 @@ class NMLExporter:
         UnsupportedFeatureError
             For parts of the model that cannot be exported faithfully
             (plastic synapses, custom events, functions without LEMS
-            equivalent, changes between runs, ...), naming the object.
+            equivalent, objects added between runs, ...), naming the object.
         ValueError
             For an unknown form of ``synapses``.
         """
