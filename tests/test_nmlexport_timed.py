@@ -178,8 +178,23 @@ def test_timed_array_of_a_thousand_values_every_sample(tmp_path):
     elapsed = time.perf_counter() - start
     _same_recordings(brian, exported, {"v": 0.005})
     text = (tmp_path / "model.xml").read_text()
+    # 1000 windows in 5 derived variables of 200 (pylems parses long sums slowly)
+    assert 'name="stim__t__part4"' in text and 'name="stim__t__part5"' not in text
     print(f"1000-value TimedArray: {text.count('H(')} Heaviside terms, "
           f"{len(text)} characters, Brian + jNeuroML {elapsed:.1f} s")
+
+
+def test_a_timed_array_of_zeros_is_written_as_zero():
+    def build():
+        zeros = TimedArray(np.zeros((3, 2)) * nA, dt=1 * ms)  # noqa: F841 -- read by run()
+        group = NeuronGroup(2, "dv/dt = (5*mV/nA * zeros(t, i) - v)/(5*ms) : volt",
+                            name="cells")
+        run(1 * ms)
+        return group
+
+    text = _export_text(build)
+    assert '<DerivedVariable name="zeros__ti" dimension="current" value="0 * zeros__ti__unit"' \
+        in text
 
 
 def test_timed_array_called_otherwise_is_refused_by_name():

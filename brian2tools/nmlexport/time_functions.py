@@ -150,14 +150,19 @@ def _window_code(starts: list[int], position: int) -> str:
     return f"(1 - {upper})"
 
 
-def _piecewise_code(starts: list[int], values: list[str], zero: list[bool]) -> str:
-    """Sum of ``values[k] * window_k``, leaving out windows whose value is zero."""
+def _piecewise_terms(starts: list[int], values: list[str], zero: list[bool]) -> list[str]:
+    """The terms ``values[k] * window_k``, leaving out windows whose value is zero."""
     if len(starts) == 1:
-        return values[0]
-    terms = [f"{value} * {_window_code(starts, k)}"
-             for k, (value, is_zero) in enumerate(zip(values, zero, strict=True))
-             if not is_zero]
-    return _balanced_sum(terms)
+        return [] if zero[0] else [values[0]]
+    return [f"{value} * {_window_code(starts, k)}"
+            for k, (value, is_zero) in enumerate(zip(values, zero, strict=True))
+            if not is_zero]
+
+
+#: Windows per derived variable: pylems parses an expression in a time that grows
+#: with the square of its length (1000 windows: 1.7 s, 2000: 7 s), so long
+#: sums are split into parts (each exactly 0 or the value: their sum is exact)
+_WINDOWS_PER_PART = 200
 
 
 class _GroupRewriter:
@@ -196,6 +201,30 @@ class _GroupRewriter:
             "name": name, "type": "subexpression", "unit": unit, "var_type": "float",
             "flags": [], "expr": code})
 
+    def add_piecewise(self, name: str, starts: list[int], values: list[str],
+                      zero: list[bool], dim, factor: bool) -> None:
+        """
+        The subexpression ``name``: ``values[k]`` during window ``k``.
+
+        ``values`` are numbers (``factor``: multiplied by 1 in the unit of
+        ``dim``) or names of parameters with the unit.
+        """
+        unit = Quantity(1.0, dim=dim)
+        terms = _piecewise_terms(starts, values, zero)
+        if not terms:  # always zero
+            terms, factor = ["0"], True
+        suffix = self.unit_factor(name, dim) if factor else ""
+        if len(terms) <= _WINDOWS_PER_PART:
+            self.add_subexpression(name, f"({_balanced_sum(terms)}){suffix}", unit)
+            return
+        parts = []
+        for first in range(0, len(terms), _WINDOWS_PER_PART):
+            part = self.new_name(f"{name}__part{first // _WINDOWS_PER_PART}")
+            chunk = terms[first:first + _WINDOWS_PER_PART]
+            self.add_subexpression(part, f"({_balanced_sum(chunk)}){suffix}", unit)
+            parts.append(part)
+        self.add_subexpression(name, _balanced_sum(parts), unit)
+
     def unit_factor(self, base: str, dim) -> str:
         """A namespace constant of 1 in the SI unit of ``dim`` (exact: a factor of 1.0)."""
         if dim is DIMENSIONLESS:
@@ -231,13 +260,11 @@ class _GroupRewriter:
                 zero.append(not np.any(column))
                 value_names.append("" if zero[-1] else self.add_parameter(
                     f"{name}__v{position}", column, Quantity(1.0, dim=dim)))
-            code = _piecewise_code(starts, value_names, zero)
-            self.add_subexpression(sub_name, code, Quantity(1.0, dim=dim))
+            self.add_piecewise(sub_name, starts, value_names, zero, dim, factor=False)
         else:
             texts = [format_number(step_values[step], self.owner) for _, step in windows]
             zero = [step_values[step] == 0 for _, step in windows]
-            code = f"({_piecewise_code(starts, texts, zero)}){self.unit_factor(name, dim)}"
-            self.add_subexpression(sub_name, code, Quantity(1.0, dim=dim))
+            self.add_piecewise(sub_name, starts, texts, zero, dim, factor=True)
         logger.debug(f"TimedArray '{name}' of '{self.owner}': {len(windows)} windows")
         return sub_name
 
@@ -445,8 +472,7 @@ def _timed_constant(rewriter: _GroupRewriter, name: str, values: list, boundarie
             zero.append(number == 0)
         previous = number
     del rewriter.group["namespace"][name]
-    code = f"({_piecewise_code(starts, texts, zero)}){rewriter.unit_factor(name, dim)}"
-    rewriter.add_subexpression(name, code, Quantity(1.0, dim=dim))
+    rewriter.add_piecewise(name, starts, texts, zero, dim, factor=True)
     rewriter.group["time_features"].append(f"the change of '{name}' between runs")
 
 
