@@ -40,6 +40,7 @@ from .network_export import (
 from .neurongroup import build_cell_types
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
+from .run_changes import merge_runs, refuse_in_portable_form
 from .simulation_file import (
     add_event_monitor,
     add_state_monitor,
@@ -48,7 +49,6 @@ from .simulation_file import (
     recordings_name_for,
 )
 from .synapse_components import projection_element, projection_lines, synapse_type_definitions
-from .time_functions import merge_runs, refuse_in_portable_form
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
     format_quantity,
