@@ -615,20 +615,6 @@ def _network_operation():
     run(1 * ms)
 
 
-def _timed_array_in_equations():
-    stimulus = TimedArray([1, 2] * mV, dt=1 * ms)
-    group = NeuronGroup(1, "dv/dt = (stimulus(t) - v) / (10*ms) : volt", name="driven")
-    run(1 * ms)
-
-
-def _timed_array_in_assignment():
-    offsets = TimedArray([1, 2] * mV, dt=1 * ms)
-    group = NeuronGroup(2, "v : volt", name="shifted")
-    group.v = "offsets(i*ms)"
-    del offsets  # the assignment's namespace is the one that counts
-    run(1 * ms)
-
-
 def _python_function():
     @check_units(x=1, result=1)
     def squash(x):
@@ -638,16 +624,38 @@ def _python_function():
     run(1 * ms)
 
 
-def _run_regularly():
+def _run_regularly_off_the_steps():
     group = NeuronGroup(1, "v : 1", name="regular")
+    group.run_regularly("v = 0", dt=0.25 * ms)  # not on the default clock's 0.1 ms steps
+    run(1 * ms)
+
+
+def test_timed_arrays_are_described_by_their_values(exporter):
+    stimulus = TimedArray([1, 2] * mV, dt=1 * ms)  # noqa: F841 -- used by the equations
+    rates = TimedArray(np.array([[1.0, 2.0], [3.0, 4.0]]), dt=2 * ms)  # noqa: F841
+    group = NeuronGroup(2, """dv/dt = (stimulus(t) - v) / (10*ms) : volt
+                              r = rates(t, i) : 1""", name="driven")  # noqa: F841
+    run(1 * ms)
+    namespace = exporter.runs[0]["neurongroups"][0]["namespace"]
+    assert namespace["stimulus"]["type"] == "TimedArray"
+    np.testing.assert_allclose(namespace["stimulus"]["values"], [1, 2] * mV)
+    assert namespace["stimulus"]["dt"] == 1 * ms and namespace["stimulus"]["dimensions"] == 1
+    assert namespace["rates"]["values"].shape == (2, 2)
+    assert namespace["rates"]["dimensions"] == 2 and namespace["rates"]["dt"] == 2 * ms
+
+
+def test_run_regularly_is_described_with_its_slot_and_cells(exporter):
+    group = NeuronGroup(4, "v : 1", name="regular")
     group.run_regularly("v = 0", dt=1 * ms)
-    run(1 * ms)
-
-
-def _run_regularly_on_a_subgroup():
-    group = NeuronGroup(4, "v : 1", name="partly_regular")
-    group[:2].run_regularly("v = 0", dt=1 * ms)
-    run(1 * ms)
+    group[:2].run_regularly("v = v + step", dt=2 * ms, when="end", order=3)
+    run(1 * ms, namespace={"step": 0.5})
+    described = exporter.runs[0]["neurongroups"][0]
+    whole, part = described["run_regularly"]
+    assert whole["code"] == "v = 0" and whole["dt"] == 1 * ms and whole["when"] == "start"
+    assert whole["target"] == {"group": "regular", "start": 0, "stop": 4}
+    assert part["target"] == {"group": "regular", "start": 0, "stop": 2}
+    assert (part["when"], part["order"], part["namespace"]) == ("end", 3, {"step": 0.5})
+    assert described["namespace"] == {"step": 0.5}
 
 
 def _other_dt():
@@ -705,12 +713,8 @@ def _code_runner():
 @pytest.mark.parametrize(
     "script, name, feature",
     [
-        (_timed_array_in_equations, "driven", "function 'stimulus' (TimedArray"),
-        (_timed_array_in_assignment, "shifted", "function 'offsets' (TimedArray"),
         (_python_function, "squashed", "function 'squash'"),
-        (_run_regularly, "regular", "run_regularly operation"),
-        (_run_regularly_on_a_subgroup, "partly_regular",
-         "run_regularly operation 'partly_regular_subgroup_run_regularly' on its sub-group"),
+        (_run_regularly_off_the_steps, "regular_run_regularly", "not a multiple"),
         (_inactive, "switched_off", "active=False"),
         (_reference_assignment, "through", "assignment to 'v_post'"),
         (_two_values, "ambiguous", "'value' with two different values"),

@@ -682,7 +682,7 @@ def test_monitors_jneuroml_cannot_reproduce_are_refused(tmp_path, make, message)
         export_in(tmp_path, build)
 
 
-def test_changes_between_runs_are_refused_and_keep_the_previous_file(tmp_path):
+def test_unsupported_changes_between_runs_are_refused_and_keep_the_previous_file(tmp_path):
     start_scope()
     model_file = tmp_path / "model.xml"
     set_device("neuroml2", filename=str(model_file))
@@ -690,10 +690,11 @@ def test_changes_between_runs_are_refused_and_keep_the_previous_file(tmp_path):
     group.v0 = 1
     run(5*ms)
     first = model_file.read_bytes()
-    group.v0 = 2
+    group.v0 = 2  # exported (test_nmlexport_timed.py)
+    late = StateMonitor(group, "v", record=0, name="late")  # noqa: F841 -- a new object
     with pytest.raises(UnsupportedFeatureError, match="between run 0 and run 1") as error:
         run(5*ms)
-    assert "neurons" in str(error.value)
+    assert "'late'" in str(error.value) and "added" in str(error.value)
     assert model_file.read_bytes() == first
     assert sorted(os.listdir(tmp_path)) == ["LEMSUnitsConstants.xml", "model.xml"]
 

@@ -196,12 +196,23 @@ def _check_clock(obj, dt, allow_own_dt: bool = False) -> Quantity:  # noqa: ARG0
     return clock.dt
 
 
-def _check_contained(obj, dt) -> None:
-    """Refuse operations attached to ``obj`` beyond those its description covers."""
+def _is_run_regularly(obj) -> bool:
+    """Whether ``obj`` is the code runner of a ``run_regularly`` call."""
+    return type(obj) is CodeRunner and "run_regularly" in obj.name
+
+
+def _check_contained(obj, dt, run_regularly: bool = False) -> list:
+    """
+    Refuse operations attached to ``obj`` beyond those its description covers.
+
+    With ``run_regularly``, the ``run_regularly`` operations of ``obj`` and of
+    its sub-groups are accepted and returned (in the order of Brian's list).
+    """
     allowed = ()
     for cls, classes in _KNOWN_CONTAINED.items():
         if isinstance(obj, cls):
             allowed = classes
+    accepted = []
     for contained in obj.contained_objects:
         if type(contained) in allowed:
             _check_clock(contained, dt)
@@ -210,6 +221,14 @@ def _check_contained(obj, dt) -> None:
         # the sub-group, which the group keeps: name the operation, not the sub-group
         inner = [op for op in getattr(contained, "contained_objects", ())
                  if isinstance(op, CodeRunner)]
+        if run_regularly and _is_run_regularly(contained):
+            accepted.append(contained)
+            continue
+        if (run_regularly and isinstance(contained, Subgroup) and inner
+                and len(inner) == len(contained.contained_objects)
+                and all(_is_run_regularly(op) for op in inner)):
+            accepted.extend(inner)
+            continue
         if isinstance(contained, CodeRunner) and "run_regularly" in contained.name:
             feature = f"the run_regularly operation '{contained.name}'"
         elif inner:
@@ -221,6 +240,40 @@ def _check_contained(obj, dt) -> None:
         raise UnsupportedFeatureError(
             obj.name, feature, "Custom operations during a run cannot be exported."
         )
+    return accepted
+
+
+def _describe_run_regularly(operation, context) -> dict[str, Any]:
+    """
+    The description of one ``run_regularly`` operation of a NeuronGroup or sub-group.
+
+    Its clock must tick on the default clock's steps (its dt a multiple of
+    the default dt), since the description has no clock of its own for it.
+    """
+    group = operation.group
+    dt = float(context.dt)
+    own_dt = float(operation.clock.dt)
+    steps = own_dt / dt
+    if not isinstance(operation.clock, Clock) or abs(steps - round(steps)) > 1e-9 * steps:
+        raise UnsupportedFeatureError(
+            operation.name,
+            f"a run_regularly dt of {operation.clock.dt!s}, not a multiple of the default "
+            f"clock's dt={context.dt!s}",
+            "Give run_regularly a dt that is a whole number of time steps.",
+        )
+    code = clean_code(operation.abstract_code)
+    namespace = external_values(
+        group, _code_identifiers(code, variables=group.variables), context.run_namespace,
+        operation.name, "the run_regularly code")
+    return {
+        "name": operation.name,
+        "code": code,
+        "target": group_reference(group),
+        "dt": Quantity(own_dt, dim=second.dim),
+        "when": operation.when,
+        "order": int(operation.order),
+        "namespace": namespace,
+    }
 
 
 def _initializers(log: ExportLog, obj, since_run: int) -> tuple[list[dict], list]:
@@ -348,7 +401,8 @@ class _Context:
 
 def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, Any]:
     _check_clock(group, context.dt)
-    _check_contained(group, context.dt)
+    run_regularly = [_describe_run_regularly(operation, context)
+                     for operation in _check_contained(group, context.dt, run_regularly=True)]
     namespace = context.run_namespace
     equations = neurongroup_equations(group)
     # Brian checks the units of the equations at the start of each run
@@ -400,6 +454,8 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
         )
     else:
         refractory = plain_value(refractory)
+    parts += [(f"the run_regularly operation '{operation['name']}'", operation["namespace"])
+              for operation in run_regularly]
     since = context.since_run(group)
     initializers, initializer_namespaces = _initializers(context.log, group, since)
     state_names = [
@@ -425,6 +481,7 @@ def _describe_neurongroup(group: NeuronGroup, context: _Context) -> dict[str, An
         "method_used": chosen_method(group.equations, group.variables,
                                      getattr(group, "method_choice", None)),
         "namespace": _merge_namespaces(group.name, parts + initializer_namespaces),
+        "run_regularly": run_regularly,
         "initializers": initializers,
         "initial_values": None if context.continued(group) else _initial_values(group, state_names),
         "continued": context.continued(group),

@@ -85,8 +85,8 @@ def _neurongroup(group: Mapping, dt) -> dict[str, Any]:
         "user_method": group.get("method"),
         "equations": _equations(group),
         "events": _events(group, dt),
-        # run_regularly operations are refused when collecting: there are never any
-        "run_regularly": [],
+        "run_regularly": [{key: operation[key] for key in ("name", "code", "dt", "when", "order")}
+                          for operation in group.get("run_regularly") or ()],
         "identifiers": dict(group.get("namespace", {})),
         "when": group.get("when"),
         "order": group.get("order"),

@@ -10,9 +10,11 @@ same resolution (with Brian's own `Group.resolve_all`) and keeps the values
 of the names found outside the object and Brian's built-ins: the
 ``'namespace'`` entries of the model description.
 
-A name that resolves to a user-defined function (a `TimedArray` or any other
-`Function` that is not one of Brian's defaults) or to a variable of some other
-object is refused: its behaviour cannot be written down as a value.
+A `TimedArray` is described by its values (see `timed_array_description`):
+it is piecewise constant, so its values, their unit and its ``dt`` are all
+of its behaviour. A name that resolves to any other user-defined function
+(a `Function` that is not one of Brian's defaults) or to a variable of some
+other object is refused: its behaviour cannot be written down as a value.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ import numpy as np
 from brian2.core.functions import DEFAULT_FUNCTIONS, Function
 from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
 from brian2.core.variables import Constant, Variable
+from brian2.input.timedarray import TimedArray
+from brian2.units.allunits import second
 from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity
 
 from .errors import UnsupportedFeatureError
 
-__all__ = ["external_values", "plain_value", "CODE_KEYWORDS"]
+__all__ = ["external_values", "plain_value", "timed_array_description", "CODE_KEYWORDS"]
 
 #: Words of Brian's code syntax that `get_identifiers` reports as names
 CODE_KEYWORDS = frozenset({"and", "or", "not", "True", "False"})
@@ -63,6 +67,43 @@ def plain_value(value: Any) -> Any:
     if array.ndim == 0:
         return array.item()
     return array.copy()
+
+
+def timed_array_description(name: str, timed_array: TimedArray) -> dict[str, Any]:
+    """
+    The description of a `TimedArray`: what the namespace of a description stores for it.
+
+    Parameters
+    ----------
+    name : str
+        The name the code uses for it.
+    timed_array : TimedArray
+
+    Returns
+    -------
+    description : dict
+        ``{'type': 'TimedArray', 'name': name, 'values': ..., 'dt': ...,
+        'dimensions': 1 or 2}``: the values (a Quantity with the array's unit,
+        or a plain array; shape ``(n_times,)``, or ``(n_times, n_neurons)`` for
+        a function of time and neuron index) and the time step of the values
+        (a Quantity in seconds).
+
+    Examples
+    --------
+    >>> from brian2 import TimedArray, nA, ms
+    >>> described = timed_array_description('stim', TimedArray([0, 1, 2]*nA, dt=1*ms))
+    >>> described['values'], described['dt'], described['dimensions']
+    (array([0., 1., 2.]) * namp, 1. * msecond, 1)
+    """
+    values = np.array(timed_array.values, dtype=float, copy=True)
+    return {
+        "type": "TimedArray",
+        "name": name,
+        "values": plain_value(Quantity(values, dim=timed_array.dim))
+        if timed_array.dim is not DIMENSIONLESS else values,
+        "dt": Quantity(float(timed_array.dt), dim=second.dim),
+        "dimensions": int(values.ndim),
+    }
 
 
 def _is_builtin(name: str, resolved: Any) -> bool:
@@ -106,12 +147,13 @@ def external_values(
     -------
     namespace : dict
         Name -> value (Quantity, bool, int or float) of every used name found
-        outside ``group`` and Brian's built-ins, sorted by name.
+        outside ``group`` and Brian's built-ins, sorted by name; a `TimedArray`
+        is described by a dict (`timed_array_description`).
 
     Raises
     ------
     UnsupportedFeatureError
-        If a name is a user-defined function (e.g. a `TimedArray`) or a
+        If a name is a user-defined function other than a `TimedArray`, or a
         variable of another object.
     KeyError
         If a name cannot be resolved (Brian's message).
@@ -134,6 +176,9 @@ def external_values(
         if name in own_variables and own_variables[name] is obj:
             continue
         if _is_builtin(name, obj):
+            continue
+        if isinstance(obj, TimedArray):
+            namespace[name] = timed_array_description(name, obj)
             continue
         if isinstance(obj, Function):
             kind = type(obj).__name__

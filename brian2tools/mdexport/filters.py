@@ -263,7 +263,7 @@ def constants_filter(owner: Mapping) -> list[dict[str, str]]:
     """The external constants of ``owner``: ``[{'name', 'symbol', 'value'}]`` (LaTeX)."""
     constants = []
     for name, value in _namespace(owner).items():
-        if isinstance(value, Unit) or callable(value):
+        if isinstance(value, Unit) or callable(value) or _is_timed_array(value):
             continue  # units are written as units in the math; functions have no value
         constants.append({
             "name": name,
@@ -271,6 +271,35 @@ def constants_filter(owner: Mapping) -> list[dict[str, str]]:
             "value": quantity_to_latex(value) if np.ndim(value) == 0 else values_text(value),
         })
     return constants
+
+
+def _is_timed_array(value: Any) -> bool:
+    return isinstance(value, Mapping) and value.get("type") == "TimedArray"
+
+
+def timed_arrays_filter(owner: Mapping) -> list[str]:
+    """Markdown for each TimedArray ``owner`` uses: its name, number of values and dt."""
+    texts = []
+    for name, value in _namespace(owner).items():
+        if not _is_timed_array(value):
+            continue
+        shape = np.shape(value["values"])
+        count = (f"{shape[0]} values" if len(shape) == 1
+                 else f"{shape[0]} × {shape[1]} values (time × neuron index)")
+        texts.append(f"`{name}`: TimedArray of {count}, "
+                     f"dt = ${quantity_to_latex(value['dt'])}$")
+    return texts
+
+
+def run_regularly_filter(operation: Mapping, group: Mapping) -> str:
+    """Markdown for when and where a ``run_regularly`` operation runs."""
+    when = operation.get("when", "start")
+    slot = ("before the state update" if when in ("before_start", "start", "after_start",
+                                                  "before_groups")
+            else f"in the `{when}` slot")
+    cells = cells_text(operation["target"], _size(group))
+    return (f"every ${quantity_to_latex(operation['dt'])}$ from the start, {slot}, "
+            f"for {cells}")
 
 
 def delay_filter(pathway: Mapping) -> str:
@@ -383,6 +412,8 @@ FILTERS = {
     "refractory": refractory_filter,
     "initializer": initializer_filter,
     "constants": constants_filter,
+    "timed_arrays": timed_arrays_filter,
+    "run_regularly": run_regularly_filter,
     "delay": delay_filter,
     "count": count_filter,
     "nonzero": nonzero_filter,

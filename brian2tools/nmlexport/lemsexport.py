@@ -40,6 +40,7 @@ from .network_export import (
 from .neurongroup import build_cell_types
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
+from .run_changes import merge_runs, refuse_in_portable_form
 from .simulation_file import (
     add_event_monitor,
     add_state_monitor,
@@ -81,28 +82,14 @@ class _Ids:
 
 
 def _check_runs(runs: list[dict]) -> dict:
-    """The description to export: consecutive runs must not change anything."""
-    if not runs:
-        raise ValueError("No run to export: the list of model descriptions is empty.")
-    first = runs[0]
-    for previous, run in zip(runs, runs[1:], strict=False):
-        if run.get("changes"):
-            details = "; ".join(
-                f"{change['kind']} of '{change['object']}'"
-                + (f" ({change['detail']})" if change.get("detail") else "")
-                for change in run["changes"]
-            )
-            raise UnsupportedFeatureError(
-                "network",
-                f"changes between run {previous['index']} and run {run['index']}: {details}",
-                "The NeuroML export describes one simulation: consecutive run() calls are "
-                "only supported when nothing changes between them.",
-            )
-        if float(run["dt"]) != float(first["dt"]):
-            raise UnsupportedFeatureError(
-                "network", f"a change of dt between run {previous['index']} and run {run['index']}"
-            )
-    return first
+    """
+    The description to export: consecutive runs as one simulation.
+
+    What changes in time (TimedArrays, run_regularly operations, NeuronGroup
+    variables and constants changed between runs) is rewritten by
+    `merge_runs`, which refuses other changes by name.
+    """
+    return merge_runs(runs)
 
 
 class NMLExporter:
@@ -152,8 +139,9 @@ class NMLExporter:
         runs : list of dict or dict
             The model descriptions of the ``run()`` calls (``device.runs`` of
             the ``'exporter'`` device), or a single description. Consecutive
-            runs are exported as one simulation of their total duration, if
-            nothing changed between them.
+            runs are exported as one simulation of their total duration;
+            changes of NeuronGroup variables and constants between them
+            switch at the run boundaries (:mod:`.time_functions`).
         constants_file : str, optional
             The file of unit constants to include (default
             ``'LEMSUnitsConstants.xml'``).
@@ -187,9 +175,9 @@ class NMLExporter:
         UnsupportedFeatureError
             For parts of the model that cannot be exported faithfully
             (plastic synapses, custom events, functions without LEMS
-            equivalent, changes between runs, network operations, own
-            clocks, linked variables, ``restore()``: see
-            :mod:`.unsupported`, ...), naming the object.
+            equivalent, objects added between runs, network operations, own
+            clocks, linked variables, ``restore()``: see :mod:`.unsupported`,
+            ...), naming the object.
         ValueError
             For an unknown form of ``synapses``.
         """
@@ -234,6 +222,7 @@ class NMLExporter:
                 )
 
         if portable:
+            refuse_in_portable_form(groups.values())
             _check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables

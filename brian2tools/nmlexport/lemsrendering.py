@@ -21,6 +21,7 @@ The functions are pure: Brian code and a mapping in, LEMS text out.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable, Collection, Mapping
 
@@ -96,6 +97,9 @@ _DERIVED_FUNCTIONS: dict[str, tuple[int, Callable[..., str]]] = {
     "int": (1, lambda x: f"({_sign(x)} * {_floor(_call('abs', x))})"),
     "clip": (3, lambda x, low, high: _minimum(_maximum(x, low), high)),
     "timestep": (2, lambda t, dt: _floor(f"(({t} + 0.001 * {dt}) / {dt})")),
+    # Heaviside, for the exporter's own piecewise-constant functions of time
+    # (time_functions.py); Brian names cannot start with '_'
+    "_step": (1, lambda x: _call("H", x)),
 }
 
 _RANDOM_FUNCTIONS = ("rand", "randn", "poisson")
@@ -444,11 +448,17 @@ def identifiers_in(code: str) -> set[str]:
     >>> sorted(identifiers_in('exp(-v/tau) + w'))
     ['tau', 'v', 'w']
     """
+    return set(_identifiers_in(code))
+
+
+@functools.lru_cache(maxsize=256)
+def _identifiers_in(code: str) -> frozenset[str]:
+    # cached: the builders ask again for the same (sometimes long) expressions
     tree = ast.parse(code.strip(), mode="exec")
     functions = {node.func.id for node in ast.walk(tree)
                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    return names - functions
+    return frozenset(names - functions)
 
 
 def _negative_integer(node: ast.AST) -> int | None:

@@ -58,6 +58,12 @@ from .synapse_components import (
     sum_name,
     total_name,
 )
+from .time_functions import (
+    add_operation_handlers,
+    add_start_operations,
+    operation_code,
+    operation_targets,
+)
 from .units import LEMSDimension, format_number, format_quantity, lems_dimension
 
 __all__ = ["CellTypes", "build_cell_types", "SUPPORTED_FLAGS"]
@@ -271,6 +277,7 @@ class _CellBuilder:
                 _TIME, _DT, _INDEX, _SIZE, _LASTSPIKE, _NOT_REFRACTORY
             ):
                 raise self.refuse(f"an assignment to '{target}' in the reset '{self.reset}'")
+        written += operation_targets(self.group, self.owner)  # run_regularly, between runs
         state_parameters = [p for p in self.parameters if p in written or p in self.monitored]
         state_variables = [own_name(name) if name in self.carried else name
                            for name in self.differential] + state_parameters
@@ -282,6 +289,7 @@ class _CellBuilder:
         code = [eq.get("expr") or "" for eq in self.equations.values()]
         code += [self.threshold or "", self.reset or ""]
         code += [self.refractory if isinstance(self.refractory, str) else ""]
+        code += operation_code(self.group)
         used = set().union(*(identifiers_in(text) for text in code if text))
 
         identifiers = {}
@@ -404,6 +412,7 @@ class _CellBuilder:
             on_start.add(lems.StateAssignment(name, initial_names[name]))
         for temporary in temporaries.values():
             on_start.add(lems.StateAssignment(temporary, "0"))
+        add_start_operations(self, dynamics, on_start)
         for name in carried_recorded:
             on_start.add(lems.StateAssignment(name, initial_names[own_name(name)]))
         start_identifiers = self.inlined(_TIME)
@@ -428,6 +437,7 @@ class _CellBuilder:
             dynamics.add(on_spike)
         elif reset_statements:
             raise self.refuse("a reset without a threshold")
+        add_operation_handlers(self, dynamics)  # Brian's next step starts
 
         # what Brian computes at the start of the next step
         if carried_recorded:

@@ -104,7 +104,9 @@ def _fractional_powers(expression: sympy.Expr) -> list[str]:
 
 
 def _dimension_of(code: str, units: Mapping[str, object]):
-    namespace = {name: Quantity(1.0, dim=get_dimensions(unit)) for name, unit in units.items()}
+    used = Expression(code).identifiers
+    namespace = {name: Quantity(1.0, dim=get_dimensions(unit)) for name, unit in units.items()
+                 if name in used}
     namespace.update(sqrt=np.sqrt, exp=np.exp, log=np.log, abs=np.abs)
     return get_dimensions(eval(code, {"__builtins__": {}}, namespace))  # noqa: S307 (our own code strings)
 
