@@ -18,6 +18,7 @@ from brian2 import (
     SpikeMonitor,
     StateMonitor,
     Synapses,
+    TimedArray,
     cm,
     defaultclock,
     device,
@@ -394,3 +395,81 @@ def test_synapse_document_validates(tmp_path):
     result = subprocess.run(["java", "-jar", jneuroml_jar(), "-validate", "model.net.nml"],
                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert "All valid and no warnings" in result.stdout, result.stdout[-2000:]
+
+
+# ---------------------------------------------------------------------- #
+# Point currents of a TimedArray of time
+# ---------------------------------------------------------------------- #
+def _passive_timed(current="stim(t)*int(i == 0) + 0.5*stim(t)*int(i == 10)", values=True):
+    defaultclock.dt = 0.01 * ms
+    morphology = Soma(diameter=20 * um)
+    morphology.dendrite = Cylinder(diameter=2 * um, length=400 * um, n=10)
+    # pieces of 2.5 ms (not a multiple of anything special), a negative one,
+    # and the last value kept after the end of the array
+    stim = TimedArray([0, 0.2, 0.5, -0.1, 0.3] * nA, dt=2.5 * ms)
+    neuron = SpatialNeuron(morphology, f"""Im = gL * (EL - v) : amp/meter**2
+                                           I = {current} : amp (point current)
+                                           gL : siemens/meter**2""",
+                           Cm=1 * uF / cm**2, Ri=100 * ohm * cm, method="exponential_euler",
+                           namespace={"EL": -70 * mV, "stim": stim}, name="cell")
+    neuron.v = -70 * mV
+    neuron.gL = 0.1 * msiemens / cm**2
+    voltage = StateMonitor(neuron, "v", record=[0, 5, 10])
+    run(15 * ms)
+    return np.array(voltage.v) if values else None
+
+
+def test_timed_array_point_current_written_as_pulses(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    _passive_timed(values=False)
+    document = ET.parse(tmp_path / "model.net.nml").getroot()
+    pulses = {pulse.get("id"): (pulse.get("delay"), pulse.get("duration"),
+                                pulse.get("amplitude"))
+              for pulse in document.findall(f"{NML}pulseGenerator")}
+    # one pulse per piece and compartment where the current is not 0; the
+    # value 0 of the first piece needs none; the last one goes past the end
+    assert pulses == {
+        "cell_I_0_run2": ("0.0025 s", "0.0025 s", "2e-10 A"),
+        "cell_I_10_run2": ("0.0025 s", "0.0025 s", "1e-10 A"),
+        "cell_I_0_run3": ("0.005 s", "0.0025 s", "5e-10 A"),
+        "cell_I_10_run3": ("0.005 s", "0.0025 s", "2.5e-10 A"),
+        "cell_I_0_run4": ("0.0075 s", "0.0025 s", "-1e-10 A"),
+        "cell_I_10_run4": ("0.0075 s", "0.0025 s", "-5e-11 A"),
+        "cell_I_0_run5": ("0.01 s", "0.01 s", "3e-10 A"),
+        "cell_I_10_run5": ("0.01 s", "0.01 s", "1.5e-10 A")}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NEURON_MISSING is not None, reason=str(NEURON_MISSING))
+def test_timed_array_point_current_in_neuron(tmp_path):
+    reference = _passive_timed()
+    start_scope()
+    device.reinit()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="neuron")
+    exported = _passive_timed()
+    assert exported.shape == reference.shape == (3, 1500)
+    span = reference.max(axis=1) - reference.min(axis=1)
+    assert np.all(span > 1e-3)  # volt
+    error = np.abs(exported - reference).max(axis=1) / span
+    assert np.all(error < 0.01), error
+
+
+@pytest.mark.parametrize("current, message", [
+    ("stim(t - 1*ms)", r"'cell'.*'I = stim\(t - 1\*ms\)'.*another argument than t"),
+    ("stim(t)*v/mV", r"'cell'.*reads 'v', which is not a constant"),
+    ("stim(t)*t/ms", r"'cell'.*reads 't', which is not a constant outside the TimedArray"),
+    ("stim2d(t, i)", r"'cell'.*'stim2d' is a TimedArray of time and index"),
+])
+def test_other_timed_point_currents_refused_by_name(tmp_path, current, message):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    stim = TimedArray([0, 0.2] * nA, dt=1 * ms)
+    stim2d = TimedArray(np.zeros((2, 3)) * nA, dt=1 * ms)
+    neuron = SpatialNeuron(Cylinder(diameter=2 * um, length=100 * um, n=3),
+                           f"""Im = gL * (EL - v) : amp/meter**2
+                               I = {current} : amp (point current)
+                               gL : siemens/meter**2""",
+                           namespace={"EL": -70 * mV, "stim": stim, "stim2d": stim2d},
+                           name="cell")
+    with pytest.raises(UnsupportedFeatureError, match=message):
+        run(1 * ms)
+    assert neuron.N == 3

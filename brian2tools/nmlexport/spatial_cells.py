@@ -40,6 +40,7 @@ from .spatial_channels import SpatialModel, membrane_channels
 from .spatial_outputs import lems_outputs
 from .spatial_runs import merge_runs
 from .spatial_synapses import add_synapses, synaptic_conductances
+from .spatial_timed import calls_timed_array, timed_point_current
 
 __all__ = ["write_spatial_model", "spike_compartment"]
 
@@ -277,7 +278,7 @@ def _rate(kwargs: dict):
 
 
 def _point_currents(neuron: dict, cell_id: str, population: str, schedule: dict,
-                    document, network) -> None:
+                    document, network, duration: float, dt: float) -> None:
     """A ``pulseGenerator`` per compartment and run in which a point current is not 0."""
     import neuroml
 
@@ -286,12 +287,16 @@ def _point_currents(neuron: dict, cell_id: str, population: str, schedule: dict,
         if current in synaptic:  # written by .spatial_synapses
             continue
         equation = next(eq for eq in neuron["equations"] if eq["name"] == current)
-        if equation["type"] != "parameter":
+        if equation["type"] == "subexpression" and calls_timed_array(neuron, equation["expr"]):
+            runs = timed_point_current(neuron, current, duration, dt)
+        elif equation["type"] != "parameter":
             raise UnsupportedFeatureError(
                 neuron["name"], f"the point current '{current}' defined by an equation",
-                "Exported point currents: constants (parameters), and exponential "
-                "conductance synapses 'g*(E - v)' with 'dg/dt = -g/tau'.")
-        runs = schedule[current]
+                "Exported point currents: constants (parameters), expressions of a "
+                "TimedArray of t, and exponential conductance synapses 'g*(E - v)' with "
+                "'dg/dt = -g/tau'.")
+        else:
+            runs = schedule[current]
         for number, (start, duration, values) in enumerate(runs):
             # the last pulse lasts beyond the end: NEURON's last step must not miss it
             length = 2 * duration if number == len(runs) - 1 else duration
@@ -373,7 +378,7 @@ def write_spatial_model(runs: list[dict], filename: str | os.PathLike) -> dict:
             id=population, component=cell_id, size=1, type="populationList",
             instances=[neuroml.Instance(id=0, location=neuroml.Location(x=0, y=0, z=0))]))
         _point_currents(neuron, cell_id, population, schedule[neuron["name"]], document,
-                        network)
+                        network, duration, dt)
     add_synapses(run, cells, document, network)
     document.networks.append(network)
     buffer = _KeptOpen()

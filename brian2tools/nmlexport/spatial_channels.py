@@ -86,6 +86,8 @@ def _symbol_values(description: dict) -> dict:
     values = {name: float(unit) for name, unit in DEFAULT_UNITS.items()}
     values.update({name: float(constant.value) for name, constant in DEFAULT_CONSTANTS.items()})
     for name, value in description["namespace"].items():
+        if isinstance(value, dict):  # a TimedArray (see .spatial_timed)
+            continue
         values[name] = np.asarray(value, dtype=float)
     for name, value in (description["initial_values"] or {}).items():
         values[name] = np.asarray(value, dtype=float)
