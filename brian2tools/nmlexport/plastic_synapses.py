@@ -1,0 +1,793 @@
+"""
+Synapses with a state of their own (STDP, short-term plasticity) as NeuroML synapse components.
+
+A Brian ``Synapses`` object whose pathways change per-synapse variables, or
+whose synaptic variables have equations (``(event-driven)`` or
+``(clock-driven)``), keeps a state per synapse. NeuroML instantiates one
+synapse component per connection on the post-synaptic cell, which is where
+that state lives:
+
+* the synapse component type extends the group's synapse base type of
+  :mod:`.synapse_components`, so it also carries its own copy of the
+  post-synaptic variables its ``on_pre`` adds to (``ge += w``: the
+  variable must have linear dynamics, the cell sums its synapses' copies);
+* its state holds the synaptic variables (``w``, ``Apre``, ``Apost``,
+  ``lastupdate``); one of them may differ between synapses initially: it
+  is the ``weight`` of each ``connectionWD``;
+* the ``on_pre`` statements run in the ``OnEvent`` of the presynaptic
+  spike, with Brian's exact update of the event-driven variables from
+  ``lastupdate`` first (Brian's own code for it, `event_driven_update`);
+* the ``on_post`` statements run when the post-synaptic cell has spiked:
+  the cell exposes ``lastspike`` and the synapse (a ``Requirement``)
+  tests it in an ``OnCondition``.
+
+Timing (checked in jNeuroML, see :doc:`/nmlexport_network`): an event of a
+presynaptic spike Brian processes in step ``n`` (``t_n``) arrives at the
+start of the jNeuroML step whose time is ``t_(n+1)``, so the synapse's
+time of the event is ``t - dt``; a post-synaptic spike of step ``m`` is seen
+by the synapse at the end of the step starting at ``t_(m+1)`` (the
+synapse's conditions run before its cell's), with ``lastspike = t_m``. So
+within one jNeuroML step the synapse handles the pre-synaptic events and
+then the post-synaptic spike of the same Brian step, in Brian's order, with
+Brian's times: event-driven variables and everything the pathways compute
+are exact. Clock-driven variables are integrated (forward Euler) by the
+synapse; the ``on_pre`` statements see them as Brian does, the
+``on_post`` statements one step later, so ``on_post`` may not use them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import lems.api as lems
+import numpy as np
+from brian2 import Equations, second
+from brian2.stateupdaters.exact import linear
+from brian2.utils.logger import get_logger
+
+from brian2tools.baseexport import UnsupportedFeatureError
+
+from .lemsrendering import identifiers_in, parse_statements, render_expression
+from .synapse_components import SynapseType, SynapticProjection, state_name
+from .units import constant_value, format_quantity, lems_dimension
+
+__all__ = [
+    "PlasticSynapses",
+    "is_plastic",
+    "plan_plastic_synapses",
+    "event_driven_update",
+    "plastic_delays",
+    "complete_plastic_types",
+    "expose_spike_time",
+    "synapse_monitor_columns",
+    "initial_weights",
+    "add_plastic_parts",
+]
+
+logger = get_logger(__name__)
+
+# LEMS names inside a plastic synapse type
+_EVENT_TIME = "t__event"
+_SEEN = "lastspike__seen"
+_LASTSPIKE = "lastspike"
+_LASTUPDATE = "lastupdate"
+# Brian's lastspike of a neuron that never spiked (as the cell types of .neurongroup)
+_NEVER_SPIKED = -1e4
+# names the synapse base types and LEMS give a meaning to
+_RESERVED = {"i", "weight", "t", "dt", _EVENT_TIME, _SEEN, _LASTSPIKE}
+# Brian names a pathway may use that a synapse component cannot provide
+_INTERNALS = ("i", "j", "N", "N_incoming", "N_outgoing", "delay", "xi")
+
+
+@dataclass
+class PlasticSynapses:
+    """
+    The plan of one plastic ``Synapses`` object: a synapse component type with a state.
+
+    Attributes
+    ----------
+    name : str
+        The Brian object.
+    group : str
+        The post-synaptic neuron group (the synapses are attached to its cells).
+    changed : list of str
+        The post-synaptic variables ``on_pre`` adds to (carried by the synapses).
+    state : dict
+        Brian name -> LEMS name of each synaptic state variable.
+    units : dict
+        Brian name -> unit of each synaptic state variable.
+    initial : dict
+        Brian name -> initial value (SI) of the variables that start equal in
+        every synapse.
+    weighted : str or None
+        The variable whose initial value differs between synapses (the
+        connection's ``weight``, in SI units).
+    pre : list of (str, str, str)
+        The statements of ``on_pre``, with the event-driven update before them.
+    post : list of (str, str, str)
+        The same for ``on_post`` (empty if there is none).
+    clock_driven : dict
+        Brian name -> right-hand side of the clock-driven equations.
+    namespace : dict
+        The object's namespace.
+    type_name, component : str
+        The synapse component type and its component (filled in by the network export).
+    """
+
+    name: str
+    group: str
+    changed: list = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+    units: dict = field(default_factory=dict)
+    initial: dict = field(default_factory=dict)
+    weighted: str | None = None
+    pre: list = field(default_factory=list)
+    post: list = field(default_factory=list)
+    clock_driven: dict = field(default_factory=dict)
+    namespace: dict = field(default_factory=dict)
+    type_name: str = ""
+    component: str = ""
+
+
+def _equations(synapses: Mapping) -> dict:
+    return {eq["name"]: eq for eq in synapses.get("equations") or ()}
+
+
+def _pathway_statements(synapses: Mapping, pathway: Mapping) -> list:
+    # Brian dedents code strings; each statement here is one line
+    code = "\n".join(line.strip() for line in (pathway.get("code") or "").splitlines())
+    if not code.strip():
+        return []
+    return parse_statements(code, synapses["name"],
+                            f"the '{pathway.get('name') or pathway['prepost']}' pathway")
+
+
+def is_plastic(synapses: Mapping) -> bool:
+    """
+    Whether a ``Synapses`` object keeps a state of its own per synapse.
+
+    That is: it has differential equations, or its pathways change synaptic
+    variables.
+
+    Parameters
+    ----------
+    synapses : mapping
+        A *synapses* entry of the model description.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from brian2 import Unit
+    >>> plastic = {'name': 'S', 'equations': [{'name': 'w', 'type': 'parameter',
+    ...            'unit': Unit(1), 'flags': []}],
+    ...            'pathways': [{'prepost': 'pre', 'code': 'ge += w\\nw = w*0.5'}]}
+    >>> is_plastic(plastic), is_plastic({**plastic, 'pathways': [{'prepost': 'pre',
+    ...                                                           'code': 'ge += w'}]})
+    (True, False)
+    """
+    equations = _equations(synapses)
+    if any(eq["type"] == "differential equation" for eq in equations.values()):
+        return True
+    for pathway in synapses.get("pathways") or ():
+        for target, _, _ in _pathway_statements(synapses, pathway):
+            if target in equations:
+                return True
+    return False
+
+
+def event_driven_update(equations: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """
+    Brian's update of event-driven variables at an event, as statements.
+
+    Brian solves the event-driven equations with its ``linear`` state
+    updater and replaces ``dt`` by ``(t - lastupdate)``; the same is done
+    here, so the export runs Brian's own update.
+
+    Parameters
+    ----------
+    equations : mapping
+        Variable -> right-hand side of its ``(event-driven)`` equation.
+
+    Returns
+    -------
+    list of (target, operator, expression)
+        Temporaries are named ``_x`` as in Brian.
+
+    Examples
+    --------
+    >>> for statement in event_driven_update({'Apre': '-Apre/taupre'}):
+    ...     print(statement)
+    ('_Apre', '=', 'Apre * exp(-(t - lastupdate) / taupre)')
+    ('Apre', '=', '_Apre')
+    """
+    text = "\n".join(f"d{name}/dt = {expr} : 1" for name, expr in equations.items())
+    code = linear(Equations(text))
+    code = re.sub(r"\bdt\b", "(t - lastupdate)", code)
+    return parse_statements(code, "event-driven update")
+
+
+def plastic_delays(steps, dt: float) -> np.ndarray:
+    """
+    The LEMS delays of the presynaptic events of plastic synapses.
+
+    ``(steps + 1/2) * dt``: the event of a spike Brian processes in step
+    ``n`` reaches the synapse at the start of the jNeuroML step starting at
+    ``t_(n+1)``, before the post-synaptic spikes of step ``n`` are seen
+    (the order of Brian's pathways). Kept here, apart from the delays of
+    other synapses, because the synapse's post-synaptic pathway relies on
+    this timing.
+
+    Parameters
+    ----------
+    steps : array of int
+        Brian's delays in time steps.
+    dt : float
+        The time step (seconds).
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> plastic_delays([0, 2], 0.0001).tolist()
+    [5e-05, 0.00025]
+    """
+    return (np.asarray(steps, dtype=float) + 0.5) * float(dt)
+
+
+# --------------------------------------------------------------- planning
+def _refuser(name: str):
+    def refuse(feature: str, hint: str | None = None) -> UnsupportedFeatureError:
+        return UnsupportedFeatureError(name, feature, hint)
+    return refuse
+
+
+def _resolve(identifier: str, synaptic: set, cell_variables: Mapping[str, set]):
+    """('syn' | 'pre' | 'post', name) of a variable in synaptic code, else None."""
+    if identifier in synaptic:
+        return "syn", identifier
+    for suffix, side in (("_pre", "pre"), ("_post", "post")):
+        if identifier.endswith(suffix) and identifier[: -len(suffix)] in cell_variables[side]:
+            return side, identifier[: -len(suffix)]
+    if identifier in cell_variables["post"]:
+        return "post", identifier
+    return None
+
+
+def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
+                          components: Mapping[str, Mapping]) -> PlasticSynapses:
+    """
+    Check a plastic ``Synapses`` object and plan its synapse component type.
+
+    Parameters
+    ----------
+    synapses : mapping
+        A *synapses* entry of the model description (`is_plastic`).
+    sides : mapping
+        ``'pre'`` and ``'post'`` -> the groups (model description) connected.
+    components : mapping
+        Neuron group -> its variables that synapses can carry
+        (`~.synapse_components.linear_components`).
+
+    Returns
+    -------
+    PlasticSynapses
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        Naming the object and the feature NeuroML cannot reproduce exactly.
+
+    Examples
+    --------
+    >>> from brian2 import Unit, ms
+    >>> post = {'name': 'P', 'kind': 'neurongroup', 'equations': [
+    ...     {'name': 'ge', 'type': 'differential equation', 'expr': '-ge/(5*ms)',
+    ...      'unit': Unit(1), 'flags': []}]}
+    >>> synapses = {'name': 'S', 'equations': [
+    ...     {'name': 'w', 'type': 'parameter', 'unit': Unit(1), 'flags': []},
+    ...     {'name': 'A', 'type': 'differential equation', 'expr': '-A/tau',
+    ...      'unit': Unit(1), 'flags': ['event-driven']}],
+    ...     'pathways': [{'name': 'pre', 'prepost': 'pre', 'event': 'spike', 'delay': 0*ms,
+    ...                   'code': 'ge += w\\nA += 1'}],
+    ...     'namespace': {'tau': 20*ms}, 'initial_values': {'w': [0.5, 0.25], 'A': [0, 0]}}
+    >>> plan = plan_plastic_synapses(synapses, {'pre': post, 'post': post},
+    ...                              {'P': {'ge': frozenset({'ge'})}})
+    >>> plan.changed, plan.weighted, plan.initial
+    (['ge'], 'w', {'A': 0.0, 'lastupdate': 0.0})
+    """
+    name = synapses["name"]
+    refuse = _refuser(name)
+    post = sides["post"]
+    if post.get("kind") != "neurongroup":
+        raise refuse(f"plastic synapses onto '{post['name']}', which is not a NeuronGroup",
+                     "A synapse with a state lives on its post-synaptic cell.")
+    equations = _equations(synapses)
+    for variable, eq in equations.items():
+        flags = set(eq.get("flags") or ())
+        if "summed" in flags:
+            raise refuse(f"the summed variable '{variable}'",
+                         "Summed variables need a value transmitted at every time step.")
+        if eq["type"] == "subexpression":
+            raise refuse(f"the synaptic subexpression '{variable}'",
+                         "Write its expression where it is used.")
+    synaptic = set(equations)
+    cell_variables = {side: {eq["name"] for eq in group.get("equations") or ()}
+                      for side, group in sides.items()}
+    event_driven = {variable: eq["expr"] for variable, eq in equations.items()
+                    if eq["type"] == "differential equation"
+                    and "event-driven" in (eq.get("flags") or ())}
+    clock_driven = {variable: eq["expr"] for variable, eq in equations.items()
+                    if eq["type"] == "differential equation" and variable not in event_driven}
+    plan = PlasticSynapses(name, post["name"], namespace=dict(synapses.get("namespace") or {}),
+                           clock_driven=clock_driven)
+    state = sorted(synaptic) + ([_LASTUPDATE] if event_driven else [])
+    for variable in state:
+        plan.state[variable] = variable if variable not in _RESERVED else f"{variable}__synapse"
+        plan.units[variable] = (equations[variable]["unit"] if variable in equations else second)
+    for variable, eq in equations.items():
+        if eq.get("var_type", "float") != "float":
+            raise refuse(f"the {eq['var_type']} synaptic variable '{variable}'",
+                         "LEMS state variables are real numbers.")
+    update = []
+    if event_driven:
+        try:
+            update = event_driven_update(event_driven)
+        except Exception as error:  # noqa: BLE001 -- Brian refuses these too
+            raise refuse(f"the event-driven equations of {', '.join(sorted(event_driven))}",
+                         f"Brian's exact update cannot solve them ({error}).") from None
+    pathways = {"pre": [], "post": []}
+    for pathway in synapses.get("pathways") or ():
+        pathway_name = pathway.get("name") or pathway["prepost"]
+        if pathway.get("event", "spike") != "spike":
+            raise refuse(f"the pathway '{pathway_name}' triggered by the custom event "
+                         f"'{pathway['event']}'")
+        pathways[pathway["prepost"]].append(pathway)
+    for prepost, found in pathways.items():
+        if len(found) > 1:
+            raise refuse(f"{len(found)} '{prepost}' pathways of plastic synapses",
+                         "The export gives a plastic synapse one pathway of each kind.")
+    if pathways["post"]:
+        delays = np.asarray(pathways["post"][0].get("delay", 0.0), dtype=float)
+        if np.any(delays != 0):
+            raise refuse("a delay of the 'post' pathway of plastic synapses",
+                          "The synapse sees the post-synaptic spike through the cell's "
+                          "lastspike, without a delay.")
+    written_by_post = set()
+    for prepost in ("pre", "post"):
+        if not pathways[prepost]:
+            continue
+        pathway = pathways[prepost][0]
+        pathway_name = pathway.get("name") or prepost
+        statements = _pathway_statements(synapses, pathway)
+        for target, op, expr in statements:
+            resolved = _resolve(target, synaptic, cell_variables)
+            if resolved is None:
+                if target == _LASTUPDATE and event_driven:
+                    raise refuse(f"the assignment to 'lastupdate' in the '{pathway_name}' "
+                                 "pathway", "Brian sets it itself.")
+                raise refuse(f"the assignment to '{target}' in the '{pathway_name}' pathway")
+            side, variable = resolved
+            if side == "pre":
+                raise refuse(f"'{target}' (a variable of the pre-synaptic neuron) changed by "
+                             f"the '{pathway_name}' pathway of plastic synapses",
+                             "The synapse component lives on the post-synaptic cell.")
+            if side == "post":
+                if prepost == "post":
+                    raise refuse(f"'{target}' (a variable of the post-synaptic neuron) changed "
+                                 f"by the '{pathway_name}' pathway of plastic synapses",
+                                 "Only their 'pre' pathway can add to the post-synaptic "
+                                 "neurons' variables.")
+                if op not in ("+=", "-=") or variable not in (components.get(post["name"])
+                                                              or {}):
+                    raise refuse(
+                        f"'{target} {op} {expr}' changing the post-synaptic variable "
+                        f"'{variable}' of '{post['name']}' from plastic synapses",
+                        "A synapse component cannot change its cell's variables; it can "
+                        "carry its own copy of a variable with linear dynamics that the "
+                        "synapses add to (e.g. 'dge/dt = -ge/taue' in the neurons and "
+                        "on_pre='ge += w').")
+                if variable not in plan.changed:
+                    plan.changed.append(variable)
+            elif prepost == "post":
+                written_by_post.add(variable)
+            for identifier in sorted(identifiers_in(expr)):
+                used = _resolve(identifier, synaptic, cell_variables)
+                if used is not None and used[0] != "syn":
+                    raise refuse(f"'{identifier}' (a neuron's variable) read in the "
+                                 f"'{pathway_name}' pathway of plastic synapses",
+                                 "Plastic synapses can use their own variables and "
+                                 "constants only.")
+                if used is None and identifier not in ("t", _LASTUPDATE, "dt") \
+                        and constant_value(identifier, plan.namespace) is None:
+                    raise refuse(f"'{identifier}' in the '{pathway_name}' pathway",
+                                 "Plastic synapses can use their own variables and "
+                                 "constants only." if identifier in _INTERNALS else None)
+                if used is not None and used[1] in clock_driven and prepost == "post":
+                    written_by_post.add(used[1])
+        code = update + statements
+        if event_driven:
+            code = code + [(_LASTUPDATE, "=", "t")]
+        pathways[prepost] = code
+    plan.pre, plan.post = pathways["pre"], pathways["post"]
+    for variable, expr in clock_driven.items():
+        used = identifiers_in(expr)
+        for identifier in sorted(used):
+            if identifier in synaptic or identifier in ("t", "dt"):
+                continue
+            if constant_value(identifier, plan.namespace) is None:
+                raise refuse(f"'{identifier}' in the clock-driven equation of '{variable}'",
+                             "Clock-driven synaptic equations can use the synapse's own "
+                             "variables and constants only.")
+        if variable in written_by_post or used & written_by_post:
+            raise refuse(f"the clock-driven variable '{variable}' together with the 'post' "
+                         "pathway that uses it",
+                         "The synapse sees the post-synaptic spike one step after Brian's "
+                         "state update; only event-driven variables are exact there.")
+    if not plan.changed:
+        raise refuse("plastic synapses whose 'pre' pathway adds to no variable of the "
+                     "post-synaptic neurons",
+                     "The export attaches such synapses to the variable they add to.")
+    _plan_initial_values(synapses, plan, refuse)
+    return plan
+
+
+def _plan_initial_values(synapses: Mapping, plan: PlasticSynapses, refuse) -> None:
+    values = synapses.get("initial_values") or {}
+    n_synapses = len(synapses.get("i", ())) or None
+    varying = []
+    for variable in plan.state:
+        given = values.get(variable)
+        if given is None:
+            plan.initial[variable] = 0.0
+            continue
+        array = np.asarray(given, dtype=float).ravel()
+        if n_synapses is not None and array.size not in (1, n_synapses):
+            raise refuse(f"the initial values of '{variable}'")
+        if array.size == 0 or np.all(array == array[0]):
+            plan.initial[variable] = float(array[0]) if array.size else 0.0
+        else:
+            varying.append(variable)
+    if len(varying) > 1:
+        raise refuse(f"different initial values in each synapse for "
+                     f"{', '.join(repr(v) for v in varying)}",
+                     "A NeuroML connection carries one value per synapse (its weight); set "
+                     "all but one of these variables to the same value in every synapse.")
+    plan.weighted = varying[0] if varying else None
+
+
+def initial_weights(synapses: Mapping, plan: PlasticSynapses) -> np.ndarray:
+    """
+    The ``weight`` of each connection: the initial value (SI) of `PlasticSynapses.weighted`.
+
+    Parameters
+    ----------
+    synapses : mapping
+        The *synapses* entry.
+    plan : PlasticSynapses
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> plan = PlasticSynapses('S', 'P', weighted='w')
+    >>> initial_weights({'i': [0, 1], 'initial_values': {'w': [0.5, 0.25]}}, plan).tolist()
+    [0.5, 0.25]
+    """
+    n_synapses = len(synapses.get("i", ()))
+    if plan.weighted is None:
+        return np.ones(n_synapses)
+    values = np.asarray(synapses["initial_values"][plan.weighted], dtype=float)
+    return np.broadcast_to(values, (n_synapses,)).copy()
+
+
+# -------------------------------------------------------------- rendering
+class _Names:
+    """The LEMS names of the constants of one synapse type (the Brian name when it is free)."""
+
+    def __init__(self, component_type, dimensions: set, owner: str):
+        self.type = component_type
+        self.dimensions = dimensions
+        self.owner = owner
+
+    def constant(self, name: str, value) -> str:
+        dimension = lems_dimension(value, self.owner)
+        text = format_quantity(value, dimension)
+        lems_name = name
+        while lems_name in self.type.constants or lems_name in self.type.parameters \
+                or lems_name in _RESERVED:
+            existing = self.type.constants.get(lems_name) if lems_name in self.type.constants \
+                else None
+            if existing is not None and existing.value == text \
+                    and existing.dimension == dimension.name:
+                return lems_name
+            lems_name += "_"
+        self.dimensions.add(dimension)
+        self.type.add(lems.Constant(lems_name, text, dimension.name))
+        return lems_name
+
+
+def _mapping(plan: PlasticSynapses, names: _Names, exprs, dt: float) -> dict:
+    mapping = {variable: lems_name for variable, lems_name in plan.state.items()}
+    mapping["t"] = _EVENT_TIME
+    for identifier in sorted(set().union(*(identifiers_in(e) for e in exprs))):
+        if identifier in mapping:
+            continue
+        if identifier == "dt" and "dt" not in plan.namespace:
+            mapping["dt"] = names.constant("dt", dt * second)
+            continue
+        value = constant_value(identifier, plan.namespace)
+        if value is not None:
+            if np.ndim(value) != 0:
+                raise UnsupportedFeatureError(plan.name, f"the non-scalar constant "
+                                                         f"'{identifier}'")
+            mapping[identifier] = names.constant(identifier, value)
+    return mapping
+
+
+def _actions(plan: PlasticSynapses, statements, mapping: dict, handler, names: _Names,
+             temporaries: dict, context: str):
+    for target, op, expr in statements:
+        value = render_expression(expr, mapping, plan.name, context)
+        if target in temporaries:
+            lems_target = temporaries[target]
+        elif target in plan.state:
+            lems_target = plan.state[target]
+        else:  # a post-synaptic variable the synapse carries (checked by the plan)
+            variable = target[:-5] if target.endswith("_post") else target
+            lems_target = state_name(variable)
+        if op != "=":
+            value = f"{lems_target} {op[0]} ({value})"
+        handler.add(lems.StateAssignment(lems_target, value))
+
+
+def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
+                           dt: float) -> set:
+    """
+    Give the synapse component types of plastic synapses their state and pathways.
+
+    The types come from `~.synapse_components.synapse_type_definitions`
+    (the copies of the post-synaptic variables they carry, and an empty
+    ``OnEvent``); this adds the synaptic state variables, their initial
+    values, the clock-driven equations, the ``on_pre`` statements to the
+    ``OnEvent`` and an ``OnCondition`` on the cell's ``lastspike`` for
+    ``on_post``.
+
+    Parameters
+    ----------
+    component_types : list of lems.ComponentType
+        Modified in place (those named by the plans).
+    plans : list of PlasticSynapses
+    dt : float
+        The time step (seconds).
+
+    Returns
+    -------
+    set of LEMSDimension
+        The dimensions used.
+
+    Examples
+    --------
+    >>> import lems.api as lems
+    >>> from brian2 import Unit, ms
+    >>> plan = PlasticSynapses('S', 'P', ['ge'], {'w': 'w'}, {'w': Unit(1)}, {'w': 0.5},
+    ...                        pre=[('w', '*=', 'f')], namespace={'f': 0.5},
+    ...                        type_name='S_synapse')
+    >>> synapse_type = lems.ComponentType('S_synapse')
+    >>> synapse_type.dynamics.add(lems.OnEvent('in'))
+    >>> _ = complete_plastic_types([synapse_type], [plan], 1e-4)
+    >>> print(synapse_type.dynamics.event_handlers[0].actions[1].toxml())
+    <StateAssignment variable="w" value="w * (f)"/>
+    """
+    by_name = {component_type.name: component_type for component_type in component_types}
+    dimensions: set = set()
+    for plan in plans:
+        component_type = by_name[plan.type_name]
+        names = _Names(component_type, dimensions, plan.name)
+        dynamics = component_type.dynamics
+        time = lems_dimension(second)
+        dimensions.add(time)
+        if plan.weighted is not None and "weight" not in component_type.properties:
+            component_type.add(lems.Property("weight", "none", default_value="1"))
+        on_start = lems.OnStart()
+        temporaries = {}
+        for variable, lems_name in plan.state.items():
+            dimension = lems_dimension(plan.units[variable], plan.name)
+            dimensions.add(dimension)
+            # exposed, so that a StateMonitor can record it
+            component_type.add(lems.Exposure(lems_name, dimension.name))
+            dynamics.add(lems.StateVariable(lems_name, dimension.name, exposure=lems_name))
+            if variable == plan.weighted:
+                unit = names.constant(f"{lems_name}__unit", _unit_of(plan.units[variable]))
+                on_start.add(lems.StateAssignment(lems_name, f"weight * {unit}"))
+            else:
+                value = plan.initial[variable] * _unit_of(plan.units[variable])
+                on_start.add(lems.StateAssignment(
+                    lems_name, names.constant(f"{lems_name}__init", value)))
+            temporaries[f"_{variable}"] = f"{lems_name}__next"
+            if any(target == f"_{variable}" for target, _, _ in plan.pre + plan.post):
+                dynamics.add(lems.StateVariable(f"{lems_name}__next", dimension.name))
+        dynamics.add(lems.StateVariable(_EVENT_TIME, time.name))
+        exprs = [expr for _, _, expr in plan.pre + plan.post] + list(plan.clock_driven.values())
+        mapping = _mapping(plan, names, exprs, dt)
+        mapping.update({temporary: name for temporary, name in temporaries.items()})
+        for variable, expr in plan.clock_driven.items():
+            dynamics.add(lems.TimeDerivative(plan.state[variable], render_expression(
+                expr, {**mapping, "t": "t"}, plan.name,
+                f"the clock-driven equation of '{variable}'")))
+        step = names.constant("dt__step", dt * second)
+        handler = next(h for h in dynamics.event_handlers
+                       if isinstance(h, lems.OnEvent) and h.port == "in")
+        handler.add(lems.StateAssignment(_EVENT_TIME, f"t - {step}"))
+        _actions(plan, plan.pre, mapping, handler, names, temporaries,
+                 f"the 'pre' pathway of {plan.name}")
+        if plan.post:
+            component_type.add(lems.Requirement(_LASTSPIKE, time.name))
+            dynamics.add(lems.StateVariable(_SEEN, time.name))
+            on_start.add(lems.StateAssignment(_SEEN, names.constant(
+                "never_spiked", _NEVER_SPIKED * second)))
+            condition = lems.OnCondition(f"{_LASTSPIKE} .gt. {_SEEN}")
+            condition.add(lems.StateAssignment(_SEEN, _LASTSPIKE))
+            condition.add(lems.StateAssignment(_EVENT_TIME, _LASTSPIKE))
+            _actions(plan, plan.post, mapping, condition, names, temporaries,
+                     f"the 'post' pathway of {plan.name}")
+            dynamics.add(condition)
+        dynamics.add(on_start)
+    return dimensions
+
+
+def _unit_of(unit):
+    """One SI unit of the dimensions of ``unit`` (a Quantity, or 1.0 if dimensionless)."""
+    from brian2 import Quantity, get_dimensions
+
+    dimensions = get_dimensions(unit)
+    return 1.0 if dimensions.is_dimensionless else Quantity(1.0, dim=dimensions)
+
+
+def expose_spike_time(cell_type) -> None:
+    """
+    Expose a cell type's ``lastspike`` so that its plastic synapses can see its spikes.
+
+    Parameters
+    ----------
+    cell_type : lems.ComponentType
+        A cell type that keeps ``lastspike`` (modified in place).
+
+    Raises
+    ------
+    ValueError
+        If the cell type has no state variable ``lastspike``.
+
+    Examples
+    --------
+    >>> import lems.api as lems
+    >>> cell = lems.ComponentType('P_cell')
+    >>> cell.dynamics.add(lems.StateVariable('lastspike', 'time'))
+    >>> expose_spike_time(cell)
+    >>> cell.dynamics.state_variables['lastspike'].exposure
+    'lastspike'
+    """
+    variable = cell_type.dynamics.state_variables.get(_LASTSPIKE)
+    if variable is None:
+        raise ValueError(f"The cell type '{cell_type.name}' does not keep lastspike.")
+    if _LASTSPIKE not in cell_type.exposures:
+        cell_type.add(lems.Exposure(_LASTSPIKE, variable.dimension))
+    variable.exposure = _LASTSPIKE
+
+
+def synapse_monitor_columns(monitor: Mapping, synapses: Mapping, plan: PlasticSynapses,
+                            path=None) -> list[tuple[str, str]]:
+    """
+    The recorded columns ``(id, LEMS path)`` of a StateMonitor of plastic synapses.
+
+    jNeuroML names the k-th synapse of the component ``S`` attached to a
+    cell ``cell/synapses:S:k`` (in the order of the connections).
+
+    Parameters
+    ----------
+    monitor : mapping
+        The StateMonitor's description (its source is the Synapses object).
+    synapses : mapping
+        The *synapses* entry.
+    plan : PlasticSynapses
+    path : callable, optional
+        ``path(group, index)`` of a cell (default ``'group[index]'``).
+
+    Returns
+    -------
+    list of (str, str)
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For a variable the synapse does not keep.
+
+    Examples
+    --------
+    >>> plan = PlasticSynapses('S', 'P', state={'w': 'w'}, component='S')
+    >>> synapses = {'j': [0, 0, 1], 'target': {'group': 'P', 'start': 0}}
+    >>> synapse_monitor_columns({'name': 'm', 'variables': ['w'], 'record': [1, 2]},
+    ...                         synapses, plan)
+    [('w_1', 'P[0]/synapses:S:1/w'), ('w_2', 'P[1]/synapses:S:0/w')]
+    """
+    path = path or (lambda group, index: f"{group}[{index}]")
+    target = synapses["target"]
+    start = int(target.get("start") or 0)
+    j = np.asarray(synapses["j"], dtype=np.int64)
+    # rank of each synapse among those of the same cell, in connection order
+    rank = np.zeros(len(j), dtype=np.int64)
+    counts: dict = {}
+    for index, cell in enumerate(j.tolist()):
+        rank[index] = counts.get(cell, 0)
+        counts[cell] = rank[index] + 1
+    columns = []
+    for variable in monitor["variables"]:
+        if variable not in plan.state:
+            raise UnsupportedFeatureError(monitor["name"], f"the recording of '{variable}'",
+                                          "Only the synapses' own variables are recorded.")
+        for index in np.asarray(monitor["record"], dtype=np.int64).ravel().tolist():
+            quantity = (f"{path(target['group'], start + int(j[index]))}/synapses:"
+                        f"{plan.component}:{rank[index]}/{plan.state[variable]}")
+            columns.append((f"{variable}_{index}", quantity))
+    return columns
+
+
+
+def add_plastic_parts(plan: PlasticSynapses, synapses: Mapping, parts, unique, dt: float):
+    """
+    Add the synapse type and the projection of plastic synapses to the network's parts.
+
+    Parameters
+    ----------
+    plan : PlasticSynapses
+        From `plan_plastic_synapses`; its type and component names are set here.
+    synapses : mapping
+        The *synapses* entry.
+    parts : NetworkParts
+        The network's parts (`~.network_export.NetworkParts`), modified in place:
+        a `~.synapse_components.SynapseType` carrying the post-synaptic
+        variables, a `~.synapse_components.SynapticProjection` with one
+        connection per synapse, and the post-synaptic group's spike times.
+    unique : callable
+        ``unique(base)`` gives a name not used yet in the model.
+    dt : float
+        The time step (seconds).
+
+    Examples
+    --------
+    >>> add_plastic_parts(plan, synapses, parts, unique, 1e-4)  # doctest: +SKIP
+    """
+    name = synapses["name"]
+    components = parts.carried[plan.group]
+    carried = sorted(set().union(*(components[variable] for variable in plan.changed)))
+    plan.type_name = unique(f"{name}_plastic_synapse")
+    plan.component = unique(f"{name}_plastic")
+    parts.synapse_types.append(SynapseType(
+        plan.type_name, plan.component, plan.group, parts.synapse_bases[plan.group],
+        tuple(carried), [], amplitude=1.0, origin=name))
+    if plan.post:
+        parts.spike_times.add(plan.group)
+    i = np.asarray(synapses["i"], dtype=np.int64)
+    j = np.asarray(synapses["j"], dtype=np.int64)
+    pre = next(p for p in synapses.get("pathways") or () if p["prepost"] == "pre")
+    delays = np.broadcast_to(np.asarray(pre.get("delay", 0.0), dtype=float), i.shape)
+    steps = (delays / float(dt) + 0.5).astype(np.int64)  # Brian's rounding
+    source, target = synapses["source"], synapses["target"]
+
+    def paths(reference, indices):
+        start = int(reference.get("start") or 0)
+        return np.array([f"{reference['group']}[{start + index}]"
+                         for index in indices.tolist()], dtype=object)
+
+    parts.synaptic_projections.append(SynapticProjection(
+        unique(f"{name}_projection"), plan.component, source["group"], target["group"],
+        paths(source, i), paths(target, j), initial_weights(synapses, plan),
+        plastic_delays(steps, dt), origin=name))
