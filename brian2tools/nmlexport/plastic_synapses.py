@@ -327,6 +327,14 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
                     if eq["type"] == "differential equation" and variable not in event_driven}
     plan = PlasticSynapses(name, post["name"], namespace=dict(synapses.get("namespace") or {}),
                            clock_driven=clock_driven)
+    written_out_update = any(
+        _LASTUPDATE in identifiers_in(expr) or target == _LASTUPDATE
+        for pathway in synapses.get("pathways") or ()
+        for target, _, expr in _pathway_statements(synapses, pathway))
+    # Brian adds lastupdate with event-driven equations; code that writes the update
+    # out declares it (the description leaves it out, as Brian's own variable)
+    if written_out_update and _LASTUPDATE not in synaptic and not event_driven:
+        synaptic.add(_LASTUPDATE)
     state = sorted(synaptic) + ([_LASTUPDATE] if event_driven else [])
     for variable in state:
         plan.state[variable] = variable if variable not in _RESERVED else f"{variable}__synapse"
