@@ -399,3 +399,57 @@ def test_the_portable_form_refuses_plastic_synapses_by_name(tmp_path):
         set_device("runtime")
         prefs.codegen.target = "numpy"
 
+
+
+def _recurrent(method):
+    """STDP between spiking neurons (refractory), with delays, driven by spike generators."""
+    drive = SpikeGeneratorGroup(4, [0, 1, 2, 3, 0, 2, 1, 3, 0],
+                                [2, 3, 3.5, 5, 12, 12.3, 20, 20.1, 31] * ms, name="drive")
+    cells = NeuronGroup(4, """dv/dt = (ge - v)/(10*ms) : 1 (unless refractory)
+                              dge/dt = -ge/(3*ms) : 1""",
+                        threshold="v > 0.5", reset="v = 0", refractory=1 * ms, method=method,
+                        name="cells")
+    kick = Synapses(drive, cells, on_pre="v += 0.8", name="kick")
+    kick.connect(j="i")
+    stdp = Synapses(cells, cells, """w : 1
+                                     dApre/dt = -Apre/taupre : 1 (event-driven)
+                                     dApost/dt = -Apost/taupost : 1 (event-driven)""",
+                    on_pre="""ge += w
+                              Apre += dApre
+                              w = clip(w + Apost, 0, wmax)""",
+                    on_post="""Apost += dApost
+                               w = clip(w + Apre, 0, wmax)""",
+                    namespace=dict(STDP, wmax=0.3, dApre=0.05, dApost=-0.06),
+                    name="recurrent_stdp")
+    stdp.connect(condition="i != j")
+    stdp.w = "0.1 + 0.05*i + 0.02*j"
+    stdp.delay = "(i + j) * 0.2*ms"
+    return ModelSpec([drive, cells, kick, stdp,
+                      StateMonitor(stdp, "w", record=True, name="recurrent_weights"),
+                      SpikeMonitor(cells, name="cells_spikes")], durations=[45 * ms])
+
+
+@needs_jneuroml
+def test_stdp_between_spiking_neurons_with_delays_is_brians(tmp_path):
+    _, lems = _export_and_run(_recurrent, tmp_path)
+    brian = _brian(_recurrent)
+    _compare_spikes(brian["cells_spikes"], lems["cells_spikes"])
+    assert len(brian["cells_spikes"]["t"]) >= 8
+    weights = brian["recurrent_weights"]["w"]
+    assert np.max(np.abs(weights[:, -1] - weights[:, 0])) > 0.01
+    # the weights once every event has been handled (no spike in the last 5 ms)
+    assert brian["cells_spikes"]["t"].max() < 0.04
+    np.testing.assert_allclose(np.asarray(lems["recurrent_weights"]["w"])[:, weights.shape[1] - 1],
+                               weights[:, -1], rtol=1e-7, atol=1e-12)
+    # every sample, but those at which a pre-synaptic event (after its delay) or a
+    # post-synaptic spike changes a weight
+    pairs = [(i, j) for i in range(4) for j in range(4) if i != j]  # Brian's order
+    skip = set()
+    for cell, time in zip(brian["cells_spikes"]["i"], brian["cells_spikes"]["t"], strict=True):
+        step = int(_steps(time))
+        for synapse, (i, j) in enumerate(pairs):
+            if i == cell:
+                skip.add((synapse, step + 2 * (i + j) + 1))
+            if j == cell:
+                skip.add((synapse, step + 1))
+    _compare(weights, lems["recurrent_weights"]["w"], skip, "w")

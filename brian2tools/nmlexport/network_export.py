@@ -32,8 +32,10 @@ How a Brian network becomes LEMS (the reasons are in
   sources with each cell's rate; a PoissonInput one Poisson source per
   target cell at ``N * rate`` sending its events to a port that applies the
   weight.
-* What LEMS cannot reproduce is refused by name: synaptic variables with
-  their own dynamics or changed by the synapses (plasticity, STDP), summed
+* Synapses with a state of their own (STDP, short-term plasticity) become
+  synapse component types with that state (:mod:`.plastic_synapses`).
+* What LEMS cannot reproduce is refused by name: plastic synapses that
+  change neuron variables without linear dynamics, summed
   variables (gap junctions), reading the other cell's variables, resets
   that depend on what events change, too many differently weighted
   synapses onto one cell, custom events.
