@@ -789,11 +789,11 @@ def add_plastic_parts(plan: PlasticSynapses, synapses: Mapping, parts, unique, d
     delays = np.broadcast_to(np.asarray(pre.get("delay", 0.0), dtype=float), i.shape)
     steps = (delays / float(dt) + 0.5).astype(np.int64)  # Brian's rounding
     source, target = synapses["source"], synapses["target"]
+    # imported here: network_export imports this module
+    from .network_export import CellPaths
 
     def paths(reference, indices):
-        start = int(reference.get("start") or 0)
-        return np.array([f"{reference['group']}[{start + index}]"
-                         for index in indices.tolist()], dtype=object)
+        return CellPaths(reference["group"], indices + int(reference.get("start") or 0))
 
     parts.synaptic_projections.append(SynapticProjection(
         unique(f"{name}_projection"), plan.component, source["group"], target["group"],
