@@ -38,7 +38,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import build_cell_types
-from .plastic_synapses import complete_plastic_types, expose_spike_time, synapse_monitor_columns
+from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
 from .simulation_file import (
