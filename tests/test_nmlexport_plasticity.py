@@ -356,6 +356,9 @@ def _two_weights(synapses):
                    dg/dt = -g/(5*ms) : 1 (clock-driven)""",
                 on_pre="ge += w*g", on_post="g += 1"),
      "the clock-driven variable 'g' together with the 'post' pathway"),
+    (_cells_and("""w : volt
+                   dg/dt = (sin(t/ms) - g)/(5*ms) : 1 (clock-driven)""", on_pre="ge += w*g"),
+     "'t' in the clock-driven equation of 'g'"),
     (_cells_and("w : volt\na : 1", on_pre="ge += w*a\na *= 0.5", setup=_two_weights),
      "different initial values in each synapse for 'a', 'w'"),
     (_cells_and("w : volt", on_pre="ge += w\nw = w * rand()"),
@@ -453,3 +456,42 @@ def test_stdp_between_spiking_neurons_with_delays_is_brians(tmp_path):
             if j == cell:
                 skip.add((synapse, step + 1))
     _compare(weights, lems["recurrent_weights"]["w"], skip, "w")
+
+
+def _onto_a_subgroup(method):
+    """Plastic synapses onto a sub-group, read back through a StateMonitor of two synapses."""
+    source = SpikeGeneratorGroup(2, [0, 1, 0, 1], [1, 1.5, 3, 6] * ms, name="source")
+    cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : 1
+                              dge/dt = -ge/(5*ms) : 1""", method=method, name="cells")
+    synapses = Synapses(source, cells[1:], """w : 1
+                                              dA/dt = -A/(5*ms) : 1 (event-driven)""",
+                        on_pre="ge += w*A\nA += 1\nw *= 0.9", name="onto_sub")
+    synapses.connect()
+    synapses.w = "0.5 + 0.1*i + 0.2*j"
+    return ModelSpec([source, cells, synapses,
+                      StateMonitor(synapses, ["A", "w"], record=[1, 2], name="sub_state"),
+                      StateMonitor(cells, "ge", record=True, name="cells_ge"),
+                      SpikeMonitor(source, name="source_spikes")], durations=[10 * ms])
+
+
+@needs_jneuroml
+@pytest.mark.parametrize("form", ["components", "events"])
+def test_plastic_synapses_onto_a_subgroup_in_both_forms(tmp_path, form):
+    model = export_model(_onto_a_subgroup, tmp_path, synapses=form)
+    assert run_jneuroml(model)
+    lems = load_recordings(model)
+    brian = _brian(_onto_a_subgroup)
+    output = next(f for f in ET.parse(model).getroot().iter("OutputFile")
+                  if f.get("id") == "sub_state")
+    columns = [c.get("quantity") for c in output]
+    assert columns[:2] == ["cells[2]/synapses:onto_sub_plastic:0/A",
+                           "cells[1]/synapses:onto_sub_plastic:1/A"]
+    # synapse 1 is source[0] -> cells[2], synapse 2 source[1] -> cells[1]
+    spikes = {0: _steps([1, 3] * ms), 1: _steps([1.5, 6] * ms)}
+    skip = {(row, step + 1) for row, cell in enumerate((0, 1)) for step in spikes[cell]}
+    for variable in ("A", "w"):
+        _compare(brian["sub_state"][variable], lems["sub_state"][variable], skip, variable)
+    assert brian["sub_state"]["A"].max() > 1.5  # A decayed exactly between two events
+    arrivals = {(cell, step + 1) for cell in (1, 2) for steps in spikes.values()
+                for step in steps}
+    _compare(brian["cells_ge"]["ge"], lems["cells_ge"]["ge"], arrivals, "ge")

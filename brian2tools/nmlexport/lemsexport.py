@@ -295,7 +295,7 @@ class NMLExporter:
                    | {t.component for t in parts.synapse_types}
                    | {e.get("id") for e in parts.source_types if e.tag == "Component"}
                    | {m["name"] for m in state_monitors + spike_monitors
-                                  + rate_monitors})
+                                  + rate_monitors + synapse_monitors})
         root = ET.Element("Lems")
         for element in (ET.fromstring(include.toxml()) for include in model.includes):
             root.append(element)

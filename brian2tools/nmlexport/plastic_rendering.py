@@ -163,7 +163,7 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
         mapping.update({temporary: name for temporary, name in temporaries.items()})
         for variable, expr in plan.clock_driven.items():
             dynamics.add(lems.TimeDerivative(plan.state[variable], render_expression(
-                expr, {**mapping, "t": "t"}, plan.name,
+                expr, mapping, plan.name,
                 f"the clock-driven equation of '{variable}'")))
         step = names.constant("dt__step", dt * second)
         handler = next(h for h in dynamics.event_handlers

@@ -424,7 +424,7 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
     for variable, expr in clock_driven.items():
         used = identifiers_in(expr)
         for identifier in sorted(used):
-            if identifier in synaptic or identifier in ("t", "dt"):
+            if identifier in synaptic or identifier == "dt":
                 continue
             if constant_value(identifier, plan.namespace) is None:
                 raise refuse(f"'{identifier}' in the clock-driven equation of '{variable}'",
