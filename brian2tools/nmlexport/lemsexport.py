@@ -204,6 +204,7 @@ class NMLExporter:
         rate_monitors = list(description.get("ratemonitors") or ())
         parts = build_network_parts(description, dt, duration, synapses=synapses)
         plastic_plans = {plan.name: plan for plan in parts.plastic}
+        # StateMonitors of plastic Synapses record the synapse components' state
         synapse_monitors = [m for m in state_monitors
                             if m["source"]["group"] in plastic_plans]
         state_monitors = [m for m in state_monitors if m not in synapse_monitors]
@@ -212,8 +213,6 @@ class NMLExporter:
             source = monitor["source"]["group"]
             if source in parts.sources and not records_state:
                 continue  # spikes of a spike source
-            if records_state and source in plastic_plans:
-                continue  # the state of plastic synapses
             if source not in groups:
                 raise UnsupportedFeatureError(
                     monitor["name"], f"a monitor of '{source}'",

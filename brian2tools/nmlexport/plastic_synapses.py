@@ -440,6 +440,8 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
                      "post-synaptic neurons",
                      "The export attaches such synapses to the variable they add to.")
     _plan_initial_values(synapses, plan, refuse)
+    logger.debug(f"'{name}': plastic synapses with the state {sorted(plan.state)}, adding to "
+                 f"{plan.changed} of '{plan.group}'")
     return plan
 
 
