@@ -386,6 +386,18 @@ def test_a_delayed_post_pathway_is_refused_by_name():
         build_network_parts(_describe(build), DT, 0.001)
 
 
+def test_pathways_out_of_brians_default_order_are_refused_by_name(tmp_path):
+    def build(method):
+        spec = _stdp(method)
+        stdp = next(obj for obj in spec.objects if obj.name == "stdp")
+        stdp.post.order = -2
+        return spec
+
+    with pytest.raises(UnsupportedFeatureError,
+                       match="stdp.*'post' pathway of plastic synapses scheduled before"):
+        export_model(build, tmp_path)
+
+
 def test_the_portable_form_refuses_plastic_synapses_by_name(tmp_path):
     start_scope()
     set_device("neuroml2", filename=str(tmp_path / "model.xml"), portable=True)

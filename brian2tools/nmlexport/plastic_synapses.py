@@ -353,11 +353,19 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
         if pathway.get("event", "spike") != "spike":
             raise refuse(f"the pathway '{pathway_name}' triggered by the custom event "
                          f"'{pathway['event']}'")
+        if pathway.get("when", "synapses") != "synapses":
+            raise refuse(f"the '{pathway_name}' pathway of plastic synapses scheduled in the "
+                         f"'{pathway['when']}' slot",
+                         "The export reproduces Brian's default schedule of pathways.")
         pathways[pathway["prepost"]].append(pathway)
     for prepost, found in pathways.items():
         if len(found) > 1:
             raise refuse(f"{len(found)} '{prepost}' pathways of plastic synapses",
                          "The export gives a plastic synapse one pathway of each kind.")
+    if pathways["pre"] and pathways["post"] and \
+            pathways["post"][0].get("order", 1) < pathways["pre"][0].get("order", -1):
+        raise refuse("the 'post' pathway of plastic synapses scheduled before the 'pre' "
+                     "pathway", "The export reproduces Brian's default order (pre, then post).")
     if pathways["post"]:
         delays = np.asarray(pathways["post"][0].get("delay", 0.0), dtype=float)
         if np.any(delays != 0):
