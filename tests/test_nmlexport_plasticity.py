@@ -106,7 +106,7 @@ def _short_term(method):
     """Tsodyks-Markram synapses (two ways of writing them) and a clock-driven variable."""
     times = [2, 4, 6, 8, 10, 12, 14, 16, 40, 41, 70]
     source = SpikeGeneratorGroup(1, [0] * len(times), times * ms, name="source")
-    post = NeuronGroup(4, """dv/dt = (ge - v)/(10*ms) : 1
+    post = NeuronGroup(5, """dv/dt = (ge - v)/(10*ms) : 1
                              dge/dt = -ge/(5*ms) : 1""",
                        threshold="v > 0.3", reset="v = 0", method=method, name="cells")
     constants = dict(U=0.2, tauf=50 * ms, taud=20 * ms)
@@ -147,13 +147,25 @@ def _short_term(method):
     # a plain linear synapse onto the same cells
     plain = Synapses(source, post, on_pre="ge += 0.05", name="plain")
     plain.connect(j="3")
+    # Stimberg et al. (2018), as in Brian's examples: a temporary r_S in the code
+    temporary = Synapses(source, post, """du_S/dt = (U_0 - u_S)/tau_f : 1 (event-driven)
+                                          dx_S/dt = (1 - x_S)/tau_d : 1 (event-driven)""",
+                         on_pre="""u_S += U_0*(1 - u_S)
+                                   r_S = u_S*x_S
+                                   x_S -= r_S
+                                   ge_post += w_e*r_S""",
+                         namespace={"U_0": 0.6, "tau_f": 30 * ms, "tau_d": 60 * ms, "w_e": 1.2},
+                         name="with_temporary")
+    temporary.connect(j="4")
+    temporary.x_S = 1
     monitors = [StateMonitor(post, ["v", "ge"], record=True, name="cells_state"),
                 StateMonitor(facilitating, ["u", "x"], record=True, name="facilitation"),
                 StateMonitor(written_out, ["u", "x"], record=True, name="written_state"),
                 StateMonitor(clocked, "g", record=True, name="clocked_state"),
                 SpikeMonitor(post, name="cells_spikes"),
                 SpikeMonitor(source, name="source_spikes")]
-    return ModelSpec([source, post, facilitating, written_out, clocked, plain, *monitors],
+    return ModelSpec([source, post, facilitating, written_out, clocked, plain, temporary,
+                      *monitors],
                      durations=[80 * ms])
 
 
@@ -301,7 +313,7 @@ def test_short_term_plasticity_is_brians(tmp_path):
     _, lems = _export_and_run(_short_term, tmp_path)
     brian = _brian(_short_term)
     source_steps = _steps(brian["source_spikes"]["t"])
-    delays = {0: 0, 1: 10, 2: 0, 3: 0}  # in steps, per post-synaptic cell
+    delays = {0: 0, 1: 10, 2: 0, 3: 0, 4: 0}  # in steps, per post-synaptic cell
     skip = {(cell, step + delay + 1) for cell, delay in delays.items()
             for step in source_steps}
     for variable in ("v", "ge"):
@@ -317,6 +329,7 @@ def test_short_term_plasticity_is_brians(tmp_path):
              {(0, step + 11) for step in source_steps}, "x (written out)")
     _compare(brian["clocked_state"]["g"], lems["clocked_state"]["g"],
              {(0, step + 1) for step in source_steps}, "g (clock-driven)")
+    assert np.ptp(brian["cells_state"]["ge"][4]) > 0.5  # the synapses with r_S acted
     # facilitation then depression really happened
     u = brian["facilitation"]["u"][0]
     assert u.max() > 0.5 and brian["facilitation"]["x"][0].min() < 0.5

@@ -157,6 +157,11 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
             temporaries[f"_{variable}"] = f"{lems_name}__next"
             if any(target == f"_{variable}" for target, _, _ in plan.pre + plan.post):
                 dynamics.add(lems.StateVariable(f"{lems_name}__next", dimension.name))
+        for variable, unit in plan.temporaries.items():
+            dimension = lems_dimension(unit, plan.name)
+            dimensions.add(dimension)
+            temporaries[variable] = f"{variable}__temporary"
+            dynamics.add(lems.StateVariable(temporaries[variable], dimension.name))
         dynamics.add(lems.StateVariable(_EVENT_TIME, time.name))
         exprs = [expr for _, _, expr in plan.pre + plan.post] + list(plan.clock_driven.values())
         mapping = _mapping(plan, names, exprs, dt)

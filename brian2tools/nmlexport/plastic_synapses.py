@@ -107,6 +107,9 @@ class PlasticSynapses:
         The same for ``on_post`` (empty if there is none).
     clock_driven : dict
         Brian name -> right-hand side of the clock-driven equations.
+    temporaries : dict
+        Brian name -> unit of the temporaries the pathways' code assigns
+        (``r = u*x``).
     namespace : dict
         The object's namespace.
     type_name, component : str
@@ -123,6 +126,7 @@ class PlasticSynapses:
     pre: list = field(default_factory=list)
     post: list = field(default_factory=list)
     clock_driven: dict = field(default_factory=dict)
+    temporaries: dict = field(default_factory=dict)
     namespace: dict = field(default_factory=dict)
     type_name: str = ""
     component: str = ""
@@ -379,13 +383,26 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
         pathway = pathways[prepost][0]
         pathway_name = pathway.get("name") or prepost
         statements = _pathway_statements(synapses, pathway)
+        local = set()  # temporaries of this pathway
         for target, op, expr in statements:
+            _check_reads(expr, synaptic, cell_variables, local, plan, clock_driven,
+                         written_by_post if prepost == "post" else set(), pathway_name,
+                         refuse)
             resolved = _resolve(target, synaptic, cell_variables)
             if resolved is None:
                 if target == _LASTUPDATE and event_driven:
                     raise refuse(f"the assignment to 'lastupdate' in the '{pathway_name}' "
                                  "pathway", "Brian sets it itself.")
-                raise refuse(f"the assignment to '{target}' in the '{pathway_name}' pathway")
+                if op != "=" and target not in local or target in _RESERVED \
+                        or constant_value(target, plan.namespace) is not None:
+                    raise refuse(f"the assignment to '{target}' in the '{pathway_name}' "
+                                 "pathway")
+                # a temporary of the code, as Brian allows (r = u*x; x -= r)
+                plan.temporaries[target] = _dimension_of(expr, {**plan.units,
+                                                                **plan.temporaries},
+                                                         plan.namespace, target, refuse)
+                local.add(target)
+                continue
             side, variable = resolved
             if side == "pre":
                 raise refuse(f"'{target}' (a variable of the pre-synaptic neuron) changed by "
@@ -410,20 +427,6 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
                     plan.changed.append(variable)
             elif prepost == "post":
                 written_by_post.add(variable)
-            for identifier in sorted(identifiers_in(expr)):
-                used = _resolve(identifier, synaptic, cell_variables)
-                if used is not None and used[0] != "syn":
-                    raise refuse(f"'{identifier}' (a neuron's variable) read in the "
-                                 f"'{pathway_name}' pathway of plastic synapses",
-                                 "Plastic synapses can use their own variables and "
-                                 "constants only.")
-                if used is None and identifier not in ("t", _LASTUPDATE, "dt") \
-                        and constant_value(identifier, plan.namespace) is None:
-                    raise refuse(f"'{identifier}' in the '{pathway_name}' pathway",
-                                 "Plastic synapses can use their own variables and "
-                                 "constants only." if identifier in _INTERNALS else None)
-                if used is not None and used[1] in clock_driven and prepost == "post":
-                    written_by_post.add(used[1])
         code = update + statements
         if event_driven:
             code = code + [(_LASTUPDATE, "=", "t")]
@@ -451,6 +454,51 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
     logger.debug(f"'{name}': plastic synapses with the state {sorted(plan.state)}, adding to "
                  f"{plan.changed} of '{plan.group}'")
     return plan
+
+
+def _check_reads(expr: str, synaptic: set, cell_variables: Mapping, local: set,
+                 plan: PlasticSynapses, clock_driven: Mapping, read_by_post: set,
+                 pathway_name: str, refuse) -> None:
+    """Refuse what a pathway's expression reads that a synapse cannot provide."""
+    for identifier in sorted(identifiers_in(expr)):
+        used = _resolve(identifier, synaptic, cell_variables)
+        if used is not None and used[0] != "syn":
+            raise refuse(f"'{identifier}' (a neuron's variable) read in the "
+                         f"'{pathway_name}' pathway of plastic synapses",
+                         "Plastic synapses can use their own variables and constants only.")
+        if used is None and identifier not in ("t", _LASTUPDATE, "dt") \
+                and identifier not in local \
+                and constant_value(identifier, plan.namespace) is None:
+            raise refuse(f"'{identifier}' in the '{pathway_name}' pathway",
+                         "Plastic synapses can use their own variables and constants only."
+                         if identifier in _INTERNALS else None)
+        if used is not None and used[1] in clock_driven:
+            read_by_post.add(used[1])
+
+
+def _dimension_of(expr: str, units: Mapping, namespace: Mapping, name: str, refuse):
+    """One unit (a Quantity of value 1, or 1.0) of the dimensions of an expression."""
+    from brian2 import Quantity, get_dimensions
+
+    values = {}
+    for identifier in identifiers_in(expr):
+        if identifier in units:
+            values[identifier] = Quantity(1.0, dim=get_dimensions(units[identifier]))
+        elif identifier in ("t", "dt"):
+            values[identifier] = 1.0 * second
+        else:
+            values[identifier] = constant_value(identifier, namespace)
+    functions = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
+                 "clip": np.clip, "sin": np.sin, "cos": np.cos, "tanh": np.tanh}
+    try:
+        with np.errstate(all="ignore"):
+            result = eval(compile(expr, "<temporary>", "eval"),  # noqa: S307 -- Brian code
+                          {"__builtins__": {}}, {**functions, **values})
+    except Exception as error:  # noqa: BLE001 -- reported as unsupported
+        raise refuse(f"the temporary '{name} = {expr}'",
+                     f"Its unit could not be determined ({error}).") from None
+    dimensions = get_dimensions(result)
+    return 1.0 if dimensions.is_dimensionless else Quantity(1.0, dim=dimensions)
 
 
 def _plan_initial_values(synapses: Mapping, plan: PlasticSynapses, refuse) -> None:
