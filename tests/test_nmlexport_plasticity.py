@@ -520,3 +520,25 @@ def test_plastic_synapses_onto_a_subgroup_in_both_forms(tmp_path, form):
     arrivals = {(cell, step + 1) for cell in (1, 2) for steps in spikes.values()
                 for step in steps}
     _compare(brian["cells_ge"]["ge"], lems["cells_ge"]["ge"], arrivals, "ge")
+
+
+@needs_jneuroml
+def test_the_scripts_synapse_monitor_gets_jneuromls_weights(tmp_path):
+    """With simulate='jneuroml', the StateMonitor of the Synapses holds jNeuroML's weights."""
+    from brian2 import Network
+
+    start_scope()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="jneuroml")
+    try:
+        seed(1)
+        spec = _stdp("linear")
+        Network(spec.objects).run(50 * ms)
+        monitor = next(obj for obj in spec.objects if obj.name == "weights")
+        simulated = np.array(monitor.w)
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    brian = _brian(_stdp)
+    assert simulated.shape == brian["weights"]["w"].shape
+    np.testing.assert_allclose(simulated[:, -1], brian["weights"]["w"][:, -1], rtol=1e-7,
+                               atol=1e-12)
