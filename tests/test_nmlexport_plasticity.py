@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from brian2 import (
+    Network,
     NeuronGroup,
     SpikeGeneratorGroup,
     SpikeMonitor,
@@ -215,8 +216,6 @@ def _describe(build):
     try:
         seed(1)
         spec = build("euler")
-        from brian2 import Network
-
         network = Network(spec.objects)
         for duration in spec.durations:
             network.run(duration)
@@ -335,12 +334,11 @@ def test_short_term_plasticity_is_brians(tmp_path):
     assert u.max() > 0.5 and brian["facilitation"]["x"][0].min() < 0.5
 
 
-def _cells_and(synapse_model, on_pre=None, on_post=None, setup=None, post_threshold=True):
+def _cells_and(synapse_model, on_pre=None, on_post=None, setup=None):
     def build(method):
         cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : volt
                                   dge/dt = -ge/(5*ms) : volt""",
-                            threshold="v > 5*mV" if post_threshold else None,
-                            reset="v = 0*mV" if post_threshold else None, method=method,
+                            threshold="v > 5*mV", reset="v = 0*mV", method=method,
                             name="cells")
         synapses = Synapses(cells, cells, synapse_model, on_pre=on_pre, on_post=on_post,
                             name="plastic")
@@ -419,8 +417,6 @@ def test_the_portable_form_refuses_plastic_synapses_by_name(tmp_path):
                            match="stdp.*plastic synapses.*portable.*NEURON"):
             seed(1)
             spec = _stdp("linear")
-            from brian2 import Network
-
             Network(spec.objects).run(1 * ms)
     finally:
         reinit_and_delete()
@@ -525,8 +521,6 @@ def test_plastic_synapses_onto_a_subgroup_in_both_forms(tmp_path, form):
 @needs_jneuroml
 def test_the_scripts_synapse_monitor_gets_jneuromls_weights(tmp_path):
     """With simulate='jneuroml', the StateMonitor of the Synapses holds jNeuroML's weights."""
-    from brian2 import Network
-
     start_scope()
     set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="jneuroml")
     try:
