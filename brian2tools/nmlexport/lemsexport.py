@@ -38,6 +38,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import build_cell_types
+from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
 from .run_changes import merge_runs, refuse_in_portable_form
@@ -195,6 +196,11 @@ class NMLExporter:
         spike_monitors = list(description.get("spikemonitors") or ())
         rate_monitors = list(description.get("ratemonitors") or ())
         parts = build_network_parts(description, dt, duration, synapses=synapses)
+        plastic_plans = {plan.name: plan for plan in parts.plastic}
+        # StateMonitors of plastic Synapses record the synapse components' state
+        synapse_monitors = [m for m in state_monitors
+                            if m["source"]["group"] in plastic_plans]
+        state_monitors = [m for m in state_monitors if m not in synapse_monitors]
         for records_state, monitor in ([(True, m) for m in state_monitors]
                                        + [(False, m) for m in spike_monitors + rate_monitors]):
             source = monitor["source"]["group"]
@@ -233,6 +239,10 @@ class NMLExporter:
                  for name, group in groups.items()}
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
             parts.synapse_types, groups, parts.carried, monitored, dt)
+        synapse_dimensions |= complete_plastic_types(synapse_types, parts.plastic, dt)
+        for plan in parts.plastic:
+            if plan.post:  # the synapses see their cell's spikes through lastspike
+                expose_spike_time(cells[plan.group].cell_type)
         if portable:
             synapse_types = prepare_current_synapses(cells, groups, parts, synapse_types,
                                                      monitored)
@@ -278,7 +288,7 @@ class NMLExporter:
                    | {t.component for t in parts.synapse_types}
                    | {e.get("id") for e in parts.source_types if e.tag == "Component"}
                    | {m["name"] for m in state_monitors + spike_monitors
-                                  + rate_monitors})
+                                  + rate_monitors + synapse_monitors})
         root = ET.Element("Lems")
         for element in (ET.fromstring(include.toxml()) for include in model.includes):
             root.append(element)
@@ -352,6 +362,19 @@ class NMLExporter:
             files[monitor["name"]] = add_state_monitor(
                 simulation, monitor, cells[monitor["source"]["group"]],
                 groups[monitor["source"]["group"]], duration, ids, file_name, path)
+        synapses_by_name = {s["name"]: s for s in description.get("synapses") or ()}
+        for monitor in synapse_monitors:
+            check_state_monitor(monitor, dt)
+            file_name = recording_file_names(monitor["name"], recordingsname,
+                                             first=not state_monitors and
+                                             monitor is synapse_monitors[0])["values"]
+            plan = plastic_plans[monitor["source"]["group"]]
+            values_file = supporting.output_file(monitor["name"], file_name)
+            for column, quantity in synapse_monitor_columns(
+                    monitor, synapses_by_name[plan.name], plan, path):
+                values_file.append(supporting.output_column(column, quantity))
+            simulation.append(values_file)
+            files[monitor["name"]] = file_name
         # NEURON records a cell's spikes into one event file only (the last one
         # that asks): in the portable form the event monitors of a group share
         # one file of all its cells, with the group's indices
@@ -469,6 +492,12 @@ def _marker(number: int) -> str:
 
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
+    for plan in parts.plastic:
+        raise UnsupportedFeatureError(
+            plan.name, "plastic synapses (a state per synapse) in the portable (NEURON-ready) "
+            "form", "The portable form writes synapses as NEURON's standard mechanisms, which "
+            "keep no per-synapse state or post-synaptic pathway; export such networks in the "
+            "default form (jNeuroML).")
     for kind in ("poissoninputs",):
         for obj in description.get(kind) or ():
             raise UnsupportedFeatureError(

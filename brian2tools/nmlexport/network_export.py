@@ -32,8 +32,10 @@ How a Brian network becomes LEMS (the reasons are in
   sources with each cell's rate; a PoissonInput one Poisson source per
   target cell at ``N * rate`` sending its events to a port that applies the
   weight.
-* What LEMS cannot reproduce is refused by name: synaptic variables with
-  their own dynamics or changed by the synapses (plasticity, STDP), summed
+* Synapses with a state of their own (STDP, short-term plasticity) become
+  synapse component types with that state (:mod:`.plastic_synapses`).
+* What LEMS cannot reproduce is refused by name: plastic synapses that
+  change neuron variables without linear dynamics, summed
   variables (gap junctions), reading the other cell's variables, resets
   that depend on what events change, too many differently weighted
   synapses onto one cell, custom events.
@@ -54,6 +56,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, parse_statements, render_expression
+from .plastic_synapses import add_plastic_parts, is_plastic, plan_plastic_synapses
 from .supporting import format_repeated
 from .synapse_components import (
     SynapseType,
@@ -201,6 +204,9 @@ class NetworkParts:
     spike_times : set
         Neuron groups whose cells must keep the time of their last spike
         (``lastspike``) for the gates of their ports.
+    plastic : list of PlasticSynapses
+        The Synapses objects that keep a state per synapse
+        (:mod:`.plastic_synapses`).
     """
 
     ports: list = field(default_factory=list)
@@ -214,6 +220,7 @@ class NetworkParts:
     carried: dict = field(default_factory=dict)
     synapse_bases: dict = field(default_factory=dict)
     spike_times: set = field(default_factory=set)
+    plastic: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- timing
@@ -843,6 +850,10 @@ def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
     refuse = _Refuse(name)
     source, target = synapses["source"], synapses["target"]
     sides = _synapse_sides(synapses, groups, refuse)
+    plastic = next((plan for plan in parts.plastic if plan.name == name), None)
+    if plastic is not None:
+        add_plastic_parts(plastic, synapses, parts, lambda base: _unique(base, taken), dt)
+        return
     i = np.asarray(synapses["i"], dtype=np.int64)
     j = np.asarray(synapses["j"], dtype=np.int64)
     cells = {"pre": (source, i), "post": (target, j)}
@@ -911,6 +922,16 @@ def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: Netwo
     for synapses in description.get("synapses") or ():
         refuse = _Refuse(synapses["name"])
         sides = _synapse_sides(synapses, groups, refuse)
+        if is_plastic(synapses):
+            # a state per synapse: a synapse component type of its own, which
+            # carries the post-synaptic variables its 'pre' pathway adds to
+            plan = plan_plastic_synapses(synapses, sides, components)
+            parts.plastic.append(plan)
+            moved = parts.carried.setdefault(plan.group, {})
+            for variable in plan.changed:
+                for member in components[plan.group][variable]:
+                    moved[member] = None
+            continue
         written_by_code = set()
         for pathway in synapses.get("pathways") or ():
             code = (pathway.get("code") or "").strip()

@@ -134,6 +134,9 @@ def load_recordings(model_file: str | os.PathLike,
         raise ValueError(f"'{model_file}' is not a LEMS file.")
     declared = {element.get("name"): dict(element.attrib) for element in root.iter("Dimension")}
     exposures = _exposure_dimensions(root)
+    types = {element.get("name"): element for element in root.iter("ComponentType")}
+    components = {element.get("id"): element.get("type")
+                  for element in root.iter("Component") if element.get("id")}
     recordings = {}
     for simulation in root.iter("Simulation"):
         for output in simulation.iter("OutputFile"):
@@ -145,7 +148,12 @@ def load_recordings(model_file: str | os.PathLike,
                 variable, index = column.get("id").rsplit("_", 1)
                 path = column.get("quantity")
                 population, exposure = path.split("[", 1)[0], path.rsplit("/", 1)[1]
-                dimension = brian_dimension(exposures[population][exposure], declared)
+                owner = path.rsplit("/", 2)[-2]
+                if ":" in owner:  # a synapse on a cell: 'cell/synapses:<component>:<k>/x'
+                    owner_exposures = _type_exposures(types, components.get(owner.split(":")[1]))
+                else:
+                    owner_exposures = exposures[population]
+                dimension = brian_dimension(owner_exposures[exposure], declared)
                 values.setdefault(variable, ([], dimension))[0].append(table[:, position])
                 indices.setdefault(variable, []).append(int(index))
             for variable, (rows, dimension) in values.items():
