@@ -201,7 +201,8 @@ class NMLExporter:
         state_monitors = list(description.get("statemonitors") or ())
         spike_monitors = list(description.get("spikemonitors") or ())
         rate_monitors = list(description.get("ratemonitors") or ())
-        parts = build_network_parts(description, dt, duration, synapses=synapses)
+        parts = build_network_parts(description, dt, duration, synapses=synapses,
+                                    after_update=not portable)
         for records_state, monitor in ([(True, m) for m in state_monitors]
                                        + [(False, m) for m in spike_monitors + rate_monitors]):
             source = monitor["source"]["group"]
@@ -238,7 +239,8 @@ class NMLExporter:
                                         track_spikes=name in parts.spike_times)
                  for name, group in groups.items()}
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
-            parts.synapse_types, groups, parts.carried, monitored, dt)
+            parts.synapse_types, groups, parts.carried, monitored, dt,
+            after_update=not portable)
         if portable:
             synapse_types = prepare_current_synapses(cells, groups, parts, synapse_types,
                                                      monitored)
@@ -323,7 +325,7 @@ class NMLExporter:
         root.extend(synapse_components)
         network = supporting.network(network_id, populations + source_populations)
         if parts.synaptic_projections or parts.projections:
-            network.append(ET.Comment(_delay_note(dt)))
+            network.append(ET.Comment(_delay_note(dt, after_update=not portable)))
         # connections are text, put in place of a marker once the rest is written
         connections = {}
         synaptic_projections = parts.synaptic_projections
@@ -479,14 +481,20 @@ def _check_portable_network(description: dict, parts) -> None:
                 "monitors so far; export such networks in the default form (jNeuroML).")
 
 
-def _delay_note(dt: float) -> str:
+def _delay_note(dt: float, after_update: bool = True) -> str:
     """The comment that explains the delays of the connections in the model file."""
     half = format_quantity(dt / 2, _TIME_DIMENSION)
-    return (f" Every delay is Brian's delay plus half a time step ({half}), also for "
-            "synapses without a delay: jNeuroML reports a spike one step after Brian and "
-            "delivers an event at the first step whose time reaches the spike's time plus "
-            "the delay; the extra half step makes that the step in which Brian applies the "
-            "synaptic effect, whatever the rounding of jNeuroML's clock. ")
+    if not after_update:
+        return (f" Every delay is Brian's delay plus half a time step ({half}), also for "
+                "synapses without a delay: NEURON and jNeuroML report a spike one step "
+                "after Brian, and the extra half step keeps each event in the step after "
+                "the one in which Brian applies it, whatever the rounding of the clock. ")
+    return (f" Each delay is Brian's delay minus half a time step ({half}): jNeuroML reports "
+            "a spike one step after Brian and delivers events at the start of a step; the "
+            "synapses and cells collect what an event adds and add it after their update, "
+            "in the step in which Brian applies it. Synapses without a delay (or with less "
+            f"than one step) get {half}: they act one step later than in Brian, exactly as "
+            "Brian's synapses with a delay of one time step. ")
 
 
 def _element(xml_text: str) -> ET.Element:

@@ -21,11 +21,21 @@ How a Brian network becomes LEMS (the reasons are in
   Values that differ between synapses are grouped (each distinct value its
   own port) or, when there are many, given to the cells as parameters (the
   k-th synapse onto a cell arrives at port k).
-* Delays: jNeuroML delivers an event at the start of a time step, before the
-  cells are updated, and the cell that fires is one step ahead of Brian, so
-  a delay of ``n`` Brian steps is written as ``(n + 1/2) * dt``; the half
-  step keeps jNeuroML's floating-point clock from moving the delivery by one
-  step. With that, the cells integrate exactly Brian's states.
+* Timing (see `lems_delays`): jNeuroML reports a spike one step after
+  Brian and delivers an event at the start of a step, before the cells are
+  updated; Brian applies a synaptic effect after the update. So an event
+  that only adds to variables (``v += w``, ``ge += w``) is collected in the
+  receiving component (``v__arriving``) at the start of the step and added
+  after the update, by an ``OnCondition`` right after the threshold's, and
+  a delay of ``d >= 1`` Brian steps is written as ``(d - 1/2) * dt``: the
+  cells then integrate, record and spike exactly as in Brian. A delay of 0
+  cannot be shortened further (jNeuroML would deliver the event during the
+  update, before or after the receiving cell's, depending on their order),
+  so it is written as ``dt/2``: the synapse acts exactly as in Brian with a
+  delay of one step. Statements that read the receiving cell's variables
+  (``v += w*(E - v)``), Poisson inputs and the portable form keep the
+  event at the start of the next step, with the delay ``(d + 1/2) * dt``
+  (the recorded value lags one sample at the arrival).
 * A SpikeGeneratorGroup becomes a population of NeuroML ``spikeArray``
   sources with the spike times Brian uses (periods unrolled over the
   simulated time); a PoissonGroup a population of ``spikeGeneratorPoisson``
@@ -58,6 +68,7 @@ from .supporting import format_repeated
 from .synapse_components import (
     SynapseType,
     SynapticProjection,
+    arriving_name,
     connected_sets,
     evaluate_increment,
     linear_components,
@@ -129,6 +140,7 @@ class EventPort:
     constants: dict = field(default_factory=dict)
     origin: str = ""
     per_cell: dict = field(default_factory=dict)
+    arrivals: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -240,16 +252,25 @@ def delay_steps(delays, dt: float) -> np.ndarray:
     return (np.asarray(delays, dtype=float) / float(dt) + 0.5).astype(np.int64)
 
 
-def lems_delays(steps, dt: float) -> np.ndarray:
+def lems_delays(steps, dt: float, after_update: bool = True) -> np.ndarray:
     """
-    The LEMS delays that make jNeuroML deliver events in Brian's time step.
+    The LEMS delays that make jNeuroML apply events in Brian's time step.
 
-    A spike Brian processes in step ``n`` with a delay of ``d`` steps changes
-    the state Brian records at step ``n + 1 + d``; jNeuroML reports the same
-    spike at step ``n + 1`` and applies an event at the start of the first
-    step whose time is at least the emission time plus the delay. Half a step
-    more than ``d * dt`` lands it there whatever the rounding of jNeuroML's
-    clock.
+    A spike Brian emits in step ``n`` through a synapse with a delay of
+    ``d`` steps changes the state after the update of step ``n + d`` (the
+    value recorded at step ``n + d + 1``). jNeuroML reports the same spike
+    during its step ``n + 1`` and delivers the event at the start of the
+    first step whose time reaches the spike's time plus the delay, before
+    the cells are updated. Events whose additions the receiving component
+    collects and applies after its update (``after_update``) must arrive at
+    the start of step ``n + d + 1``: the delay is ``(d - 1/2) * dt``, the
+    half step keeping jNeuroML's floating-point clock from moving it. A
+    delay of 0 cannot be shortened (jNeuroML would deliver the event during
+    the update, before or after that of the receiving cell depending on the
+    order of the cells), so it is ``dt/2``, exactly Brian's delay of one
+    step. Events applied when they arrive (``after_update=False``) get
+    ``(d + 1/2) * dt``: they change the state from the step after Brian's
+    on, so the value recorded at the arrival lacks the event.
 
     Parameters
     ----------
@@ -257,6 +278,9 @@ def lems_delays(steps, dt: float) -> np.ndarray:
         Delays in time steps (`delay_steps`).
     dt : float
         The time step (seconds).
+    after_update : bool, optional
+        Whether the receiving component applies the event after its update
+        (default) or when it arrives.
 
     Returns
     -------
@@ -265,10 +289,15 @@ def lems_delays(steps, dt: float) -> np.ndarray:
 
     Examples
     --------
-    >>> lems_delays([0, 2], 0.0001).tolist()
-    [5e-05, 0.00025]
+    >>> lems_delays([0, 1, 3], 0.0001).tolist()
+    [5e-05, 5e-05, 0.00025]
+    >>> lems_delays([0, 1, 3], 0.0001, after_update=False).tolist()
+    [5e-05, 0.00015, 0.00035]
     """
-    return (np.asarray(steps, dtype=float) + 0.5) * float(dt)
+    steps = np.asarray(steps, dtype=float)
+    if after_update:
+        return (np.maximum(steps, 1.0) - 0.5) * float(dt)
+    return (steps + 0.5) * float(dt)
 
 
 def spike_generator_times(generator: Mapping, dt: float, duration: float) -> list[np.ndarray]:
@@ -464,7 +493,8 @@ def _assignment(variable: str, op: str, value: str, gate: str | None) -> str:
 
 def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dict],
                    written: dict, refuse: _Refuse, dt: float, carried: Mapping[str, Mapping],
-                   parts_spike_times: set) -> list[tuple[EventPort, np.ndarray, str]]:
+                   parts_spike_times: set, after_update: bool = True,
+                   ) -> list[tuple[EventPort, np.ndarray, str]]:
     """The ports of one pathway, with the synapses each one serves and its receiving side."""
     name = synapses["name"]
     pathway_name = pathway.get("name") or pathway["prepost"]
@@ -601,6 +631,12 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
                                        _reset_gate(group, variable, op, refuse, what))
     if any(gate is not None and "lastspike" in gate for gate in gates.values()):
         parts_spike_times.add(group["name"])
+    # additions of values that do not depend on the cell's state can wait for the
+    # cell's update, so that they land in Brian's step (see lems_delays)
+    collected = after_update and all(
+        op in ("+=", "-=") and not any(_side_of(identifier, synaptic, cell_variables)
+                                       for identifier in identifiers_in(expr))
+        for _, op, expr in statements)
     ports = []
     base_port = f"{name}_{pathway_name}"
     n_cells = int(group["N"])
@@ -630,6 +666,11 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
                                       booleans)
             # additions to a variable the synapses carry go to the neuron's own copy
             lems_variable = own_name(variable) if variable in moved else variable
+            if collected:
+                arriving = arriving_name(lems_variable)
+                port.statements.append((arriving, f"{arriving} {op[0]} ({value})"))
+                port.arrivals[lems_variable] = gates[target]
+                continue
             port.statements.append((lems_variable, _assignment(lems_variable, op, value,
                                                                gates[target])))
         ports.append((port, members, side))
@@ -838,7 +879,8 @@ def _carried_pathway(synapses: Mapping, pathway: Mapping, sides: Mapping[str, di
 
 
 def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
-                   parts: NetworkParts, taken: set, carried_plans: Mapping):
+                   parts: NetworkParts, taken: set, carried_plans: Mapping,
+                   after_update: bool = True):
     name = synapses["name"]
     refuse = _Refuse(name)
     source, target = synapses["source"], synapses["target"]
@@ -853,11 +895,12 @@ def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
         plan = carried_plans.get((name, index))
         if plan is not None:
             _carried_parts(synapses, pathway, sides, cells, trigger, plan,
-                           lems_delays(steps, dt), parts, taken)
+                           lems_delays(steps, dt, after_update), parts, taken)
             continue
         for port, members, receiving in _pathway_ports(synapses, pathway, sides,
                                                        parts.written, refuse, dt,
-                                                       parts.carried, parts.spike_times):
+                                                       parts.carried, parts.spike_times,
+                                                       after_update):
             parts.ports.append(port)
             from_ref, from_idx = cells[trigger][0], cells[trigger][1][members]
             to_ref, to_idx = cells[receiving][0], cells[receiving][1][members]
@@ -866,7 +909,7 @@ def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
                 connection_name, port.port,
                 _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
                 _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
-                lems_delays(steps[members], dt), origin=port.origin,
+                lems_delays(steps[members], dt, bool(port.arrivals)), origin=port.origin,
             ))
 
 
@@ -1073,7 +1116,8 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
     cells = np.arange(stop - start)
     parts.projections.append(Projection(
         _unique(f"{name}_connection", taken), port.port, _paths(sources_name, 0, cells),
-        _paths(group["name"], start, cells), lems_delays(np.zeros(len(cells)), dt), origin=name,
+        _paths(group["name"], start, cells), lems_delays(np.zeros(len(cells)), dt, False),
+        origin=name,
     ))
 
 
@@ -1083,7 +1127,8 @@ SYNAPSE_FORMS = ("components", "events")
 
 
 def build_network_parts(description: Mapping, dt: float, duration: float,
-                        taken=(), synapses: str = "components") -> NetworkParts:
+                        taken=(), synapses: str = "components",
+                        after_update: bool = True) -> NetworkParts:
     """
     Plan the network parts of one model description.
 
@@ -1102,6 +1147,11 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
         of their neurons become synapse components that carry it, connected
         by projections; ``'events'``: all synapses are events on the
         receiving cells (also exact, and faster to simulate in jNeuroML).
+    after_update : bool, optional
+        Whether synaptic additions are applied after the receiving cell's
+        update, in Brian's time step (default; see `lems_delays`), or when
+        the event arrives, at the start of the next step (for the portable
+        form: NEURON's synapses cannot wait for the update).
 
     Returns
     -------
@@ -1159,7 +1209,7 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
         taken.add(poisson_input["name"])
     carried_plans = _plan_carried(description, groups, parts, taken, carry=carry)
     for synapses in description.get("synapses") or ():
-        _synapse_parts(synapses, groups, dt, parts, taken, carried_plans)
+        _synapse_parts(synapses, groups, dt, parts, taken, carried_plans, after_update)
     for poisson_input in description.get("poissoninputs") or ():
         _poisson_input_parts(poisson_input, groups, dt, parts, taken)
     return parts
@@ -1218,7 +1268,52 @@ def add_event_ports(cell_type, ports: list[EventPort]) -> set:
         for variable, value in port.statements:
             handler.add(lems.StateAssignment(variable, value))
         cell_type.dynamics.add(handler)
+        _add_arrivals(cell_type, port.arrivals)
     return dimensions
+
+
+_ALWAYS = "t .geq. 0"
+
+
+def _add_arrivals(cell_type, arrivals: Mapping[str, str | None]):
+    """
+    Let the cell add the collected arrivals after its update (see `lems_delays`).
+
+    One ``OnCondition`` that is always true, placed right after the
+    threshold's (so that, as in Brian, the threshold tests the state before
+    the arrivals, and what a recorded value or the refractoriness computes
+    after them includes them), adds each ``x__arriving`` to ``x`` through
+    the variable's gate and sets it back to 0.
+    """
+    import lems.api as lems
+
+    if not arrivals:
+        return
+    dynamics = cell_type.dynamics
+    handlers = dynamics.event_handlers
+    apply = next((handler for handler in handlers
+                  if getattr(handler, "brian2tools_arrivals", False)), None)
+    if apply is None:
+        apply = lems.OnCondition(_ALWAYS)
+        apply.brian2tools_arrivals = True
+        conditions = [index for index, handler in enumerate(handlers)
+                      if isinstance(handler, lems.OnCondition)]
+        spiking = [index for index in conditions
+                   if any(isinstance(action, lems.EventOut) and action.port == "spike"
+                          for action in handlers[index].actions)]
+        position = (spiking[0] + 1 if spiking else conditions[0] if conditions
+                    else len(handlers))
+        handlers.insert(position, apply)
+    declared = {action.variable for action in apply.actions}
+    for variable, gate in arrivals.items():
+        arriving = arriving_name(variable)
+        if arriving in declared:
+            continue
+        dimension = dynamics.state_variables[variable].dimension
+        dynamics.add(lems.StateVariable(arriving, dimension))
+        apply.add(lems.StateAssignment(variable, _assignment(variable, "+=", arriving, gate)))
+        apply.add(lems.StateAssignment(arriving, "0"))
+        declared.add(arriving)
 
 
 def connection_type_element(projection: Projection) -> ET.Element:

@@ -53,6 +53,7 @@ __all__ = [
     "SynapseType",
     "SynapticProjection",
     "own_name",
+    "arriving_name",
     "linear_components",
     "connected_sets",
     "homogeneous_part",
@@ -119,6 +120,31 @@ def recorded_sum_name(variable: str) -> str:  # noqa: D103
 
 def state_name(variable: str) -> str:  # noqa: D103
     return f"{variable}__state"
+
+
+def arriving_name(variable: str) -> str:
+    """
+    The LEMS state variable that collects the events' additions to ``variable``.
+
+    Events arrive at the start of jNeuroML's step; Brian applies them after
+    the update. The additions wait in this variable, which an
+    ``OnCondition`` adds to ``variable`` (and sets to 0) after the update.
+
+    Parameters
+    ----------
+    variable : str
+        The LEMS name of the variable the events add to.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> arriving_name('ge__state')
+    'ge__state__arriving'
+    """
+    return f"{variable}__arriving"
 
 
 # -------------------------------------------------------------- analysis
@@ -403,7 +429,8 @@ def _constants_in(exprs, namespace: Mapping) -> dict:
 
 def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapping],
                              carried: Mapping[str, Collection[str]],
-                             recorded: Mapping[str, Collection[str]], dt: float):
+                             recorded: Mapping[str, Collection[str]], dt: float,
+                             after_update: bool = True):
     """
     The LEMS definitions of the synapse types, and their components.
 
@@ -423,6 +450,11 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
         Group -> variables recorded by a StateMonitor.
     dt : float
         The time step (seconds).
+    after_update : bool, optional
+        Whether an event's addition waits in ``x__state__arriving`` until the
+        synapse's update (default: Brian applies it after the update of its
+        step, see :func:`.network_export.lems_delays`) or is made when the
+        event arrives (the portable form).
 
     Returns
     -------
@@ -444,7 +476,13 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
     >>> [t.name for t in types], components[0].attrib
     (['P_synapse', 'S_pre_synapse'], {'id': 'S_pre', 'type': 'S_pre_synapse'})
     >>> print(types[1].dynamics.event_handlers[0].actions[0].toxml())
-    <StateAssignment variable="ge__state" value="ge__state + weight * ge__amplitude"/>
+    ... # doctest: +NORMALIZE_WHITESPACE
+    <StateAssignment variable="ge__state__arriving"
+                     value="ge__state__arriving + weight * ge__amplitude"/>
+    >>> print(types[1].dynamics.event_handlers[1].toxml())  # doctest: +NORMALIZE_WHITESPACE
+    <OnCondition test="t .geq. 0"><StateAssignment variable="ge__state"
+    value="ge__state + ge__state__arriving"/><StateAssignment variable="ge__state__arriving"
+    value="0"/></OnCondition>
     """
     component_types, components, dimensions = [], [], set()
     bases = {}
@@ -511,10 +549,19 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
                 exprs[variable], mapping, synapse.group,
                 f"the equation of {variable} (in the synapses of {synapse.origin})")))
         handler = lems.OnEvent("in")
+        apply = lems.OnCondition("t .geq. 0")
         for index, (variable, value) in enumerate(synapse.increments):
             unit = equations[variable]["unit"]
             dimension = lems_dimension(unit, synapse.group)
             state = state_name(variable)
+            if after_update:
+                # collected now, added after the update (Brian's order)
+                target = arriving_name(state)
+                if target not in dynamics.state_variables:
+                    dynamics.add(lems.StateVariable(target, dimension.name))
+                    apply.add(lems.StateAssignment(state, f"{state} + {target}"))
+                    apply.add(lems.StateAssignment(target, "0"))
+                state = target
             if value is None:
                 scale = f"{variable}__amplitude"
                 component_type.add(lems.Constant(
@@ -527,6 +574,8 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
                     value * _si(unit), dimension), dimension.name))
                 handler.add(lems.StateAssignment(state, f"{state} + {constant}"))
         dynamics.add(handler)
+        if apply.actions:
+            dynamics.add(apply)
         component_types.append(component_type)
         components.append(ET.Element("Component", {"id": synapse.component,
                                                    "type": synapse.name}))
