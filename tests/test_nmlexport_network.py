@@ -5,10 +5,12 @@ groups and inputs (brian2tools.nmlexport.network_export and its use by the
 
 The fidelity tests export a network, simulate it with jNeuroML and with Brian
 (runtime device, forward Euler, same dt) and compare: spike trains must be
-identical up to jNeuroML's one-step delay, and traces equal within 1e-6 of
-their scale. jNeuroML applies a synaptic event at the start of the step after
-the one Brian applies it in (the dynamics, and so every later sample, are
-the same), so the single sample at which an event arrives is not compared.
+identical up to jNeuroML's one-step delay in reporting them, and traces equal
+within 1e-6 of their scale at every sample. Synapses with a delay of at least
+one time step act in Brian's step; synapses without a delay act exactly as
+Brian's synapses with a delay of one step (jNeuroML cannot deliver an event
+within the step that emits it), so networks with such synapses are compared
+with Brian's run of the same network with those delays set to dt.
 """
 
 import os
@@ -84,12 +86,25 @@ def _export(build, folder, name="model", **options):
     return model_file
 
 
-def _simulate(build, random_seed=1):
-    """Run ``build('euler')`` with Brian; returns the objects by name."""
+def _simulate(build, random_seed=1, zero_delays_as_one_step=False):
+    """
+    Run ``build('euler')`` with Brian; returns the objects by name.
+
+    With ``zero_delays_as_one_step``, synapses whose delay rounds to 0 steps
+    get a delay of one step (dt): what the export does with them.
+    """
     start_scope()
     seed(random_seed)
     defaultclock.dt = DT
     objects, duration = build("euler")
+    if zero_delays_as_one_step:
+        for synapses in (obj for obj in objects if isinstance(obj, Synapses)):
+            delays = np.asarray(synapses.delay[:])
+            if np.ndim(delays) == 0:
+                assert delay_steps(delays, float(DT)) > 0, synapses.name  # scalar: set once
+                continue
+            zero = delay_steps(delays, float(DT)) == 0
+            synapses.delay = np.where(zero, float(DT), delays) * second
     Network(objects).run(duration)
     return {obj.name: obj for obj in objects}
 
@@ -110,34 +125,6 @@ def _describe(build):
         prefs.codegen.target = "numpy"
 
 
-def _arrivals(objects, synapses_names, n_samples):
-    """
-    For each cell of ``group``, the increments that arrive at each recorded sample.
-
-    A spike Brian emits at step n through a synapse with a delay of d steps
-    changes the post-synaptic value recorded at step n + d + 1.
-    """
-    dt = float(DT)
-    increments = {}
-    for name in synapses_names:
-        synapses = objects[name]
-        source = getattr(synapses.source, "source", synapses.source)  # the group of a subgroup
-        start = getattr(synapses.source, "start", 0)
-        source_monitor = next(obj for obj in objects.values() if isinstance(obj, SpikeMonitor)
-                              and obj.source.name == source.name)
-        steps = delay_steps(np.broadcast_to(np.asarray(synapses.delay[:]), (len(synapses),)),
-                            dt)
-        i, j = np.asarray(synapses.i[:]), np.asarray(synapses.j[:])
-        for index, time in zip(source_monitor.i[:], source_monitor.t[:], strict=True):
-            emitted = int(round(float(time) / dt))
-            for synapse in np.nonzero(i == index - start)[0]:
-                sample = emitted + steps[synapse] + 1
-                if sample < n_samples:
-                    key = (j[synapse] + synapses.target.start, sample)
-                    increments[key] = increments.get(key, 0.0) + 1
-    return increments
-
-
 def _compare_spikes(brian_monitor, lems, dt=float(DT)):
     expected_i = np.asarray(brian_monitor.i[:])
     expected_t = np.asarray(brian_monitor.t[:])
@@ -151,26 +138,22 @@ def _compare_spikes(brian_monitor, lems, dt=float(DT)):
                                    err_msg=f"{brian_monitor.name}: spikes of cell {index}")
 
 
-def _compare_trace(brian_monitor, lems, variable, skip, min_compared=0.8):
-    """Equal within 1e-6 of the scale, except at the samples in ``skip`` (cell, sample)."""
+def _compare_trace(brian_monitor, lems, variable):
+    """Equal within 1e-6 of the scale at every recorded sample."""
     expected = np.asarray(getattr(brian_monitor, variable))
     got = np.asarray(lems[variable])[:, :expected.shape[1]]
     np.testing.assert_allclose(np.asarray(lems["t"])[:expected.shape[1]],
                                np.asarray(brian_monitor.t[:]), rtol=0, atol=1e-12)
     for row, cell in enumerate(np.asarray(brian_monitor.record)):
         scale = max(np.max(np.abs(expected[row])), 1e-30)
-        mask = np.ones(expected.shape[1], dtype=bool)
-        for sample in range(expected.shape[1]):
-            if (cell, sample) in skip:
-                mask[sample] = False
-        error = np.max(np.abs(got[row][mask] - expected[row][mask]))
-        assert error <= 1e-6 * scale, (
-            f"{variable} of cell {cell}: difference {error:.3g} (scale {scale:.3g})")
-        assert mask.mean() > min_compared, "too many samples with arriving events to compare"
+        error = np.abs(got[row] - expected[row])
+        assert np.max(error) <= 1e-6 * scale, (
+            f"{variable} of cell {cell}: difference {np.max(error):.3g} (scale {scale:.3g}) "
+            f"first at sample {int(np.argmax(error > 1e-6 * scale))}")
 
 
 # ------------------------------------------------------------- pure parts
-def test_delays_are_rounded_like_brian_and_shifted_half_a_step():
+def test_delays_are_rounded_like_brian_and_written_half_a_step_shorter():
     delays = np.array([0.0, 0.1, 0.14, 0.15, 0.25, 2.5]) * ms
     start_scope()
     defaultclock.dt = DT
@@ -185,7 +168,11 @@ def test_delays_are_rounded_like_brian_and_shifted_half_a_step():
     brian_steps = np.argmax(np.asarray(monitor.v) > 0, axis=1) - 11
     steps = delay_steps(np.asarray(delays), float(DT))
     assert steps.tolist() == brian_steps.tolist()
-    np.testing.assert_allclose(lems_delays(steps, float(DT)), (steps + 0.5) * float(DT))
+    # at least one step; events applied on arrival (portable form) half a step longer
+    np.testing.assert_allclose(lems_delays(steps, float(DT)),
+                               (np.maximum(steps, 1) - 0.5) * float(DT))
+    np.testing.assert_allclose(lems_delays(steps, float(DT), after_update=False),
+                               (steps + 0.5) * float(DT))
 
 
 def test_spike_generator_times_are_half_a_step_after_brians_bins():
@@ -259,8 +246,12 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     dynamics = definition.find("Dynamics")
     assert dynamics.find("TimeDerivative").attrib == {"variable": "ge__state",
                                                       "value": "-ge__state / (5 * ms)"}
+    # the event's addition waits for the synapse's update, as in Brian's time step
     assert dynamics.find("OnEvent/StateAssignment").attrib == {
-        "variable": "ge__state", "value": "ge__state + weight * ge__amplitude"}
+        "variable": "ge__state__arriving", "value": "ge__state__arriving + weight * ge__amplitude"}
+    assert [a.attrib for a in dynamics.find("OnCondition")] == [
+        {"variable": "ge__state", "value": "ge__state + ge__state__arriving"},
+        {"variable": "ge__state__arriving", "value": "0"}]
     # the cell keeps its own copy and reads the sum over its synapses
     cell = _by_name(root, "ComponentType", "cells_cell")
     assert cell.find("Attachments").attrib == {"name": "synapses", "type": "cells_synapse"}
@@ -275,9 +266,14 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     ports = {p.get("name") for p in cell.iter("EventPort") if p.get("direction") == "in"}
     assert ports == {"recurrent_pre"}
     handler = next(h for h in cell.iter("OnEvent") if h.get("port") == "recurrent_pre")
-    # an event of the step in which the cell spikes is overwritten by Brian's reset
+    # the event's addition waits for the cell's update (after the threshold); one of
+    # the step in which the cell spikes is overwritten by Brian's reset
     assert [(a.get("variable"), a.get("value")) for a in handler] == [
-        ("v", "v + H((t - lastspike) / dt - 1.5) * (recurrent__w_rec)")]
+        ("v__arriving", "v__arriving + (recurrent__w_rec)")]
+    conditions = cell.findall("Dynamics/OnCondition")
+    assert conditions[0].find("EventOut").get("port") == "spike"
+    assert [(a.get("variable"), a.get("value")) for a in conditions[1]] == [
+        ("v", "v + H((t - lastspike) / dt - 1.5) * (v__arriving)"), ("v__arriving", "0")]
     recurrent = objects["recurrent"]
     expected_pairs = sorted(zip((f"cells[{i}]" for i in recurrent.i[:]),
                                 (f"cells[{j}]" for j in recurrent.j[:]), strict=True))
@@ -301,14 +297,15 @@ def _distance_weights(method):
 
 @needs_network_device
 @pytest.mark.parametrize("synapses", ["components", "events"])
-def test_the_half_step_of_every_delay_is_explained_in_the_file(tmp_path, synapses):
+def test_the_timing_of_every_delay_is_explained_in_the_file(tmp_path, synapses):
     model_file = _export(_small_network, tmp_path, synapses=synapses)
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
     network = ET.parse(model_file, parser=parser).getroot().find("network")
     comments = [node.text for node in network if node.tag is ET.Comment]
     assert len(comments) == 1
-    assert "Brian's delay plus half a time step (0.05 ms)" in comments[0]
-    assert "also for synapses without a delay" in comments[0]
+    assert "Brian's delay minus half a time step (0.05 ms)" in comments[0]
+    assert ("Synapses without a delay (or with less than one step) get 0.05 ms: they act "
+            "one step later than in Brian") in comments[0]
     # the recurrent synapses have no delay: written as half a step
     delays = {parse_quantity(element.get("delay")) for element in network.iter()
               if "recurrent" in (element.get("targetPort") or element.get("id") or "")
@@ -512,6 +509,56 @@ def test_unsupported_inputs_are_refused_by_name():
 
 
 # ------------------------------------------------------- fidelity (jNeuroML)
+_TIMING_STEPS = (0, 1, 3)
+
+
+def _timing_network(method, extra_steps=0):
+    """One spike source, v += w and ge += w onto three cells, delays of 0, 1 and 3 steps."""
+    stimulus = SpikeGeneratorGroup(1, [0, 0, 0], [1, 2.5, 2.6] * ms, name="stimulus")
+    # the threshold keeps v in the cell: 'v += w' stays an event on the cell,
+    # 'ge += w' becomes a synapse component (synapses='components')
+    cells = NeuronGroup(len(_TIMING_STEPS), """dv/dt = (ge - v)/(10*ms) : volt
+                                               dge/dt = -ge/(5*ms) : volt""",
+                        threshold="v > 1*volt", reset="v = 0*volt", method=method,
+                        name="cells")
+    kick = Synapses(stimulus, cells, on_pre="v += 1*mV", name="kick")
+    drive = Synapses(stimulus, cells, on_pre="ge += 2*mV", name="drive")
+    for synapses in (kick, drive):
+        synapses.connect()
+        synapses.delay = (np.array(_TIMING_STEPS) + extra_steps) * DT
+    return [stimulus, cells, kick, drive,
+            StateMonitor(cells, ["v", "ge"], record=True, name="state")], 4 * ms
+
+
+@needs_jneuroml
+@needs_network_device
+def test_synaptic_events_act_in_brians_time_step(tmp_path):
+    files = {form: _export(_timing_network, tmp_path / form, synapses=form)
+             for form in ("components", "events")}
+    processes = {form: start_jneuroml(path) for form, path in files.items()}
+    for process in processes.values():
+        finish_jneuroml(process)
+    brian = _simulate(_timing_network)["state"]
+    one_step_later = _simulate(lambda method: _timing_network(method, 1))["state"]
+    arrival = 10 + 1  # the first sample with the first spike's effect in Brian (no delay)
+    for form, path in files.items():
+        lems = load_recordings(path)["state"]
+        for variable, increment in (("v", 1e-3), ("ge", 2e-3)):
+            got = np.asarray(lems[variable])[:, :len(brian.t)]
+            expected = np.asarray(getattr(brian, variable))
+            later = np.asarray(getattr(one_step_later, variable))
+            # delays of 1 and 3 steps: every sample as in Brian (jNeuroML writes 7 digits)
+            np.testing.assert_allclose(got[1:], expected[1:], rtol=0, atol=1e-9,
+                                       err_msg=f"{form}: {variable}")
+            # no delay: exactly Brian's synapses with a delay of one step...
+            np.testing.assert_allclose(got[0], later[0], rtol=0, atol=1e-9,
+                                       err_msg=f"{form}: {variable}")
+            # ...which lacks exactly the increment at the first arrival, and not before
+            difference = got[0] - expected[0]
+            assert difference[arrival] == pytest.approx(-increment, rel=1e-6)
+            assert np.all(np.abs(difference[:arrival]) < 1e-12)
+
+
 def _deterministic_network(method):
     """Spike generators, two groups, delays, recurrent and feedback connections."""
     stimulus = SpikeGeneratorGroup(3, [0, 1, 2, 0, 1], [1, 2, 3.3, 6, 7.05] * ms,
@@ -613,29 +660,24 @@ def test_networks_run_in_jneuroml_like_brian(tmp_path):
     recordings = {name: load_recordings(path) for name, path in files.items()}
 
     # deterministic: identical spikes (one step later), exact traces
-    brian = _simulate(_deterministic_network)
+    # (its synapses without a delay act as Brian's with a delay of one step)
+    brian = _simulate(_deterministic_network, zero_delays_as_one_step=True)
     assert len(brian["first_spikes"].t) > 10 and len(brian["second_spikes"].t) > 3
-    n_samples = len(brian["first_state"].t)
-    skip_first = _arrivals(brian, ["drive", "recurrent", "feedback"], n_samples)
-    skip_second = _arrivals(brian, ["forward"], n_samples)
-    skip_third = _arrivals(brian, ["rise", "direct"], n_samples)
     for lems in (recordings["deterministic"], recordings["events"]):
         for monitor in ("first_spikes", "second_spikes", "stimulus_spikes"):
             _compare_spikes(brian[monitor], lems[monitor])
         for variable in ("v", "ge"):
-            _compare_trace(brian["first_state"], lems["first_state"], variable, skip_first)
-            _compare_trace(brian["second_state"], lems["second_state"], variable, skip_second)
+            _compare_trace(brian["first_state"], lems["first_state"], variable)
+            _compare_trace(brian["second_state"], lems["second_state"], variable)
         for variable in ("v", "g", "h", "ga"):
-            _compare_trace(brian["third_state"], lems["third_state"], variable, skip_third)
+            _compare_trace(brian["third_state"], lems["third_state"], variable)
     assert np.max(np.asarray(brian["third_state"].h)) > 0.5 * float(mV)
 
     # the documentation's synapses (v += w, w different for every synapse, random delays)
     documented = _simulate(_distance_weights)
     _compare_spikes(documented["group_spikes"], recordings["documented"]["group_spikes"])
     assert len(documented["group_spikes"].t) > 1000
-    skip = _arrivals(documented, ["synapses"], len(documented["group_state"].t))
-    _compare_trace(documented["group_state"], recordings["documented"]["group_state"], "v",
-                   skip, min_compared=0.4)
+    _compare_trace(documented["group_state"], recordings["documented"]["group_state"], "v")
 
     # CUBA (1000 cells): population rate within 15 %
     cuba = _simulate(_cuba)
