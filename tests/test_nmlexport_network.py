@@ -7,10 +7,11 @@ The fidelity tests export a network, simulate it with jNeuroML and with Brian
 (runtime device, forward Euler, same dt) and compare: spike trains must be
 identical up to jNeuroML's one-step delay in reporting them, and traces equal
 within 1e-6 of their scale at every sample. Synapses with a delay of at least
-one time step act in Brian's step; synapses without a delay act exactly as
-Brian's synapses with a delay of one step (jNeuroML cannot deliver an event
-within the step that emits it), so networks with such synapses are compared
-with Brian's run of the same network with those delays set to dt.
+one time step act in Brian's step. The events of synapses without a delay
+reach the cell before the update of the next step (jNeuroML cannot deliver an
+event within the step that emits it): the new state, and so the dynamics and
+the spikes, are Brian's, but the value recorded at the arrival lacks exactly
+the increment; the tests check that difference.
 """
 
 import os
@@ -86,27 +87,44 @@ def _export(build, folder, name="model", **options):
     return model_file
 
 
-def _simulate(build, random_seed=1, zero_delays_as_one_step=False):
-    """
-    Run ``build('euler')`` with Brian; returns the objects by name.
-
-    With ``zero_delays_as_one_step``, synapses whose delay rounds to 0 steps
-    get a delay of one step (dt): what the export does with them.
-    """
+def _simulate(build, random_seed=1):
+    """Run ``build('euler')`` with Brian; returns the objects by name."""
     start_scope()
     seed(random_seed)
     defaultclock.dt = DT
     objects, duration = build("euler")
-    if zero_delays_as_one_step:
-        for synapses in (obj for obj in objects if isinstance(obj, Synapses)):
-            delays = np.asarray(synapses.delay[:])
-            if np.ndim(delays) == 0:
-                assert delay_steps(delays, float(DT)) > 0, synapses.name  # scalar: set once
-                continue
-            zero = delay_steps(delays, float(DT)) == 0
-            synapses.delay = np.where(zero, float(DT), delays) * second
     Network(objects).run(duration)
     return {obj.name: obj for obj in objects}
+
+
+def _missing_at_arrival(objects, additions, n_samples):
+    """
+    What jNeuroML's recording lacks at the arrival of events without a delay.
+
+    ``additions``: ``{synapses name: increment}`` (a float, or one per synapse)
+    for the recorded variable. A spike Brian emits at step n through a synapse
+    without a delay changes the value recorded at step n + 1; jNeuroML adds it
+    just after recording that sample. Returns ``{(cell, sample): total}``.
+    """
+    dt = float(DT)
+    missing = {}
+    for name, increment in additions.items():
+        synapses = objects[name]
+        source = getattr(synapses.source, "source", synapses.source)  # a subgroup's group
+        start = getattr(synapses.source, "start", 0)
+        monitor = next(obj for obj in objects.values() if isinstance(obj, SpikeMonitor)
+                       and obj.source.name == source.name)
+        steps = delay_steps(np.broadcast_to(np.asarray(synapses.delay[:]), (len(synapses),)),
+                            dt)
+        increments = np.broadcast_to(np.asarray(increment, dtype=float), (len(synapses),))
+        i, j = np.asarray(synapses.i[:]), np.asarray(synapses.j[:]) + synapses.target.start
+        for index, time in zip(monitor.i[:], monitor.t[:], strict=True):
+            sample = int(round(float(time) / dt)) + 1
+            for synapse in np.nonzero((i == index - start) & (steps == 0))[0]:
+                if sample < n_samples:
+                    key = (int(j[synapse]), sample)
+                    missing[key] = missing.get(key, 0.0) + increments[synapse]
+    return missing
 
 
 def _describe(build):
@@ -138,15 +156,24 @@ def _compare_spikes(brian_monitor, lems, dt=float(DT)):
                                    err_msg=f"{brian_monitor.name}: spikes of cell {index}")
 
 
-def _compare_trace(brian_monitor, lems, variable):
-    """Equal within 1e-6 of the scale at every recorded sample."""
+def _compare_trace(brian_monitor, lems, variable, missing=None):
+    """
+    Equal within 1e-6 of the scale at every recorded sample.
+
+    ``missing``: ``{(cell, sample): increment}`` that jNeuroML's value lacks
+    at the arrival of events without a delay (`_missing_at_arrival`).
+    """
     expected = np.asarray(getattr(brian_monitor, variable))
     got = np.asarray(lems[variable])[:, :expected.shape[1]]
     np.testing.assert_allclose(np.asarray(lems["t"])[:expected.shape[1]],
                                np.asarray(brian_monitor.t[:]), rtol=0, atol=1e-12)
     for row, cell in enumerate(np.asarray(brian_monitor.record)):
+        target = expected[row].copy()
+        for (missing_cell, sample), increment in (missing or {}).items():
+            if missing_cell == cell:
+                target[sample] -= increment
         scale = max(np.max(np.abs(expected[row])), 1e-30)
-        error = np.abs(got[row] - expected[row])
+        error = np.abs(got[row] - target)
         assert np.max(error) <= 1e-6 * scale, (
             f"{variable} of cell {cell}: difference {np.max(error):.3g} (scale {scale:.3g}) "
             f"first at sample {int(np.argmax(error > 1e-6 * scale))}")
@@ -201,6 +228,7 @@ def _small_network(method):
     excitation.w = "(exp(-(i - j)**2/10.) + 0.5*rand())*mV"
     recurrent = Synapses(cells[:5], cells, on_pre="v += w_rec", name="recurrent")
     recurrent.connect("i != j")
+    recurrent.delay = "(i % 2) * 0.2*ms"  # half without a delay, half with two steps
     recurrent.namespace["w_rec"] = 0.5 * mV
     return [stimulus, cells, excitation, recurrent], 5 * ms
 
@@ -262,24 +290,35 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     assert derivatives == {"ge__own": "-ge__own / (5 * ms)",
                            "v": "(ge__total - v) / (10 * ms)"}
 
-    # v += w_rec cannot live in a synapse: a port on the cell, connections per synapse
+    # v += w_rec cannot live in a synapse: a port on the cell, connections per synapse;
+    # the synapses without a delay get a port of their own (see below)
     ports = {p.get("name") for p in cell.iter("EventPort") if p.get("direction") == "in"}
-    assert ports == {"recurrent_pre"}
-    handler = next(h for h in cell.iter("OnEvent") if h.get("port") == "recurrent_pre")
-    # the event's addition waits for the cell's update (after the threshold); one of
-    # the step in which the cell spikes is overwritten by Brian's reset
-    assert [(a.get("variable"), a.get("value")) for a in handler] == [
-        ("v__arriving", "v__arriving + (recurrent__w_rec)")]
+    assert ports == {"recurrent_pre", "recurrent_pre_now"}
+    handlers = {h.get("port"): [(a.get("variable"), a.get("value")) for a in h]
+                for h in cell.iter("OnEvent")}
+    # with a delay, the event's addition waits for the cell's update, after the
+    # threshold; the addition of the step in which the cell spikes is overwritten by
+    # Brian's reset (the gate)
+    assert handlers["recurrent_pre"] == [("v__arriving", "v__arriving + (recurrent__w_rec)")]
     conditions = cell.findall("Dynamics/OnCondition")
     assert conditions[0].find("EventOut").get("port") == "spike"
     assert [(a.get("variable"), a.get("value")) for a in conditions[1]] == [
         ("v", "v + H((t - lastspike) / dt - 1.5) * (v__arriving)"), ("v__arriving", "0")]
+    # without a delay, it changes v when it arrives, at the start of the next step
+    assert handlers["recurrent_pre_now"] == [
+        ("v", "v + H((t - lastspike) / dt - 1.5) * (recurrent__w_rec)")]
     recurrent = objects["recurrent"]
-    expected_pairs = sorted(zip((f"cells[{i}]" for i in recurrent.i[:]),
-                                (f"cells[{j}]" for j in recurrent.j[:]), strict=True))
-    elements = [e for e in network if e.tag == "recurrent_pre_connection"]
-    assert sorted((e.get("from"), e.get("to")) for e in elements) == expected_pairs
-    assert {e.get("targetPort") for e in elements} == {"recurrent_pre"}
+    steps = delay_steps(recurrent.delay[:], float(DT))
+    assert sorted(set(steps.tolist())) == [0, 2]
+    for port, chosen in (("recurrent_pre", steps == 2), ("recurrent_pre_now", steps == 0)):
+        expected_pairs = sorted(zip(
+            (f"cells[{i}]" for i in np.asarray(recurrent.i[:])[chosen]),
+            (f"cells[{j}]" for j in np.asarray(recurrent.j[:])[chosen]), strict=True))
+        elements = [e for e in network if e.tag == f"{port}_connection"]
+        assert sorted((e.get("from"), e.get("to")) for e in elements) == expected_pairs
+        assert {e.get("targetPort") for e in elements} == {port}
+        assert {round(parse_quantity(e.get("delay")) / float(DT), 9) for e in elements} == {
+            1.5 if port == "recurrent_pre" else 0.5}
 
 
 def _distance_weights(method):
@@ -306,11 +345,12 @@ def test_the_timing_of_every_delay_is_explained_in_the_file(tmp_path, synapses):
     assert "Brian's delay minus half a time step (0.05 ms)" in comments[0]
     assert ("Synapses without a delay (or with less than one step) get 0.05 ms: they act "
             "one step later than in Brian") in comments[0]
-    # the recurrent synapses have no delay: written as half a step
-    delays = {parse_quantity(element.get("delay")) for element in network.iter()
+    # the recurrent synapses: two steps written as 1.5, none as half a step
+    delays = {round(parse_quantity(element.get("delay")) / float(DT), 9)
+              for element in network.iter()
               if "recurrent" in (element.get("targetPort") or element.get("id") or "")
               and element.get("delay")}
-    assert delays == {float(DT) / 2}
+    assert delays == {0.5, 1.5}
 
 
 @needs_network_device
@@ -512,7 +552,7 @@ def test_unsupported_inputs_are_refused_by_name():
 _TIMING_STEPS = (0, 1, 3)
 
 
-def _timing_network(method, extra_steps=0):
+def _timing_network(method):
     """One spike source, v += w and ge += w onto three cells, delays of 0, 1 and 3 steps."""
     stimulus = SpikeGeneratorGroup(1, [0, 0, 0], [1, 2.5, 2.6] * ms, name="stimulus")
     # the threshold keeps v in the cell: 'v += w' stays an event on the cell,
@@ -525,8 +565,8 @@ def _timing_network(method, extra_steps=0):
     drive = Synapses(stimulus, cells, on_pre="ge += 2*mV", name="drive")
     for synapses in (kick, drive):
         synapses.connect()
-        synapses.delay = (np.array(_TIMING_STEPS) + extra_steps) * DT
-    return [stimulus, cells, kick, drive,
+        synapses.delay = np.array(_TIMING_STEPS) * DT
+    return [stimulus, cells, kick, drive, SpikeMonitor(stimulus, name="stimulus_spikes"),
             StateMonitor(cells, ["v", "ge"], record=True, name="state")], 4 * ms
 
 
@@ -538,25 +578,26 @@ def test_synaptic_events_act_in_brians_time_step(tmp_path):
     processes = {form: start_jneuroml(path) for form, path in files.items()}
     for process in processes.values():
         finish_jneuroml(process)
-    brian = _simulate(_timing_network)["state"]
-    one_step_later = _simulate(lambda method: _timing_network(method, 1))["state"]
-    arrival = 10 + 1  # the first sample with the first spike's effect in Brian (no delay)
+    objects = _simulate(_timing_network)
+    brian = objects["state"]
+    n_samples = len(brian.t)
     for form, path in files.items():
         lems = load_recordings(path)["state"]
-        for variable, increment in (("v", 1e-3), ("ge", 2e-3)):
-            got = np.asarray(lems[variable])[:, :len(brian.t)]
+        for variable, synapses, increment in (("v", "kick", 1e-3), ("ge", "drive", 2e-3)):
+            got = np.asarray(lems[variable])[:, :n_samples]
             expected = np.asarray(getattr(brian, variable))
-            later = np.asarray(getattr(one_step_later, variable))
             # delays of 1 and 3 steps: every sample as in Brian (jNeuroML writes 7 digits)
             np.testing.assert_allclose(got[1:], expected[1:], rtol=0, atol=1e-9,
                                        err_msg=f"{form}: {variable}")
-            # no delay: exactly Brian's synapses with a delay of one step...
-            np.testing.assert_allclose(got[0], later[0], rtol=0, atol=1e-9,
-                                       err_msg=f"{form}: {variable}")
-            # ...which lacks exactly the increment at the first arrival, and not before
+            # no delay: the value recorded at each arrival lacks exactly the increment
+            # (three spikes, at 1, 2.5 and 2.6 ms), every other sample is Brian's
+            missing = _missing_at_arrival(objects, {synapses: increment}, n_samples)
+            assert sorted(missing) == [(0, 11), (0, 26), (0, 27)]
             difference = got[0] - expected[0]
-            assert difference[arrival] == pytest.approx(-increment, rel=1e-6)
-            assert np.all(np.abs(difference[:arrival]) < 1e-12)
+            np.testing.assert_allclose(difference[[11, 26, 27]], -increment, rtol=1e-6)
+            difference[[11, 26, 27]] = 0
+            np.testing.assert_allclose(difference, 0, rtol=0, atol=1e-9,
+                                       err_msg=f"{form}: {variable}")
 
 
 def _deterministic_network(method):
@@ -660,17 +701,24 @@ def test_networks_run_in_jneuroml_like_brian(tmp_path):
     recordings = {name: load_recordings(path) for name, path in files.items()}
 
     # deterministic: identical spikes (one step later), exact traces
-    # (its synapses without a delay act as Brian's with a delay of one step)
-    brian = _simulate(_deterministic_network, zero_delays_as_one_step=True)
+    brian = _simulate(_deterministic_network)
     assert len(brian["first_spikes"].t) > 10 and len(brian["second_spikes"].t) > 3
+    n_samples = len(brian["first_state"].t)
+    # the synapses without a delay: drive (the first), direct (g and ga), feedback (gi)
+    missing = {"ge": _missing_at_arrival(brian, {"drive": brian["drive"].w[:]}, n_samples),
+               "g": _missing_at_arrival(brian, {"direct": 0.5e-3}, n_samples),
+               "ga": _missing_at_arrival(brian, {"direct": 0.25e-3}, n_samples)}
+    assert len(missing["ge"]) >= 2 and len(missing["g"]) > 5
     for lems in (recordings["deterministic"], recordings["events"]):
         for monitor in ("first_spikes", "second_spikes", "stimulus_spikes"):
             _compare_spikes(brian[monitor], lems[monitor])
         for variable in ("v", "ge"):
-            _compare_trace(brian["first_state"], lems["first_state"], variable)
+            _compare_trace(brian["first_state"], lems["first_state"], variable,
+                           missing.get(variable))
             _compare_trace(brian["second_state"], lems["second_state"], variable)
         for variable in ("v", "g", "h", "ga"):
-            _compare_trace(brian["third_state"], lems["third_state"], variable)
+            _compare_trace(brian["third_state"], lems["third_state"], variable,
+                           missing.get(variable))
     assert np.max(np.asarray(brian["third_state"].h)) > 0.5 * float(mV)
 
     # the documentation's synapses (v += w, w different for every synapse, random delays)

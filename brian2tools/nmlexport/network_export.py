@@ -23,19 +23,20 @@ How a Brian network becomes LEMS (the reasons are in
   k-th synapse onto a cell arrives at port k).
 * Timing (see `lems_delays`): jNeuroML reports a spike one step after
   Brian and delivers an event at the start of a step, before the cells are
-  updated; Brian applies a synaptic effect after the update. So an event
-  that only adds to variables (``v += w``, ``ge += w``) is collected in the
-  receiving component (``v__arriving``) at the start of the step and added
-  after the update, by an ``OnCondition`` right after the threshold's, and
-  a delay of ``d >= 1`` Brian steps is written as ``(d - 1/2) * dt``: the
-  cells then integrate, record and spike exactly as in Brian. A delay of 0
-  cannot be shortened further (jNeuroML would deliver the event during the
-  update, before or after the receiving cell's, depending on their order),
-  so it is written as ``dt/2``: the synapse acts exactly as in Brian with a
-  delay of one step. Statements that read the receiving cell's variables
-  (``v += w*(E - v)``), Poisson inputs and the portable form keep the
-  event at the start of the next step, with the delay ``(d + 1/2) * dt``
-  (the recorded value lags one sample at the arrival).
+  updated; Brian applies a synaptic effect after the update. An event with
+  a delay of ``d >= 1`` Brian steps that only adds to variables (``v +=
+  w``, ``ge += w``) is written with the delay ``(d - 1/2) * dt``: it
+  arrives at the start of Brian's step, the receiving component collects
+  it (``v__arriving``) and adds it after its update, in an ``OnCondition``
+  right after the threshold's; the cells then integrate, record and spike
+  exactly as in Brian. A delay of 0 cannot be shortened (jNeuroML would
+  deliver the event during the update, before or after the receiving
+  cell's depending on their order), so such events (and Poisson inputs,
+  statements that read the receiving cell's variables such as ``v +=
+  w*(E - v)``, and the portable form) arrive half a step after the next
+  step begins (``(d + 1/2) * dt``) and change the state when they arrive,
+  before the update: the dynamics and spikes are still Brian's, but the
+  value recorded at the arrival lacks the event.
 * A SpikeGeneratorGroup becomes a population of NeuroML ``spikeArray``
   sources with the spike times Brian uses (periods unrolled over the
   simulated time); a PoissonGroup a population of ``spikeGeneratorPoisson``
@@ -132,6 +133,17 @@ class EventPort:
         LEMS name -> (Brian unit, array with one value per cell of the
         group) of the per-cell parameters the statements use (the values
         of the synapse each cell receives at this port).
+    arrivals : dict
+        LEMS variable -> gate (or None) of the additions that the statements
+        collect in ``variable__arriving`` and the cell adds after its update
+        (see `lems_delays`); empty if the statements change the variables
+        when the event arrives.
+    now_port : str or None
+        For statements that collect their additions: the name of a second
+        port whose events change the variables when they arrive (the
+        synapses without a delay), with `now_statements`.
+    now_statements : list of (str, str)
+        The statements of `now_port`.
     """
 
     group: str
@@ -141,6 +153,8 @@ class EventPort:
     origin: str = ""
     per_cell: dict = field(default_factory=dict)
     arrivals: dict = field(default_factory=dict)
+    now_port: str | None = None
+    now_statements: list = field(default_factory=list)
 
 
 @dataclass
@@ -264,13 +278,15 @@ def lems_delays(steps, dt: float, after_update: bool = True) -> np.ndarray:
     the cells are updated. Events whose additions the receiving component
     collects and applies after its update (``after_update``) must arrive at
     the start of step ``n + d + 1``: the delay is ``(d - 1/2) * dt``, the
-    half step keeping jNeuroML's floating-point clock from moving it. A
-    delay of 0 cannot be shortened (jNeuroML would deliver the event during
-    the update, before or after that of the receiving cell depending on the
-    order of the cells), so it is ``dt/2``, exactly Brian's delay of one
-    step. Events applied when they arrive (``after_update=False``) get
-    ``(d + 1/2) * dt``: they change the state from the step after Brian's
-    on, so the value recorded at the arrival lacks the event.
+    half step keeping jNeuroML's floating-point clock from moving it. This
+    needs ``d >= 1``: with ``d = 0`` jNeuroML would have to deliver the event
+    within the step that emits it, before or after the update of the
+    receiving cell depending on the order of the cells. Events that change
+    the state when they arrive (``after_update=False``, and the synapses
+    without a delay) get ``(d + 1/2) * dt``: they arrive before the update
+    of the step after Brian's, which gives the same new state (Brian adds
+    after the update of step ``n + d``, jNeuroML before the update of step
+    ``n + d + 1``), so only the value recorded at the arrival lacks them.
 
     Parameters
     ----------
@@ -279,8 +295,8 @@ def lems_delays(steps, dt: float, after_update: bool = True) -> np.ndarray:
     dt : float
         The time step (seconds).
     after_update : bool, optional
-        Whether the receiving component applies the event after its update
-        (default) or when it arrives.
+        Whether the receiving component applies the events of synapses with
+        a delay after its update (default) or when they arrive.
 
     Returns
     -------
@@ -291,12 +307,12 @@ def lems_delays(steps, dt: float, after_update: bool = True) -> np.ndarray:
     --------
     >>> lems_delays([0, 1, 3], 0.0001).tolist()
     [5e-05, 5e-05, 0.00025]
-    >>> lems_delays([0, 1, 3], 0.0001, after_update=False).tolist()
-    [5e-05, 0.00015, 0.00035]
+    >>> lems_delays([0, 1, 3], 0.001, after_update=False).tolist()
+    [0.0005, 0.0015, 0.0035]
     """
     steps = np.asarray(steps, dtype=float)
     if after_update:
-        return (np.maximum(steps, 1.0) - 0.5) * float(dt)
+        return np.where(steps >= 1, steps - 0.5, 0.5) * float(dt)
     return (steps + 0.5) * float(dt)
 
 
@@ -670,6 +686,9 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
                 arriving = arriving_name(lems_variable)
                 port.statements.append((arriving, f"{arriving} {op[0]} ({value})"))
                 port.arrivals[lems_variable] = gates[target]
+                # for the synapses without a delay (see lems_delays)
+                port.now_statements.append((lems_variable, _assignment(
+                    lems_variable, op, value, gates[target])))
                 continue
             port.statements.append((lems_variable, _assignment(lems_variable, op, value,
                                                                gates[target])))
@@ -894,28 +913,39 @@ def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
         trigger = "pre" if pathway["prepost"] == "pre" else "post"
         plan = carried_plans.get((name, index))
         if plan is not None:
-            _carried_parts(synapses, pathway, sides, cells, trigger, plan,
-                           lems_delays(steps, dt, after_update), parts, taken)
+            _carried_parts(synapses, pathway, sides, cells, trigger, plan, steps, dt,
+                           parts, taken, after_update)
             continue
         for port, members, receiving in _pathway_ports(synapses, pathway, sides,
                                                        parts.written, refuse, dt,
                                                        parts.carried, parts.spike_times,
                                                        after_update):
             parts.ports.append(port)
-            from_ref, from_idx = cells[trigger][0], cells[trigger][1][members]
-            to_ref, to_idx = cells[receiving][0], cells[receiving][1][members]
-            connection_name = _unique(f"{port.port}_connection", taken)
-            parts.projections.append(Projection(
-                connection_name, port.port,
-                _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
-                _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
-                lems_delays(steps[members], dt, bool(port.arrivals)), origin=port.origin,
-            ))
+            # synapses without a delay change the cell when their event arrives
+            now = steps[members] == 0 if port.arrivals else np.zeros(len(members), bool)
+            if len(members) and np.all(now):
+                port.statements, port.now_statements = port.now_statements, []
+                port.arrivals = {}
+                now[:] = False
+            elif np.any(now):
+                port.now_port = _unique(f"{port.port}_now", taken)
+            for chosen, port_name in ((~now, port.port), (now, port.now_port)):
+                if not np.any(chosen):
+                    continue
+                chosen_members = members[chosen]
+                from_ref, from_idx = cells[trigger][0], cells[trigger][1][chosen_members]
+                to_ref, to_idx = cells[receiving][0], cells[receiving][1][chosen_members]
+                parts.projections.append(Projection(
+                    _unique(f"{port_name}_connection", taken), port_name,
+                    _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
+                    _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
+                    lems_delays(steps[chosen_members], dt, bool(port.arrivals)),
+                    origin=port.origin))
 
 
 def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict],
-                   cells: Mapping, trigger: str, plan: tuple, delays: np.ndarray,
-                   parts: NetworkParts, taken: set):
+                   cells: Mapping, trigger: str, plan: tuple, steps: np.ndarray, dt: float,
+                   parts: NetworkParts, taken: set, after_update: bool = True):
     receiving, increments, weighted = plan
     group = sides[receiving]["name"]
     pathway_name = pathway.get("name") or pathway["prepost"]
@@ -927,21 +957,31 @@ def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict
     amplitude = float(distinct[np.argmax(counts)]) if len(distinct) else 1.0
     if amplitude == 0:
         amplitude = 1.0
-    synapse_type = SynapseType(
-        _unique(f"{base_name}_synapse", taken), _unique(base_name, taken), group,
-        parts.synapse_bases[group], tuple(carried),
-        [(variable, None if index == weighted else value)
-         for index, (variable, value) in enumerate(increments)],
-        amplitude=amplitude, origin=f"{synapses['name']} ({pathway_name})")
-    parts.synapse_types.append(synapse_type)
     from_ref, from_idx = cells[trigger]
     to_ref, to_idx = cells[receiving]
-    parts.synaptic_projections.append(SynapticProjection(
-        _unique(f"{base_name}_projection", taken), synapse_type.component,
-        from_ref["group"], to_ref["group"],
-        _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
-        _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
-        increments_of_weight / amplitude, delays, origin=synapse_type.origin))
+    weights = increments_of_weight / amplitude
+    # with after_update, the synapses without a delay get a type of their own whose
+    # events change the state when they arrive (see lems_delays)
+    now = steps == 0 if after_update else np.ones(len(steps), dtype=bool)
+    kinds = [(chosen, on_arrival) for chosen, on_arrival in ((~now, False), (now, True))
+             if np.any(chosen)] or [(now, not after_update)]
+    for position, (chosen, on_arrival) in enumerate(kinds):
+        suffix = "_now" if position else ""
+        synapse_type = SynapseType(
+            _unique(f"{base_name}{suffix}_synapse", taken), _unique(base_name + suffix, taken),
+            group, parts.synapse_bases[group], tuple(carried),
+            [(variable, None if index == weighted else value)
+             for index, (variable, value) in enumerate(increments)],
+            amplitude=amplitude, origin=f"{synapses['name']} ({pathway_name})",
+            on_arrival=on_arrival)
+        parts.synapse_types.append(synapse_type)
+        parts.synaptic_projections.append(SynapticProjection(
+            _unique(f"{base_name}{suffix}_projection", taken), synapse_type.component,
+            from_ref["group"], to_ref["group"],
+            _paths(from_ref["group"], from_ref.get("start") or 0, from_idx[chosen]),
+            _paths(to_ref["group"], to_ref.get("start") or 0, to_idx[chosen]),
+            weights[chosen], lems_delays(steps[chosen], dt, after_update),
+            origin=synapse_type.origin))
 
 
 def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: NetworkParts,
@@ -1269,6 +1309,12 @@ def add_event_ports(cell_type, ports: list[EventPort]) -> set:
             handler.add(lems.StateAssignment(variable, value))
         cell_type.dynamics.add(handler)
         _add_arrivals(cell_type, port.arrivals)
+        if port.now_port:
+            cell_type.add(lems.EventPort(port.now_port, "in"))
+            handler = lems.OnEvent(port.now_port)
+            for variable, value in port.now_statements:
+                handler.add(lems.StateAssignment(variable, value))
+            cell_type.dynamics.add(handler)
     return dimensions
 
 

@@ -368,6 +368,10 @@ class SynapseType:
         increment, so that the usual weight is exactly 1.
     origin : str
         The Brian object and pathway, for error messages and comments.
+    on_arrival : bool
+        Whether an event changes the state when it arrives (the synapses of
+        this pathway without a delay, and the portable form) rather than
+        after the synapse's update (see :func:`.network_export.lems_delays`).
     """
 
     name: str
@@ -378,6 +382,7 @@ class SynapseType:
     increments: list = field(default_factory=list)
     amplitude: float = 1.0
     origin: str = ""
+    on_arrival: bool = False
 
 
 @dataclass
@@ -554,7 +559,7 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
             unit = equations[variable]["unit"]
             dimension = lems_dimension(unit, synapse.group)
             state = state_name(variable)
-            if after_update:
+            if after_update and not synapse.on_arrival:
                 # collected now, added after the update (Brian's order)
                 target = arriving_name(state)
                 if target not in dynamics.state_variables:
