@@ -143,6 +143,32 @@ def _describe(build):
         prefs.codegen.target = "numpy"
 
 
+def _connections(root, container):
+    """
+    The connections in ``container`` (the network or a projection), compact form.
+
+    Returns a list of dicts: ``f``, ``t`` (the paths), ``d`` (the delay,
+    seconds), ``w`` (the weight, for synapse components), ``port`` (the
+    receiving port, for events on the cell) and ``type`` (the tag).
+    """
+    types = {}
+    for component_type in root.iter("ComponentType"):
+        if component_type.get("extends") not in ("connection", "explicitConnection") \
+                or component_type.find("Path[@name='f']") is None:
+            continue
+        constants = {c.get("name"): c.get("value") for c in component_type.iter("Constant")}
+        types[component_type.get("name")] = constants
+    found = []
+    for element in container:
+        if element.tag not in types:
+            continue
+        values = {**types[element.tag], **element.attrib}
+        found.append({"type": element.tag, "f": values["f"], "t": values["t"],
+                      "d": parse_quantity(values["d"]), "port": values.get("p"),
+                      "w": float(values["w"]) if "w" in values else None})
+    return found
+
+
 def _compare_spikes(brian_monitor, lems, dt=float(DT)):
     expected_i = np.asarray(brian_monitor.i[:])
     expected_t = np.asarray(brian_monitor.t[:])
@@ -244,7 +270,7 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     root = ET.parse(model_file).getroot()
     network = root.find("network")
 
-    # one connectionWD per Brian synapse: its cells (subgroup offset), weight and delay
+    # one connection per Brian synapse: its cells (subgroup offset), weight and delay
     projection = network.find("projection")
     assert projection.get("presynapticPopulation") == "stimulus"
     assert projection.get("postsynapticPopulation") == "cells"
@@ -256,16 +282,17 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     excitation = objects["excitation"]
     expected = {(f"../stimulus[{i}]", f"../cells[{j + 2}]"): float(w) for i, j, w in zip(
         excitation.i[:], excitation.j[:], np.asarray(excitation.w[:]), strict=True)}
-    got = {(c.get("preCellId"), c.get("postCellId")): float(c.get("weight"))
-           * parse_quantity(amplitude) for c in projection.iter("connectionWD")}
-    assert got.keys() == expected.keys() and len(got) == len(excitation) == 12
+    connections = _connections(root, projection)
+    got = {(c["f"], c["t"]): c["w"] * parse_quantity(amplitude) for c in connections}
+    assert got.keys() == expected.keys() and len(connections) == len(excitation) == 12
     for key, weight in expected.items():
         assert got[key] == pytest.approx(weight, rel=1e-15)
     assert len(set(expected.values())) == 12  # random weights: every synapse its own
     steps = delay_steps(np.broadcast_to(np.asarray(excitation.delay[:]), (12,)), float(DT))
-    assert {parse_quantity(c.get("delay")) for c in projection} == {
-        float(lems_delays(steps, float(DT))[0])}
-    assert len({c.get("id") for c in projection}) == 12
+    assert {c["d"] for c in connections} == {float(lems_delays(steps, float(DT))[0])}
+    # the shared delay is written once, in the connection type; each line holds the
+    # two cells and the weight
+    assert [sorted(element.attrib) for element in projection] == [["f", "t", "w"]] * 12
 
     # the synapse carries ge with the neuron's equation and adds its weight
     definition = _by_name(root, "ComponentType", synapse_type)
@@ -314,10 +341,9 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
         expected_pairs = sorted(zip(
             (f"cells[{i}]" for i in np.asarray(recurrent.i[:])[chosen]),
             (f"cells[{j}]" for j in np.asarray(recurrent.j[:])[chosen]), strict=True))
-        elements = [e for e in network if e.tag == f"{port}_connection"]
-        assert sorted((e.get("from"), e.get("to")) for e in elements) == expected_pairs
-        assert {e.get("targetPort") for e in elements} == {port}
-        assert {round(parse_quantity(e.get("delay")) / float(DT), 9) for e in elements} == {
+        elements = [c for c in _connections(root, network) if c["port"] == port]
+        assert sorted((c["f"], c["t"]) for c in elements) == expected_pairs
+        assert {round(c["d"] / float(DT), 9) for c in elements} == {
             1.5 if port == "recurrent_pre" else 0.5}
 
 
@@ -339,17 +365,21 @@ def _distance_weights(method):
 def test_the_timing_of_every_delay_is_explained_in_the_file(tmp_path, synapses):
     model_file = _export(_small_network, tmp_path, synapses=synapses)
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
-    network = ET.parse(model_file, parser=parser).getroot().find("network")
+    root = ET.parse(model_file, parser=parser).getroot()
+    network = root.find("network")
     comments = [node.text for node in network if node.tag is ET.Comment]
-    assert len(comments) == 1
-    assert "Brian's delay minus half a time step (0.05 ms)" in comments[0]
-    assert ("Synapses without a delay (or with less than one step) get 0.05 ms: they act "
-            "one step later than in Brian") in comments[0]
+    notes = [comment for comment in comments if "Delays:" in comment]
+    assert len(notes) == 1
+    assert "Brian's delay minus half a time step (0.05 ms)" in notes[0]
+    assert ("Synapses without a delay are written with 0.05 ms: their events change the "
+            "state when they arrive") in notes[0]
+    # each set of connections on the cells' ports is introduced by its origin
+    assert {comment.strip().split(": ")[1] for comment in comments if comment not in notes} \
+        == {"recurrent (pre)"} | ({"excitation (pre)"} if synapses == "events" else set())
     # the recurrent synapses: two steps written as 1.5, none as half a step
-    delays = {round(parse_quantity(element.get("delay")) / float(DT), 9)
-              for element in network.iter()
-              if "recurrent" in (element.get("targetPort") or element.get("id") or "")
-              and element.get("delay")}
+    connections = _connections(root, network)
+    delays = {round(c["d"] / float(DT), 9) for c in connections
+              if c["port"] and "recurrent" in c["port"]}
     assert delays == {0.5, 1.5}
 
 
@@ -368,12 +398,10 @@ def test_many_different_values_get_one_port_per_incoming_synapse(tmp_path):
     population = next(c for c in root.find("network") if c.get("id") == "group")
     cells = list(population)
     # each synapse arrives at a port whose per-cell value on its target is its weight
-    for element in root.find("network"):
-        if not element.tag.endswith("_connection"):
-            continue
-        source = int(element.get("from")[6:-1])
-        target = int(element.get("to")[6:-1])
-        value = parse_quantity(cells[target].get(f"{element.get('targetPort')}__w"))
+    for connection in _connections(root, root.find("network")):
+        source = int(connection["f"][6:-1])
+        target = int(connection["t"][6:-1])
+        value = parse_quantity(cells[target].get(f"{connection['port']}__w"))
         synapse = np.nonzero((i == source) & (j == target))[0]
         assert len(synapse) == 1 and value == w[synapse[0]]
 

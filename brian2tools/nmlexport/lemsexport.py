@@ -31,6 +31,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
+from .connections import compact_connection_type
 from .network_export import (
     add_event_ports,
     build_network_parts,
@@ -298,6 +299,11 @@ class NMLExporter:
             root.append(_element(component_type.toxml()))
         root.extend(source_components)
         root.extend(connection_type_element(projection) for projection in parts.projections)
+        root.extend(compact_connection_type(
+            projection.connection, projection.delays, projection.weights,
+            description=f"{projection.origin}: a synapse {projection.synapse} on the cell t "
+                        "for the spikes of the cell f, with the weight w, after the delay d")
+            for projection in parts.synaptic_projections if projection.connection)
 
         network_id = ids.new(network_name)
         populations = []
@@ -338,6 +344,8 @@ class NMLExporter:
             connections[_marker(len(connections))] = partial(projection_lines, projection)
             network.append(element)
         for projection in parts.projections:
+            if projection.compact:
+                network.append(ET.Comment(f" {projection.name}: {projection.origin} "))
             network.append(ET.Comment(_marker(len(connections))))
             connections[_marker(len(connections))] = partial(connection_lines, projection)
         root.append(network)
@@ -489,12 +497,15 @@ def _delay_note(dt: float, after_update: bool = True) -> str:
                 "synapses without a delay: NEURON and jNeuroML report a spike one step "
                 "after Brian, and the extra half step keeps each event in the step after "
                 "the one in which Brian applies it, whatever the rounding of the clock. ")
-    return (f" Each delay is Brian's delay minus half a time step ({half}): jNeuroML reports "
-            "a spike one step after Brian and delivers events at the start of a step; the "
-            "synapses and cells collect what an event adds and add it after their update, "
-            "in the step in which Brian applies it. Synapses without a delay (or with less "
-            f"than one step) get {half}: they act one step later than in Brian, exactly as "
-            "Brian's synapses with a delay of one time step. ")
+    return (f" Delays: a delay of d >= 1 Brian time steps is written as Brian's delay minus "
+            f"half a time step ({half}): jNeuroML reports a spike one step after Brian and "
+            "delivers events at the start of a step, and the synapses and cells collect what "
+            "an event adds (x__arriving) and add it after their update, in the step in which "
+            f"Brian applies it. Synapses without a delay are written with {half}: their "
+            "events change the state when they arrive, before the update of the next step, "
+            "which gives Brian's new state; only the value recorded at that step lacks them. "
+            "Connections c0, c1, ...: f fires, t receives, w is the weight, d the delay (in "
+            "the connection type when all its connections share it). ")
 
 
 def _element(xml_text: str) -> ET.Element:

@@ -64,6 +64,7 @@ from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
+from .connections import compact_connection_type, compact_lines
 from .lemsrendering import identifiers_in, parse_statements, render_expression
 from .supporting import format_repeated
 from .synapse_components import (
@@ -174,6 +175,9 @@ class Projection:
         The LEMS delay of each connection (seconds, see `lems_delays`).
     origin : str
         The Brian object (and pathway) the connections implement.
+    compact : bool
+        Whether the connections are written in the compact form of
+        :mod:`.connections` (a short type name, shared delays in the type).
     """
 
     name: str
@@ -182,6 +186,7 @@ class Projection:
     targets: Any
     delays: np.ndarray
     origin: str = ""
+    compact: bool = False
 
     @property
     def uniform_delay(self) -> float | None:
@@ -312,8 +317,12 @@ def lems_delays(steps, dt: float, after_update: bool = True) -> np.ndarray:
     """
     steps = np.asarray(steps, dtype=float)
     if after_update:
-        return np.where(steps >= 1, steps - 0.5, 0.5) * float(dt)
-    return (steps + 0.5) * float(dt)
+        delays = np.where(steps >= 1, steps - 0.5, 0.5) * float(dt)
+    else:
+        delays = (steps + 0.5) * float(dt)
+    # without the floating-point noise of the product (0.15000000000000002 ms): the
+    # half step leaves a margin far larger than this rounding
+    return np.round(delays, 15)
 
 
 def spike_generator_times(generator: Mapping, dt: float, duration: float) -> list[np.ndarray]:
@@ -936,11 +945,12 @@ def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
                 from_ref, from_idx = cells[trigger][0], cells[trigger][1][chosen_members]
                 to_ref, to_idx = cells[receiving][0], cells[receiving][1][chosen_members]
                 parts.projections.append(Projection(
-                    _unique(f"{port_name}_connection", taken), port_name,
+                    _connection_name(f"{port_name}_connection", taken, after_update),
+                    port_name,
                     _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
                     _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
                     lems_delays(steps[chosen_members], dt, bool(port.arrivals)),
-                    origin=port.origin))
+                    origin=port.origin, compact=after_update))
 
 
 def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict],
@@ -981,7 +991,8 @@ def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict
             _paths(from_ref["group"], from_ref.get("start") or 0, from_idx[chosen]),
             _paths(to_ref["group"], to_ref.get("start") or 0, to_idx[chosen]),
             weights[chosen], lems_delays(steps[chosen], dt, after_update),
-            origin=synapse_type.origin))
+            origin=synapse_type.origin,
+            connection=_connection_name("", taken, True) if after_update else ""))
 
 
 def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: NetworkParts,
@@ -1020,6 +1031,17 @@ def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: Netwo
                 moved[variable] = variables
         parts.synapse_bases[group] = _unique(f"{group}_synapse", taken)
     return plans
+
+
+def _connection_name(base: str, taken: set, compact: bool) -> str:
+    """A connection type's name: short (``c0``, ``c1``...) in the compact form."""
+    if not compact:
+        return _unique(base, taken)
+    number = 0
+    while f"c{number}" in taken:
+        number += 1
+    taken.add(f"c{number}")
+    return f"c{number}"
 
 
 def _unique(base: str, taken: set) -> str:
@@ -1107,7 +1129,7 @@ def _poisson_group_parts(group: Mapping, dt: float, parts: NetworkParts, taken: 
 
 
 def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt: float,
-                         parts: NetworkParts, taken: set):
+                         parts: NetworkParts, taken: set, compact: bool = False):
     name = poisson_input["name"]
     refuse = _Refuse(name)
     target = poisson_input["target"]
@@ -1155,9 +1177,10 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
                        _POISSON_PROTOTYPE)
     cells = np.arange(stop - start)
     parts.projections.append(Projection(
-        _unique(f"{name}_connection", taken), port.port, _paths(sources_name, 0, cells),
+        _connection_name(f"{name}_connection", taken, compact), port.port,
+        _paths(sources_name, 0, cells),
         _paths(group["name"], start, cells), lems_delays(np.zeros(len(cells)), dt, False),
-        origin=name,
+        origin=name, compact=compact,
     ))
 
 
@@ -1251,7 +1274,7 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
     for synapses in description.get("synapses") or ():
         _synapse_parts(synapses, groups, dt, parts, taken, carried_plans, after_update)
     for poisson_input in description.get("poissoninputs") or ():
-        _poisson_input_parts(poisson_input, groups, dt, parts, taken)
+        _poisson_input_parts(poisson_input, groups, dt, parts, taken, after_update)
     return parts
 
 
@@ -1366,11 +1389,13 @@ def connection_type_element(projection: Projection) -> ET.Element:
     """
     The connection component type of a projection.
 
-    It extends NeuroML's ``explicitConnection`` (so that its components go in
-    a ``network``) with a ``delay`` and an ``EventConnection`` from the cell
-    ``from`` to the port ``targetPort`` of the cell ``to``. jNeuroML reads the
-    port and the delay from each connection's own attributes only, so every
-    connection element carries them. Written as XML directly: pylems's
+    In the compact form (:mod:`.connections`), a type with a short name
+    whose connections name their cells ``f`` and ``t``, the delay ``d`` a
+    constant of the type when the connections share it. Otherwise a type
+    that extends NeuroML's ``explicitConnection`` (so that its components go
+    in a ``network``) with a ``delay`` and an ``EventConnection`` from the
+    cell ``from`` to the port ``targetPort`` of the cell ``to``, each given
+    by every connection. Written as XML directly: pylems's
     ``EventConnection`` has no ``delay``.
 
     Parameters
@@ -1394,6 +1419,11 @@ def connection_type_element(projection: Projection) -> ET.Element:
 <Structure><With instance="from" as="a" /><With instance="to" as="b" /><EventConnection \
 from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentType>
     """
+    if projection.compact:
+        return compact_connection_type(
+            projection.name, projection.delays, port=projection.port,
+            description=f"{projection.origin}: the spikes of the cell f to the port "
+                        f"{projection.port} of the cell t, after the delay d")
     element = ET.Element("ComponentType", {"name": projection.name,
                                            "extends": "explicitConnection"})
     ET.SubElement(element, "Path", {"name": "from"})
@@ -1411,13 +1441,15 @@ from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentT
 
 def connection_lines(projection: Projection) -> list[str]:
     """
-    One line of XML per connection: ``<S_pre_connection from="P[0]" to="P[5]" .../>``.
+    One line of XML per connection: ``<c0 f="P[0]" t="P[5]" p="S_pre"/>``.
 
     Written as text rather than as ElementTree elements: a network has
     hundreds of thousands of connections, and elements cost about a
     microsecond and half a kilobyte each (the export of the CUBA network
     took 2.3 s and 510 MB with elements). The values are Brian names
-    (identifiers) and numbers, which need no escaping.
+    (identifiers) and numbers, which need no escaping. In the compact form
+    (:mod:`.connections`) a line holds the two cells and the port, and the
+    delay only if the connections do not share it.
 
     Parameters
     ----------
@@ -1430,12 +1462,20 @@ def connection_lines(projection: Projection) -> list[str]:
     Examples
     --------
     >>> import numpy as np
+    >>> projection = Projection('c0', 'S_pre', np.array(['P[0]', 'P[1]']),
+    ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 5e-05]),
+    ...                         compact=True)
+    >>> connection_lines(projection)
+    ['<c0 f="P[0]" t="P[1]" p="S_pre"/>', '<c0 f="P[1]" t="P[0]" p="S_pre"/>']
     >>> projection = Projection('S_pre_connection', 'S_pre', np.array(['P[0]', 'P[1]']),
     ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 0.00015]))
     >>> connection_lines(projection)  # doctest: +NORMALIZE_WHITESPACE
     ['<S_pre_connection from="P[0]" to="P[1]" delay="0.05 ms" targetPort="S_pre" />',
      '<S_pre_connection from="P[1]" to="P[0]" delay="0.15 ms" targetPort="S_pre" />']
     """
+    if projection.compact:
+        return compact_lines(projection.name, projection.sources, projection.targets,
+                             projection.delays, port=projection.port)
     tag, port = projection.name, projection.port
     delays = format_repeated(projection.delays, _TIME.unit)
     return [f'<{tag} from="{source}" to="{target}" delay="{delay}" targetPort="{port}" />'

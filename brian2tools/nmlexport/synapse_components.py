@@ -44,6 +44,7 @@ from brian2 import second
 from brian2.core.namespace import DEFAULT_UNITS
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
+from .connections import compact_lines
 from .lemsrendering import identifiers_in, render_expression
 from .supporting import format_repeated
 from .units import constant_value, format_quantity, lems_dimension
@@ -408,6 +409,9 @@ class SynapticProjection:
         Each synapse's LEMS delay (seconds).
     origin : str
         The Brian object and pathway.
+    connection : str
+        The name of the compact connection type (:mod:`.connections`) its
+        connections are written with; empty for NeuroML's ``connectionWD``.
     """
 
     name: str
@@ -419,6 +423,7 @@ class SynapticProjection:
     weights: np.ndarray
     delays: np.ndarray
     origin: str = ""
+    connection: str = ""
 
 
 # ------------------------------------------------------------ rendering
@@ -624,8 +629,10 @@ def projection_element(projection: SynapticProjection) -> ET.Element:
 
 def projection_lines(projection: SynapticProjection) -> list[str]:
     """
-    The ``<connectionWD>`` lines of a projection, one per synapse.
+    The connection lines of a projection, one per synapse.
 
+    NeuroML's ``<connectionWD>``, or the compact form of :mod:`.connections`
+    if the projection names a compact `SynapticProjection.connection` type.
     Text rather than elements, for the reason given in
     `~.network_export.connection_lines`; the model file puts them inside the
     `projection_element`.
@@ -649,7 +656,15 @@ def projection_lines(projection: SynapticProjection) -> list[str]:
       delay="0.05 ms" />',
      '<connectionWD id="1" preCellId="../P[1]" postCellId="../P[0]" weight="0.002"
       delay="0.05 ms" />']
+    >>> projection_lines(SynapticProjection(
+    ...     'S_pre', 'S_pre_synapse', 'P', 'P', np.array(['P[0]', 'P[1]']),
+    ...     np.array(['P[1]', 'P[0]']), np.array([1.0, 1.0]), np.array([5e-05, 5e-05]),
+    ...     connection='c0'))
+    ['<c0 f="../P[0]" t="../P[1]"/>', '<c0 f="../P[1]" t="../P[0]"/>']
     """
+    if projection.connection:
+        return compact_lines(projection.connection, projection.sources, projection.targets,
+                             projection.delays, projection.weights, prefix="../")
     delays = format_repeated(projection.delays, "s")
     weights = format_repeated(projection.weights)
     return [f'<connectionWD id="{index}" preCellId="../{source}" postCellId="../{target}" '
