@@ -15,6 +15,7 @@ the increment; the tests check that difference.
 """
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
@@ -156,15 +157,18 @@ def _connections(root, container):
         if component_type.get("extends") not in ("connection", "explicitConnection") \
                 or component_type.find("Path[@name='f']") is None:
             continue
-        constants = {c.get("name"): c.get("value") for c in component_type.iter("Constant")}
-        types[component_type.get("name")] = constants
+        # a weight all connections share is a number in the type's Assign
+        weight = component_type.find("Structure/EventConnection/Assign")
+        shared = {} if weight is None or weight.get("value") == "w" else {"w": weight.get("value")}
+        types[component_type.get("name")] = shared
     found = []
     for element in container:
         if element.tag not in types:
             continue
         values = {**types[element.tag], **element.attrib}
+        number, unit = re.fullmatch(r"([-+0-9.eE]+)\s*([a-zA-Z]*)", values["d"]).groups()
         found.append({"type": element.tag, "f": values["f"], "t": values["t"],
-                      "d": parse_quantity(values["d"]), "port": values.get("p"),
+                      "d": parse_quantity(f"{number} {unit}"), "port": values.get("p"),
                       "w": float(values["w"]) if "w" in values else None})
     return found
 
@@ -290,9 +294,8 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     assert len(set(expected.values())) == 12  # random weights: every synapse its own
     steps = delay_steps(np.broadcast_to(np.asarray(excitation.delay[:]), (12,)), float(DT))
     assert {c["d"] for c in connections} == {float(lems_delays(steps, float(DT))[0])}
-    # the shared delay is written once, in the connection type; each line holds the
-    # two cells and the weight
-    assert [sorted(element.attrib) for element in projection] == [["f", "t", "w"]] * 12
+    # each line holds the two cells, the weight and the delay
+    assert [sorted(element.attrib) for element in projection] == [["d", "f", "t", "w"]] * 12
 
     # the synapse carries ge with the neuron's equation and adds its weight
     definition = _by_name(root, "ComponentType", synapse_type)

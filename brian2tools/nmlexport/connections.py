@@ -17,15 +17,16 @@ with a short name (``c0``, ``c1``, ...) that
   cell's first port);
 * names its two cells ``f`` (the cell that fires) and ``t`` (the cell that
   receives);
-* holds the weight ``w`` and the delay ``d`` as constants when all its
-  connections share them (the usual case: a weight of 1 and one delay), as
-  parameters of each connection otherwise.
+* holds the weight ``w`` in the type when all its connections share it (the
+  usual case: a weight of 1), as a parameter of each connection otherwise;
+* gives each connection its delay ``d``: jNeuroML reads a delay from each
+  connection's own parameters only (a constant of the type, or a ``Fixed``
+  value, is taken as 0).
 
-So a synapse costs ``<c0 f="../P[12]" t="../P[7]"/>``: the two cells and
-nothing else when weight and delay are shared (and the port,
-``<c1 f="P[12]" t="P[7]" p="S_pre"/>``, for events on the cell). jNeuroML (jLEMS) reads these
-types like NeuroML's own and simulates them identically (the tests compare
-both forms with Brian). The portable form keeps NeuroML's standard
+So a synapse costs ``<c0 f="../P[12]" t="../P[7]" d="0.05ms"/>`` (and the
+port, ``<c1 f="P[12]" t="P[7]" p="S_pre" d="0.05ms"/>``, for events on the
+cell), written without indentation. jNeuroML (jLEMS) reads these types like NeuroML's own and simulates
+them identically (the tests compare both forms with Brian). The portable form keeps NeuroML's standard
 ``connectionWD`` elements, which jNeuroML's NEURON export (``jnml -neuron``)
 needs.
 """
@@ -38,7 +39,7 @@ import numpy as np
 from brian2 import second
 
 from .supporting import format_repeated
-from .units import format_quantity, lems_dimension
+from .units import lems_dimension
 
 __all__ = ["shared_value", "compact_connection_type", "compact_lines"]
 
@@ -97,12 +98,14 @@ def compact_connection_type(name: str, delays, weights=None, *, port: str | None
     >>> element = compact_connection_type('c0', [5e-05, 5e-05], port='S_pre')
     >>> print(ET.tostring(element, encoding='unicode'))  # doctest: +NORMALIZE_WHITESPACE
     <ComponentType name="c0" extends="explicitConnection"><Path name="f" /><Path name="t" />\
-<Text name="p" /><Constant name="d" dimension="time" value="0.05 ms" /><Structure>\
+<Text name="p" /><Parameter name="d" dimension="time" /><Structure>\
 <With instance="f" as="a" /><With instance="t" as="b" /><EventConnection from="a" to="b" \
 targetPort="p" delay="d" /></Structure></ComponentType>
     >>> element = compact_connection_type('c1', [5e-05, 0.00015], [1.0, 1.0])
-    >>> [(child.tag, child.get('name')) for child in element][:4]
-    [('Path', 'f'), ('Path', 't'), ('Constant', 'w'), ('Parameter', 'd')]
+    >>> [(child.tag, child.get('name')) for child in element][:3]
+    [('Path', 'f'), ('Path', 't'), ('Parameter', 'd')]
+    >>> element.find('Structure/EventConnection/Assign').attrib  # the shared weight
+    {'property': 'weight', 'value': '1'}
     """
     synaptic = weights is not None
     attributes = {"name": name, "extends": "connection" if synaptic else "explicitConnection"}
@@ -113,27 +116,21 @@ targetPort="p" delay="d" /></Structure></ComponentType>
     ET.SubElement(element, "Path", {"name": "t"})
     if not synaptic:
         ET.SubElement(element, "Text", {"name": "p"})
-    values = [("d", _TIME, delays)]
-    if synaptic:
-        values.insert(0, ("w", None, weights))
-    for value_name, dimension, array in values:
-        shared = shared_value(array)
-        dimension_name = dimension.name if dimension is not None else "none"
-        if shared is None:
-            ET.SubElement(element, "Parameter", {"name": value_name,
-                                                 "dimension": dimension_name})
-        else:
-            text = (format_quantity(shared, dimension) if dimension is not None
-                    else format_repeated(np.array([shared]))[0])
-            ET.SubElement(element, "Constant", {"name": value_name,
-                                                "dimension": dimension_name, "value": text})
+    shared_weight = shared_value(weights) if synaptic else None
+    if synaptic and shared_weight is None:
+        ET.SubElement(element, "Parameter", {"name": "w", "dimension": "none"})
+    ET.SubElement(element, "Parameter", {"name": "d", "dimension": _TIME.name})
     structure = ET.SubElement(element, "Structure")
     ET.SubElement(structure, "With", {"instance": "f", "as": "a"})
     ET.SubElement(structure, "With", {"instance": "t", "as": "b"})
     if synaptic:
         connection = ET.SubElement(structure, "EventConnection", {
             "from": "a", "to": "b", "receiver": "../synapse", "delay": "d"})
-        ET.SubElement(connection, "Assign", {"property": "weight", "value": "w"})
+        # a shared weight is written as a number: jNeuroML does not read a
+        # constant of a connection type here either
+        weight = "w" if shared_weight is None else format_repeated(
+            np.array([shared_weight]))[0]
+        ET.SubElement(connection, "Assign", {"property": "weight", "value": weight})
     else:
         ET.SubElement(structure, "EventConnection", {"from": "a", "to": "b",
                                                      "targetPort": "p", "delay": "d"})
@@ -167,20 +164,20 @@ def compact_lines(name: str, sources, targets, delays, weights=None,
     Examples
     --------
     >>> compact_lines('c1', ['P[0]'], ['P[1]'], [5e-05], port='S_pre')
-    ['<c1 f="P[0]" t="P[1]" p="S_pre"/>']
+    ['<c1 f="P[0]" t="P[1]" p="S_pre" d="0.05ms"/>']
     >>> compact_lines('c0', ['P[0]', 'P[1]'], ['P[1]', 'P[0]'], [5e-05, 5e-05], [1.0, 0.5],
     ...               prefix='../')
-    ['<c0 f="../P[0]" t="../P[1]" w="1"/>', '<c0 f="../P[1]" t="../P[0]" w="0.5"/>']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['<c0 f="../P[0]" t="../P[1]" w="1" d="0.05ms"/>',
+     '<c0 f="../P[1]" t="../P[0]" w="0.5" d="0.05ms"/>']
     """
     columns = [("p", [port] * len(delays))] if port is not None else []
     if weights is not None and shared_value(weights) is None:
         columns.append(("w", format_repeated(np.asarray(weights, dtype=float))))
-    if shared_value(delays) is None:
-        columns.append(("d", format_repeated(np.asarray(delays, dtype=float), _TIME.unit)))
+    # "0.05ms": jLEMS reads a unit without the space
+    columns.append(("d", [text.replace(" ", "") for text in format_repeated(
+        np.asarray(delays, dtype=float), _TIME.unit)]))
     sources, targets = list(sources), list(targets)
-    if not columns:
-        return [f'<{name} f="{prefix}{source}" t="{prefix}{target}"/>'
-                for source, target in zip(sources, targets, strict=True)]
     extra = [" ".join(f'{key}="{value}"' for key, value in zip(
         [key for key, _ in columns], row, strict=True))
         for row in zip(*(texts for _, texts in columns), strict=True)]

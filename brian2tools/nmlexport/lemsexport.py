@@ -439,7 +439,10 @@ class NMLExporter:
             at = text.index(f"<!--{marker}-->", position)
             indent = text[text.rindex("\n", 0, at) + 1:at]
             yield text[position:at]
-            yield f"\n{indent}".join(make_lines())
+            lines = make_lines()
+            # compact connections (c0, c1...) without indentation: 6 bytes of 70 a line
+            compact = bool(lines) and lines[0][1:2] == "c" and lines[0][2:3].isdigit()
+            yield ("\n" if compact else f"\n{indent}").join(lines)
             position = at + len(marker) + len("<!---->")
         yield text[position:]
 

@@ -11,8 +11,9 @@ How a Brian network becomes LEMS (the reasons are in
 * A synaptic pathway (``on_pre`` or ``on_post``) that adds to variables
   with linear dynamics of the receiving neurons (``ge += w``) becomes a
   NeuroML synapse component type that carries its own copy of them, and a
-  ``projection`` with one ``connectionWD`` (weight, delay) per synapse
-  (:mod:`.synapse_components`).
+  ``projection`` with one connection (cells, weight, delay) per synapse
+  (:mod:`.synapse_components`, written in the compact form of
+  :mod:`.connections`).
 * Any other pathway (``v += w``) runs its statements on the cell whose
   variables they change, as Brian does: the receiving cell type gets an
   ``EventPort`` and an ``OnEvent`` with the statements, and every synapse
@@ -1390,8 +1391,8 @@ def connection_type_element(projection: Projection) -> ET.Element:
     The connection component type of a projection.
 
     In the compact form (:mod:`.connections`), a type with a short name
-    whose connections name their cells ``f`` and ``t``, the delay ``d`` a
-    constant of the type when the connections share it. Otherwise a type
+    whose connections name their cells ``f``, ``t``, the port ``p`` and the
+    delay ``d``. Otherwise a type
     that extends NeuroML's ``explicitConnection`` (so that its components go
     in a ``network``) with a ``delay`` and an ``EventConnection`` from the
     cell ``from`` to the port ``targetPort`` of the cell ``to``, each given
@@ -1441,15 +1442,14 @@ from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentT
 
 def connection_lines(projection: Projection) -> list[str]:
     """
-    One line of XML per connection: ``<c0 f="P[0]" t="P[5]" p="S_pre"/>``.
+    One line of XML per connection: ``<c0 f="P[0]" t="P[5]" p="S_pre" d="0.05ms"/>``.
 
     Written as text rather than as ElementTree elements: a network has
     hundreds of thousands of connections, and elements cost about a
     microsecond and half a kilobyte each (the export of the CUBA network
     took 2.3 s and 510 MB with elements). The values are Brian names
     (identifiers) and numbers, which need no escaping. In the compact form
-    (:mod:`.connections`) a line holds the two cells and the port, and the
-    delay only if the connections do not share it.
+    (:mod:`.connections`) a line holds the two cells, the port and the delay.
 
     Parameters
     ----------
@@ -1465,8 +1465,9 @@ def connection_lines(projection: Projection) -> list[str]:
     >>> projection = Projection('c0', 'S_pre', np.array(['P[0]', 'P[1]']),
     ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 5e-05]),
     ...                         compact=True)
-    >>> connection_lines(projection)
-    ['<c0 f="P[0]" t="P[1]" p="S_pre"/>', '<c0 f="P[1]" t="P[0]" p="S_pre"/>']
+    >>> connection_lines(projection)  # doctest: +NORMALIZE_WHITESPACE
+    ['<c0 f="P[0]" t="P[1]" p="S_pre" d="0.05ms"/>',
+     '<c0 f="P[1]" t="P[0]" p="S_pre" d="0.05ms"/>']
     >>> projection = Projection('S_pre_connection', 'S_pre', np.array(['P[0]', 'P[1]']),
     ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 0.00015]))
     >>> connection_lines(projection)  # doctest: +NORMALIZE_WHITESPACE

@@ -5,8 +5,9 @@ Brian's ``on_pre='ge += w'`` onto neurons with ``dge/dt = -ge/taue`` is
 linear: a neuron's ``ge`` is the sum of what each synapse added, every
 contribution decaying with the same equation. So each synapse can carry its
 own ``ge`` in a NeuroML synapse component (one instance per connection, made
-by jNeuroML from a ``projection`` of ``connectionWD`` elements with the
-synapse's weight and delay), and the neuron reads the sum over its synapses.
+by jNeuroML from a ``projection`` whose connections give the synapse's weight
+and delay: compact ones, :mod:`.connections`, or ``connectionWD`` elements in
+the portable form), and the neuron reads the sum over its synapses.
 The neuron keeps one copy of its own (``ge__own``) for everything else that
 changes the variable: its initial value, and inputs applied as events on the
 neuron (Poisson inputs, synapses whose values are not a weight).
@@ -27,7 +28,10 @@ against Brian step by step, see :doc:`/nmlexport_network`): a synapse's
 neuron's equations sum derived copies (the state at the start of the step,
 like Brian's Euler step); a synapse's *state* variables are already advanced
 when the neuron's conditions run, so the value a StateMonitor records sums
-those.
+those. An event's addition waits in ``x__state__arriving`` until the
+synapse's update, so that it takes effect in Brian's time step (see
+:func:`.network_export.lems_delays`); the synapses of a pathway without a
+delay, and the portable form, add it when the event arrives.
 """
 
 from __future__ import annotations
@@ -389,7 +393,7 @@ class SynapseType:
 @dataclass
 class SynapticProjection:
     """
-    A NeuroML ``projection``: one ``connectionWD`` per Brian synapse.
+    A NeuroML ``projection``: one connection per Brian synapse.
 
     Attributes
     ----------
@@ -660,7 +664,8 @@ def projection_lines(projection: SynapticProjection) -> list[str]:
     ...     'S_pre', 'S_pre_synapse', 'P', 'P', np.array(['P[0]', 'P[1]']),
     ...     np.array(['P[1]', 'P[0]']), np.array([1.0, 1.0]), np.array([5e-05, 5e-05]),
     ...     connection='c0'))
-    ['<c0 f="../P[0]" t="../P[1]"/>', '<c0 f="../P[1]" t="../P[0]"/>']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['<c0 f="../P[0]" t="../P[1]" d="0.05ms"/>', '<c0 f="../P[1]" t="../P[0]" d="0.05ms"/>']
     """
     if projection.connection:
         return compact_lines(projection.connection, projection.sources, projection.targets,
