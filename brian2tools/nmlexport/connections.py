@@ -174,9 +174,12 @@ def compact_lines(name: str, sources, targets, delays, weights=None,
     columns = [("p", [port] * len(delays))] if port is not None else []
     if weights is not None and shared_value(weights) is None:
         columns.append(("w", format_repeated(np.asarray(weights, dtype=float))))
-    # "0.05ms": jLEMS reads a unit without the space
-    columns.append(("d", [text.replace(" ", "") for text in format_repeated(
-        np.asarray(delays, dtype=float), _TIME.unit)]))
+    # in ms with 12 digits, without a space ("0.45ms"): a delay only has to fall
+    # well inside its time step (see network_export.lems_delays), so the exact
+    # float (0.44999999999999996 ms) is not needed
+    distinct, index = np.unique(np.asarray(delays, dtype=float), return_inverse=True)
+    texts = [f"{value * 1e3:.12g}ms" for value in distinct.tolist()]
+    columns.append(("d", [texts[which] for which in np.asarray(index).ravel().tolist()]))
     sources, targets = list(sources), list(targets)
     extra = [" ".join(f'{key}="{value}"' for key, value in zip(
         [key for key, _ in columns], row, strict=True))
