@@ -507,8 +507,9 @@ def _delay_note(dt: float, after_update: bool = True) -> str:
             f"Brian applies it. Synapses without a delay are written with {half}: their "
             "events change the state when they arrive, before the update of the next step, "
             "which gives Brian's new state; only the value recorded at that step lacks them. "
-            "Connections c0, c1, ...: f fires, t receives, w is the weight, d the delay (in "
-            "the connection type when all its connections share it). ")
+            "Connections c0, c1, ...: f fires, t receives (at the port p), d is the delay, w "
+            "the weight (a number in the connection type when all its connections share "
+            "it). ")
 
 
 def _element(xml_text: str) -> ET.Element:
