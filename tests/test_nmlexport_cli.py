@@ -76,14 +76,18 @@ def test_exports_an_unmodified_script(tmp_path):
     # the first statement that reads a monitor: nothing was simulated
     assert "NotSimulatedError" in result.stderr and "line 16" in result.stderr
     assert (tmp_path / "LEMSUnitsConstants.xml").exists()
-    network = ET.parse(model).getroot().find("network")
+    root = ET.parse(model).getroot()
+    network = root.find("network")
     projection = network.find("projection")
     assert projection.get("synapse") == "synapses_pre"
-    connections = sorted((e.get("preCellId"), e.get("postCellId"), e.get("delay"),
-                          e.get("weight")) for e in projection)
-    assert connections == [("../stimulus[0]", "../cells[0]", "0.55 ms", "1"),
-                           ("../stimulus[1]", "../cells[1]", "0.55 ms", "1"),
-                           ("../stimulus[1]", "../cells[2]", "0.55 ms", "1")]
+    # compact connections: the cells and the delay (Brian's 5 steps, less half a step:
+    # see the user guide's timing section) per line, the shared weight in the type
+    connection_type = root.find(f"ComponentType[@name='{projection[0].tag}']")
+    assert connection_type.find("Structure/EventConnection/Assign").get("value") == "1"
+    connections = sorted((e.get("f"), e.get("t"), e.get("d")) for e in projection)
+    assert connections == [("../stimulus[0]", "../cells[0]", "0.45ms"),
+                           ("../stimulus[1]", "../cells[1]", "0.45ms"),
+                           ("../stimulus[1]", "../cells[2]", "0.45ms")]
     assert script.read_text() == SCRIPT
 
 
@@ -93,8 +97,8 @@ def test_synapses_as_events_on_request(tmp_path):
     assert result.returncode == 0, result.stderr
     root = ET.parse(tmp_path / "network.xml").getroot()
     assert root.find("network/projection") is None
-    connections = sorted((e.get("from"), e.get("to"), e.get("targetPort"))
-                         for e in root.find("network") if e.tag.endswith("_connection"))
+    connections = sorted((e.get("f"), e.get("t"), e.get("p"))
+                         for e in root.find("network") if e.get("p"))
     assert connections == [("stimulus[0]", "cells[0]", "synapses_pre"),
                            ("stimulus[1]", "cells[1]", "synapses_pre"),
                            ("stimulus[1]", "cells[2]", "synapses_pre")]

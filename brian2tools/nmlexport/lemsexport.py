@@ -31,6 +31,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
+from .connections import compact_connection_type
 from .network_export import (
     add_event_ports,
     build_network_parts,
@@ -195,7 +196,8 @@ class NMLExporter:
         state_monitors = list(description.get("statemonitors") or ())
         spike_monitors = list(description.get("spikemonitors") or ())
         rate_monitors = list(description.get("ratemonitors") or ())
-        parts = build_network_parts(description, dt, duration, synapses=synapses)
+        parts = build_network_parts(description, dt, duration, synapses=synapses,
+                                    after_update=not portable)
         plastic_plans = {plan.name: plan for plan in parts.plastic}
         # StateMonitors of plastic Synapses record the synapse components' state
         synapse_monitors = [m for m in state_monitors
@@ -238,7 +240,8 @@ class NMLExporter:
                                         track_spikes=name in parts.spike_times)
                  for name, group in groups.items()}
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
-            parts.synapse_types, groups, parts.carried, monitored, dt)
+            parts.synapse_types, groups, parts.carried, monitored, dt,
+            after_update=not portable)
         synapse_dimensions |= complete_plastic_types(synapse_types, parts.plastic, dt)
         for plan in parts.plastic:
             if plan.post:  # the synapses see their cell's spikes through lastspike
@@ -300,6 +303,11 @@ class NMLExporter:
             root.append(_element(component_type.toxml()))
         root.extend(source_components)
         root.extend(connection_type_element(projection) for projection in parts.projections)
+        root.extend(compact_connection_type(
+            projection.connection, projection.delays, projection.weights,
+            description=f"{projection.origin}: a synapse {projection.synapse} on the cell t "
+                        "for the spikes of the cell f, with the weight w, after the delay d")
+            for projection in parts.synaptic_projections if projection.connection)
 
         network_id = ids.new(network_name)
         populations = []
@@ -327,7 +335,7 @@ class NMLExporter:
         root.extend(synapse_components)
         network = supporting.network(network_id, populations + source_populations)
         if parts.synaptic_projections or parts.projections:
-            network.append(ET.Comment(_delay_note(dt)))
+            network.append(ET.Comment(_delay_note(dt, after_update=not portable)))
         # connections are text, put in place of a marker once the rest is written
         connections = {}
         synaptic_projections = parts.synaptic_projections
@@ -340,6 +348,8 @@ class NMLExporter:
             connections[_marker(len(connections))] = partial(projection_lines, projection)
             network.append(element)
         for projection in parts.projections:
+            if projection.compact:
+                network.append(ET.Comment(f" {projection.name}: {projection.origin} "))
             network.append(ET.Comment(_marker(len(connections))))
             connections[_marker(len(connections))] = partial(connection_lines, projection)
         root.append(network)
@@ -450,7 +460,10 @@ class NMLExporter:
             at = text.index(f"<!--{marker}-->", position)
             indent = text[text.rindex("\n", 0, at) + 1:at]
             yield text[position:at]
-            yield f"\n{indent}".join(make_lines())
+            lines = make_lines()
+            # compact connections (c0, c1...) without indentation: 6 bytes of 70 a line
+            compact = bool(lines) and lines[0][1:2] == "c" and lines[0][2:3].isdigit()
+            yield ("\n" if compact else f"\n{indent}").join(lines)
             position = at + len(marker) + len("<!---->")
         yield text[position:]
 
@@ -506,14 +519,24 @@ def _check_portable_network(description: dict, parts) -> None:
                 "monitors so far; export such networks in the default form (jNeuroML).")
 
 
-def _delay_note(dt: float) -> str:
+def _delay_note(dt: float, after_update: bool = True) -> str:
     """The comment that explains the delays of the connections in the model file."""
     half = format_quantity(dt / 2, _TIME_DIMENSION)
-    return (f" Every delay is Brian's delay plus half a time step ({half}), also for "
-            "synapses without a delay: jNeuroML reports a spike one step after Brian and "
-            "delivers an event at the first step whose time reaches the spike's time plus "
-            "the delay; the extra half step makes that the step in which Brian applies the "
-            "synaptic effect, whatever the rounding of jNeuroML's clock. ")
+    if not after_update:
+        return (f" Every delay is Brian's delay plus half a time step ({half}), also for "
+                "synapses without a delay: NEURON and jNeuroML report a spike one step "
+                "after Brian, and the extra half step keeps each event in the step after "
+                "the one in which Brian applies it, whatever the rounding of the clock. ")
+    return (f" Delays: a delay of d >= 1 Brian time steps is written as Brian's delay minus "
+            f"half a time step ({half}): jNeuroML reports a spike one step after Brian and "
+            "delivers events at the start of a step, and the synapses and cells collect what "
+            "an event adds (x__arriving) and add it after their update, in the step in which "
+            f"Brian applies it. Synapses without a delay are written with {half}: their "
+            "events change the state when they arrive, before the update of the next step, "
+            "which gives Brian's new state; only the value recorded at that step lacks them. "
+            "Connections c0, c1, ...: f fires, t receives (at the port p), d is the delay, w "
+            "the weight (a number in the connection type when all its connections share "
+            "it). ")
 
 
 def _element(xml_text: str) -> ET.Element:

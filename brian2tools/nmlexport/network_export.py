@@ -11,8 +11,9 @@ How a Brian network becomes LEMS (the reasons are in
 * A synaptic pathway (``on_pre`` or ``on_post``) that adds to variables
   with linear dynamics of the receiving neurons (``ge += w``) becomes a
   NeuroML synapse component type that carries its own copy of them, and a
-  ``projection`` with one ``connectionWD`` (weight, delay) per synapse
-  (:mod:`.synapse_components`).
+  ``projection`` with one connection (cells, weight, delay) per synapse
+  (:mod:`.synapse_components`, written in the compact form of
+  :mod:`.connections`).
 * Any other pathway (``v += w``) runs its statements on the cell whose
   variables they change, as Brian does: the receiving cell type gets an
   ``EventPort`` and an ``OnEvent`` with the statements, and every synapse
@@ -21,11 +22,22 @@ How a Brian network becomes LEMS (the reasons are in
   Values that differ between synapses are grouped (each distinct value its
   own port) or, when there are many, given to the cells as parameters (the
   k-th synapse onto a cell arrives at port k).
-* Delays: jNeuroML delivers an event at the start of a time step, before the
-  cells are updated, and the cell that fires is one step ahead of Brian, so
-  a delay of ``n`` Brian steps is written as ``(n + 1/2) * dt``; the half
-  step keeps jNeuroML's floating-point clock from moving the delivery by one
-  step. With that, the cells integrate exactly Brian's states.
+* Timing (see `lems_delays`): jNeuroML reports a spike one step after
+  Brian and delivers an event at the start of a step, before the cells are
+  updated; Brian applies a synaptic effect after the update. An event with
+  a delay of ``d >= 1`` Brian steps that only adds to variables (``v +=
+  w``, ``ge += w``) is written with the delay ``(d - 1/2) * dt``: it
+  arrives at the start of Brian's step, the receiving component collects
+  it (``v__arriving``) and adds it after its update, in an ``OnCondition``
+  right after the threshold's; the cells then integrate, record and spike
+  exactly as in Brian. A delay of 0 cannot be shortened (jNeuroML would
+  deliver the event during the update, before or after the receiving
+  cell's depending on their order), so such events (and Poisson inputs,
+  statements that read the receiving cell's variables such as ``v +=
+  w*(E - v)``, and the portable form) arrive half a step after the next
+  step begins (``(d + 1/2) * dt``) and change the state when they arrive,
+  before the update: the dynamics and spikes are still Brian's, but the
+  value recorded at the arrival lacks the event.
 * A SpikeGeneratorGroup becomes a population of NeuroML ``spikeArray``
   sources with the spike times Brian uses (periods unrolled over the
   simulated time); a PoissonGroup a population of ``spikeGeneratorPoisson``
@@ -55,12 +67,14 @@ from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
+from .connections import compact_connection_type, compact_lines
 from .lemsrendering import identifiers_in, parse_statements, render_expression
 from .plastic_synapses import add_plastic_parts, is_plastic, plan_plastic_synapses
 from .supporting import format_repeated
 from .synapse_components import (
     SynapseType,
     SynapticProjection,
+    arriving_name,
     connected_sets,
     evaluate_increment,
     linear_components,
@@ -124,6 +138,17 @@ class EventPort:
         LEMS name -> (Brian unit, array with one value per cell of the
         group) of the per-cell parameters the statements use (the values
         of the synapse each cell receives at this port).
+    arrivals : dict
+        LEMS variable -> gate (or None) of the additions that the statements
+        collect in ``variable__arriving`` and the cell adds after its update
+        (see `lems_delays`); empty if the statements change the variables
+        when the event arrives.
+    now_port : str or None
+        For statements that collect their additions: the name of a second
+        port whose events change the variables when they arrive (the
+        synapses without a delay), with `now_statements`.
+    now_statements : list of (str, str)
+        The statements of `now_port`.
     """
 
     group: str
@@ -132,6 +157,9 @@ class EventPort:
     constants: dict = field(default_factory=dict)
     origin: str = ""
     per_cell: dict = field(default_factory=dict)
+    arrivals: dict = field(default_factory=dict)
+    now_port: str | None = None
+    now_statements: list = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +179,9 @@ class Projection:
         The LEMS delay of each connection (seconds, see `lems_delays`).
     origin : str
         The Brian object (and pathway) the connections implement.
+    compact : bool
+        Whether the connections are written in the compact form of
+        :mod:`.connections` (a short type name, shared delays in the type).
     """
 
     name: str
@@ -159,6 +190,7 @@ class Projection:
     targets: Any
     delays: np.ndarray
     origin: str = ""
+    compact: bool = False
 
     @property
     def uniform_delay(self) -> float | None:
@@ -247,16 +279,27 @@ def delay_steps(delays, dt: float) -> np.ndarray:
     return (np.asarray(delays, dtype=float) / float(dt) + 0.5).astype(np.int64)
 
 
-def lems_delays(steps, dt: float) -> np.ndarray:
+def lems_delays(steps, dt: float, after_update: bool = True) -> np.ndarray:
     """
-    The LEMS delays that make jNeuroML deliver events in Brian's time step.
+    The LEMS delays that make jNeuroML apply events in Brian's time step.
 
-    A spike Brian processes in step ``n`` with a delay of ``d`` steps changes
-    the state Brian records at step ``n + 1 + d``; jNeuroML reports the same
-    spike at step ``n + 1`` and applies an event at the start of the first
-    step whose time is at least the emission time plus the delay. Half a step
-    more than ``d * dt`` lands it there whatever the rounding of jNeuroML's
-    clock.
+    A spike Brian emits in step ``n`` through a synapse with a delay of
+    ``d`` steps changes the state after the update of step ``n + d`` (the
+    value recorded at step ``n + d + 1``). jNeuroML reports the same spike
+    during its step ``n + 1`` and delivers the event at the start of the
+    first step whose time reaches the spike's time plus the delay, before
+    the cells are updated. Events whose additions the receiving component
+    collects and applies after its update (``after_update``) must arrive at
+    the start of step ``n + d + 1``: the delay is ``(d - 1/2) * dt``, the
+    half step keeping jNeuroML's floating-point clock from moving it. This
+    needs ``d >= 1``: with ``d = 0`` jNeuroML would have to deliver the event
+    within the step that emits it, before or after the update of the
+    receiving cell depending on the order of the cells. Events that change
+    the state when they arrive (``after_update=False``, and the synapses
+    without a delay) get ``(d + 1/2) * dt``: they arrive before the update
+    of the step after Brian's, which gives the same new state (Brian adds
+    after the update of step ``n + d``, jNeuroML before the update of step
+    ``n + d + 1``), so only the value recorded at the arrival lacks them.
 
     Parameters
     ----------
@@ -264,6 +307,9 @@ def lems_delays(steps, dt: float) -> np.ndarray:
         Delays in time steps (`delay_steps`).
     dt : float
         The time step (seconds).
+    after_update : bool, optional
+        Whether the receiving component applies the events of synapses with
+        a delay after its update (default) or when they arrive.
 
     Returns
     -------
@@ -272,10 +318,19 @@ def lems_delays(steps, dt: float) -> np.ndarray:
 
     Examples
     --------
-    >>> lems_delays([0, 2], 0.0001).tolist()
-    [5e-05, 0.00025]
+    >>> lems_delays([0, 1, 3], 0.0001).tolist()
+    [5e-05, 5e-05, 0.00025]
+    >>> lems_delays([0, 1, 3], 0.001, after_update=False).tolist()
+    [0.0005, 0.0015, 0.0035]
     """
-    return (np.asarray(steps, dtype=float) + 0.5) * float(dt)
+    steps = np.asarray(steps, dtype=float)
+    if after_update:
+        delays = np.where(steps >= 1, steps - 0.5, 0.5) * float(dt)
+    else:
+        delays = (steps + 0.5) * float(dt)
+    # without the floating-point noise of the product (0.15000000000000002 ms): the
+    # half step leaves a margin far larger than this rounding
+    return np.round(delays, 15)
 
 
 def spike_generator_times(generator: Mapping, dt: float, duration: float) -> list[np.ndarray]:
@@ -471,7 +526,8 @@ def _assignment(variable: str, op: str, value: str, gate: str | None) -> str:
 
 def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dict],
                    written: dict, refuse: _Refuse, dt: float, carried: Mapping[str, Mapping],
-                   parts_spike_times: set) -> list[tuple[EventPort, np.ndarray, str]]:
+                   parts_spike_times: set, after_update: bool = True,
+                   ) -> list[tuple[EventPort, np.ndarray, str]]:
     """The ports of one pathway, with the synapses each one serves and its receiving side."""
     name = synapses["name"]
     pathway_name = pathway.get("name") or pathway["prepost"]
@@ -608,6 +664,12 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
                                        _reset_gate(group, variable, op, refuse, what))
     if any(gate is not None and "lastspike" in gate for gate in gates.values()):
         parts_spike_times.add(group["name"])
+    # additions of values that do not depend on the cell's state can wait for the
+    # cell's update, so that they land in Brian's step (see lems_delays)
+    collected = after_update and all(
+        op in ("+=", "-=") and not any(_side_of(identifier, synaptic, cell_variables)
+                                       for identifier in identifiers_in(expr))
+        for _, op, expr in statements)
     ports = []
     base_port = f"{name}_{pathway_name}"
     n_cells = int(group["N"])
@@ -637,6 +699,14 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
                                       booleans)
             # additions to a variable the synapses carry go to the neuron's own copy
             lems_variable = own_name(variable) if variable in moved else variable
+            if collected:
+                arriving = arriving_name(lems_variable)
+                port.statements.append((arriving, f"{arriving} {op[0]} ({value})"))
+                port.arrivals[lems_variable] = gates[target]
+                # for the synapses without a delay (see lems_delays)
+                port.now_statements.append((lems_variable, _assignment(
+                    lems_variable, op, value, gates[target])))
+                continue
             port.statements.append((lems_variable, _assignment(lems_variable, op, value,
                                                                gates[target])))
         ports.append((port, members, side))
@@ -845,7 +915,8 @@ def _carried_pathway(synapses: Mapping, pathway: Mapping, sides: Mapping[str, di
 
 
 def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
-                   parts: NetworkParts, taken: set, carried_plans: Mapping):
+                   parts: NetworkParts, taken: set, carried_plans: Mapping,
+                   after_update: bool = True):
     name = synapses["name"]
     refuse = _Refuse(name)
     source, target = synapses["source"], synapses["target"]
@@ -863,27 +934,40 @@ def _synapse_parts(synapses: Mapping, groups: Mapping[str, dict], dt: float,
         trigger = "pre" if pathway["prepost"] == "pre" else "post"
         plan = carried_plans.get((name, index))
         if plan is not None:
-            _carried_parts(synapses, pathway, sides, cells, trigger, plan,
-                           lems_delays(steps, dt), parts, taken)
+            _carried_parts(synapses, pathway, sides, cells, trigger, plan, steps, dt,
+                           parts, taken, after_update)
             continue
         for port, members, receiving in _pathway_ports(synapses, pathway, sides,
                                                        parts.written, refuse, dt,
-                                                       parts.carried, parts.spike_times):
+                                                       parts.carried, parts.spike_times,
+                                                       after_update):
             parts.ports.append(port)
-            from_ref, from_idx = cells[trigger][0], cells[trigger][1][members]
-            to_ref, to_idx = cells[receiving][0], cells[receiving][1][members]
-            connection_name = _unique(f"{port.port}_connection", taken)
-            parts.projections.append(Projection(
-                connection_name, port.port,
-                _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
-                _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
-                lems_delays(steps[members], dt), origin=port.origin,
-            ))
+            # synapses without a delay change the cell when their event arrives
+            now = steps[members] == 0 if port.arrivals else np.zeros(len(members), bool)
+            if len(members) and np.all(now):
+                port.statements, port.now_statements = port.now_statements, []
+                port.arrivals = {}
+                now[:] = False
+            elif np.any(now):
+                port.now_port = _unique(f"{port.port}_now", taken)
+            for chosen, port_name in ((~now, port.port), (now, port.now_port)):
+                if not np.any(chosen):
+                    continue
+                chosen_members = members[chosen]
+                from_ref, from_idx = cells[trigger][0], cells[trigger][1][chosen_members]
+                to_ref, to_idx = cells[receiving][0], cells[receiving][1][chosen_members]
+                parts.projections.append(Projection(
+                    _connection_name(f"{port_name}_connection", taken, after_update),
+                    port_name,
+                    _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
+                    _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
+                    lems_delays(steps[chosen_members], dt, bool(port.arrivals)),
+                    origin=port.origin, compact=after_update))
 
 
 def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict],
-                   cells: Mapping, trigger: str, plan: tuple, delays: np.ndarray,
-                   parts: NetworkParts, taken: set):
+                   cells: Mapping, trigger: str, plan: tuple, steps: np.ndarray, dt: float,
+                   parts: NetworkParts, taken: set, after_update: bool = True):
     receiving, increments, weighted = plan
     group = sides[receiving]["name"]
     pathway_name = pathway.get("name") or pathway["prepost"]
@@ -895,21 +979,32 @@ def _carried_parts(synapses: Mapping, pathway: Mapping, sides: Mapping[str, dict
     amplitude = float(distinct[np.argmax(counts)]) if len(distinct) else 1.0
     if amplitude == 0:
         amplitude = 1.0
-    synapse_type = SynapseType(
-        _unique(f"{base_name}_synapse", taken), _unique(base_name, taken), group,
-        parts.synapse_bases[group], tuple(carried),
-        [(variable, None if index == weighted else value)
-         for index, (variable, value) in enumerate(increments)],
-        amplitude=amplitude, origin=f"{synapses['name']} ({pathway_name})")
-    parts.synapse_types.append(synapse_type)
     from_ref, from_idx = cells[trigger]
     to_ref, to_idx = cells[receiving]
-    parts.synaptic_projections.append(SynapticProjection(
-        _unique(f"{base_name}_projection", taken), synapse_type.component,
-        from_ref["group"], to_ref["group"],
-        _paths(from_ref["group"], from_ref.get("start") or 0, from_idx),
-        _paths(to_ref["group"], to_ref.get("start") or 0, to_idx),
-        increments_of_weight / amplitude, delays, origin=synapse_type.origin))
+    weights = increments_of_weight / amplitude
+    # with after_update, the synapses without a delay get a type of their own whose
+    # events change the state when they arrive (see lems_delays)
+    now = steps == 0 if after_update else np.ones(len(steps), dtype=bool)
+    kinds = [(chosen, on_arrival) for chosen, on_arrival in ((~now, False), (now, True))
+             if np.any(chosen)] or [(now, not after_update)]
+    for position, (chosen, on_arrival) in enumerate(kinds):
+        suffix = "_now" if position else ""
+        synapse_type = SynapseType(
+            _unique(f"{base_name}{suffix}_synapse", taken), _unique(base_name + suffix, taken),
+            group, parts.synapse_bases[group], tuple(carried),
+            [(variable, None if index == weighted else value)
+             for index, (variable, value) in enumerate(increments)],
+            amplitude=amplitude, origin=f"{synapses['name']} ({pathway_name})",
+            on_arrival=on_arrival)
+        parts.synapse_types.append(synapse_type)
+        parts.synaptic_projections.append(SynapticProjection(
+            _unique(f"{base_name}{suffix}_projection", taken), synapse_type.component,
+            from_ref["group"], to_ref["group"],
+            _paths(from_ref["group"], from_ref.get("start") or 0, from_idx[chosen]),
+            _paths(to_ref["group"], to_ref.get("start") or 0, to_idx[chosen]),
+            weights[chosen], lems_delays(steps[chosen], dt, after_update),
+            origin=synapse_type.origin,
+            connection=_connection_name("", taken, True) if after_update else ""))
 
 
 def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: NetworkParts,
@@ -958,6 +1053,17 @@ def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: Netwo
                 moved[variable] = variables
         parts.synapse_bases[group] = _unique(f"{group}_synapse", taken)
     return plans
+
+
+def _connection_name(base: str, taken: set, compact: bool) -> str:
+    """A connection type's name: short (``c0``, ``c1``...) in the compact form."""
+    if not compact:
+        return _unique(base, taken)
+    number = 0
+    while f"c{number}" in taken:
+        number += 1
+    taken.add(f"c{number}")
+    return f"c{number}"
 
 
 def _unique(base: str, taken: set) -> str:
@@ -1045,7 +1151,7 @@ def _poisson_group_parts(group: Mapping, dt: float, parts: NetworkParts, taken: 
 
 
 def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt: float,
-                         parts: NetworkParts, taken: set):
+                         parts: NetworkParts, taken: set, compact: bool = False):
     name = poisson_input["name"]
     refuse = _Refuse(name)
     target = poisson_input["target"]
@@ -1093,8 +1199,10 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
                        _POISSON_PROTOTYPE)
     cells = np.arange(stop - start)
     parts.projections.append(Projection(
-        _unique(f"{name}_connection", taken), port.port, _paths(sources_name, 0, cells),
-        _paths(group["name"], start, cells), lems_delays(np.zeros(len(cells)), dt), origin=name,
+        _connection_name(f"{name}_connection", taken, compact), port.port,
+        _paths(sources_name, 0, cells),
+        _paths(group["name"], start, cells), lems_delays(np.zeros(len(cells)), dt, False),
+        origin=name, compact=compact,
     ))
 
 
@@ -1104,7 +1212,8 @@ SYNAPSE_FORMS = ("components", "events")
 
 
 def build_network_parts(description: Mapping, dt: float, duration: float,
-                        taken=(), synapses: str = "components") -> NetworkParts:
+                        taken=(), synapses: str = "components",
+                        after_update: bool = True) -> NetworkParts:
     """
     Plan the network parts of one model description.
 
@@ -1123,6 +1232,11 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
         of their neurons become synapse components that carry it, connected
         by projections; ``'events'``: all synapses are events on the
         receiving cells (also exact, and faster to simulate in jNeuroML).
+    after_update : bool, optional
+        Whether synaptic additions are applied after the receiving cell's
+        update, in Brian's time step (default; see `lems_delays`), or when
+        the event arrives, at the start of the next step (for the portable
+        form: NEURON's synapses cannot wait for the update).
 
     Returns
     -------
@@ -1180,9 +1294,9 @@ def build_network_parts(description: Mapping, dt: float, duration: float,
         taken.add(poisson_input["name"])
     carried_plans = _plan_carried(description, groups, parts, taken, carry=carry)
     for synapses in description.get("synapses") or ():
-        _synapse_parts(synapses, groups, dt, parts, taken, carried_plans)
+        _synapse_parts(synapses, groups, dt, parts, taken, carried_plans, after_update)
     for poisson_input in description.get("poissoninputs") or ():
-        _poisson_input_parts(poisson_input, groups, dt, parts, taken)
+        _poisson_input_parts(poisson_input, groups, dt, parts, taken, after_update)
     return parts
 
 
@@ -1239,18 +1353,71 @@ def add_event_ports(cell_type, ports: list[EventPort]) -> set:
         for variable, value in port.statements:
             handler.add(lems.StateAssignment(variable, value))
         cell_type.dynamics.add(handler)
+        _add_arrivals(cell_type, port.arrivals)
+        if port.now_port:
+            cell_type.add(lems.EventPort(port.now_port, "in"))
+            handler = lems.OnEvent(port.now_port)
+            for variable, value in port.now_statements:
+                handler.add(lems.StateAssignment(variable, value))
+            cell_type.dynamics.add(handler)
     return dimensions
+
+
+_ALWAYS = "t .geq. 0"
+
+
+def _add_arrivals(cell_type, arrivals: Mapping[str, str | None]):
+    """
+    Let the cell add the collected arrivals after its update (see `lems_delays`).
+
+    One ``OnCondition`` that is always true, placed right after the
+    threshold's (so that, as in Brian, the threshold tests the state before
+    the arrivals, and what a recorded value or the refractoriness computes
+    after them includes them), adds each ``x__arriving`` to ``x`` through
+    the variable's gate and sets it back to 0.
+    """
+    import lems.api as lems
+
+    if not arrivals:
+        return
+    dynamics = cell_type.dynamics
+    handlers = dynamics.event_handlers
+    apply = next((handler for handler in handlers
+                  if getattr(handler, "brian2tools_arrivals", False)), None)
+    if apply is None:
+        apply = lems.OnCondition(_ALWAYS)
+        apply.brian2tools_arrivals = True
+        conditions = [index for index, handler in enumerate(handlers)
+                      if isinstance(handler, lems.OnCondition)]
+        spiking = [index for index in conditions
+                   if any(isinstance(action, lems.EventOut) and action.port == "spike"
+                          for action in handlers[index].actions)]
+        position = (spiking[0] + 1 if spiking else conditions[0] if conditions
+                    else len(handlers))
+        handlers.insert(position, apply)
+    declared = {action.variable for action in apply.actions}
+    for variable, gate in arrivals.items():
+        arriving = arriving_name(variable)
+        if arriving in declared:
+            continue
+        dimension = dynamics.state_variables[variable].dimension
+        dynamics.add(lems.StateVariable(arriving, dimension))
+        apply.add(lems.StateAssignment(variable, _assignment(variable, "+=", arriving, gate)))
+        apply.add(lems.StateAssignment(arriving, "0"))
+        declared.add(arriving)
 
 
 def connection_type_element(projection: Projection) -> ET.Element:
     """
     The connection component type of a projection.
 
-    It extends NeuroML's ``explicitConnection`` (so that its components go in
-    a ``network``) with a ``delay`` and an ``EventConnection`` from the cell
-    ``from`` to the port ``targetPort`` of the cell ``to``. jNeuroML reads the
-    port and the delay from each connection's own attributes only, so every
-    connection element carries them. Written as XML directly: pylems's
+    In the compact form (:mod:`.connections`), a type with a short name
+    whose connections name their cells ``f``, ``t``, the port ``p`` and the
+    delay ``d``. Otherwise a type
+    that extends NeuroML's ``explicitConnection`` (so that its components go
+    in a ``network``) with a ``delay`` and an ``EventConnection`` from the
+    cell ``from`` to the port ``targetPort`` of the cell ``to``, each given
+    by every connection. Written as XML directly: pylems's
     ``EventConnection`` has no ``delay``.
 
     Parameters
@@ -1274,6 +1441,11 @@ def connection_type_element(projection: Projection) -> ET.Element:
 <Structure><With instance="from" as="a" /><With instance="to" as="b" /><EventConnection \
 from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentType>
     """
+    if projection.compact:
+        return compact_connection_type(
+            projection.name, projection.delays, port=projection.port,
+            description=f"{projection.origin}: the spikes of the cell f to the port "
+                        f"{projection.port} of the cell t, after the delay d")
     element = ET.Element("ComponentType", {"name": projection.name,
                                            "extends": "explicitConnection"})
     ET.SubElement(element, "Path", {"name": "from"})
@@ -1291,13 +1463,14 @@ from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentT
 
 def connection_lines(projection: Projection) -> list[str]:
     """
-    One line of XML per connection: ``<S_pre_connection from="P[0]" to="P[5]" .../>``.
+    One line of XML per connection: ``<c0 f="P[0]" t="P[5]" p="S_pre" d="0.05ms"/>``.
 
     Written as text rather than as ElementTree elements: a network has
     hundreds of thousands of connections, and elements cost about a
     microsecond and half a kilobyte each (the export of the CUBA network
     took 2.3 s and 510 MB with elements). The values are Brian names
-    (identifiers) and numbers, which need no escaping.
+    (identifiers) and numbers, which need no escaping. In the compact form
+    (:mod:`.connections`) a line holds the two cells, the port and the delay.
 
     Parameters
     ----------
@@ -1310,12 +1483,21 @@ def connection_lines(projection: Projection) -> list[str]:
     Examples
     --------
     >>> import numpy as np
+    >>> projection = Projection('c0', 'S_pre', np.array(['P[0]', 'P[1]']),
+    ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 5e-05]),
+    ...                         compact=True)
+    >>> connection_lines(projection)  # doctest: +NORMALIZE_WHITESPACE
+    ['<c0 f="P[0]" t="P[1]" p="S_pre" d="0.05ms"/>',
+     '<c0 f="P[1]" t="P[0]" p="S_pre" d="0.05ms"/>']
     >>> projection = Projection('S_pre_connection', 'S_pre', np.array(['P[0]', 'P[1]']),
     ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 0.00015]))
     >>> connection_lines(projection)  # doctest: +NORMALIZE_WHITESPACE
     ['<S_pre_connection from="P[0]" to="P[1]" delay="0.05 ms" targetPort="S_pre" />',
      '<S_pre_connection from="P[1]" to="P[0]" delay="0.15 ms" targetPort="S_pre" />']
     """
+    if projection.compact:
+        return compact_lines(projection.name, projection.sources, projection.targets,
+                             projection.delays, port=projection.port)
     tag, port = projection.name, projection.port
     delays = format_repeated(projection.delays, _TIME.unit)
     return [f'<{tag} from="{source}" to="{target}" delay="{delay}" targetPort="{port}" />'

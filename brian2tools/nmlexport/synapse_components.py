@@ -5,8 +5,9 @@ Brian's ``on_pre='ge += w'`` onto neurons with ``dge/dt = -ge/taue`` is
 linear: a neuron's ``ge`` is the sum of what each synapse added, every
 contribution decaying with the same equation. So each synapse can carry its
 own ``ge`` in a NeuroML synapse component (one instance per connection, made
-by jNeuroML from a ``projection`` of ``connectionWD`` elements with the
-synapse's weight and delay), and the neuron reads the sum over its synapses.
+by jNeuroML from a ``projection`` whose connections give the synapse's weight
+and delay: compact ones, :mod:`.connections`, or ``connectionWD`` elements in
+the portable form), and the neuron reads the sum over its synapses.
 The neuron keeps one copy of its own (``ge__own``) for everything else that
 changes the variable: its initial value, and inputs applied as events on the
 neuron (Poisson inputs, synapses whose values are not a weight).
@@ -27,7 +28,10 @@ against Brian step by step, see :doc:`/nmlexport_network`): a synapse's
 neuron's equations sum derived copies (the state at the start of the step,
 like Brian's Euler step); a synapse's *state* variables are already advanced
 when the neuron's conditions run, so the value a StateMonitor records sums
-those.
+those. An event's addition waits in ``x__state__arriving`` until the
+synapse's update, so that it takes effect in Brian's time step (see
+:func:`.network_export.lems_delays`); the synapses of a pathway without a
+delay, and the portable form, add it when the event arrives.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from brian2 import second
 from brian2.core.namespace import DEFAULT_UNITS
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
+from .connections import compact_lines
 from .lemsrendering import identifiers_in, render_expression
 from .supporting import format_repeated
 from .units import constant_value, format_quantity, lems_dimension
@@ -53,6 +58,7 @@ __all__ = [
     "SynapseType",
     "SynapticProjection",
     "own_name",
+    "arriving_name",
     "linear_components",
     "connected_sets",
     "homogeneous_part",
@@ -119,6 +125,31 @@ def recorded_sum_name(variable: str) -> str:  # noqa: D103
 
 def state_name(variable: str) -> str:  # noqa: D103
     return f"{variable}__state"
+
+
+def arriving_name(variable: str) -> str:
+    """
+    The LEMS state variable that collects the events' additions to ``variable``.
+
+    Events arrive at the start of jNeuroML's step; Brian applies them after
+    the update. The additions wait in this variable, which an
+    ``OnCondition`` adds to ``variable`` (and sets to 0) after the update.
+
+    Parameters
+    ----------
+    variable : str
+        The LEMS name of the variable the events add to.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> arriving_name('ge__state')
+    'ge__state__arriving'
+    """
+    return f"{variable}__arriving"
 
 
 # -------------------------------------------------------------- analysis
@@ -342,6 +373,10 @@ class SynapseType:
         increment, so that the usual weight is exactly 1.
     origin : str
         The Brian object and pathway, for error messages and comments.
+    on_arrival : bool
+        Whether an event changes the state when it arrives (the synapses of
+        this pathway without a delay, and the portable form) rather than
+        after the synapse's update (see :func:`.network_export.lems_delays`).
     """
 
     name: str
@@ -352,12 +387,13 @@ class SynapseType:
     increments: list = field(default_factory=list)
     amplitude: float = 1.0
     origin: str = ""
+    on_arrival: bool = False
 
 
 @dataclass
 class SynapticProjection:
     """
-    A NeuroML ``projection``: one ``connectionWD`` per Brian synapse.
+    A NeuroML ``projection``: one connection per Brian synapse.
 
     Attributes
     ----------
@@ -377,6 +413,9 @@ class SynapticProjection:
         Each synapse's LEMS delay (seconds).
     origin : str
         The Brian object and pathway.
+    connection : str
+        The name of the compact connection type (:mod:`.connections`) its
+        connections are written with; empty for NeuroML's ``connectionWD``.
     """
 
     name: str
@@ -388,6 +427,7 @@ class SynapticProjection:
     weights: np.ndarray
     delays: np.ndarray
     origin: str = ""
+    connection: str = ""
 
 
 # ------------------------------------------------------------ rendering
@@ -403,7 +443,8 @@ def _constants_in(exprs, namespace: Mapping) -> dict:
 
 def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapping],
                              carried: Mapping[str, Collection[str]],
-                             recorded: Mapping[str, Collection[str]], dt: float):
+                             recorded: Mapping[str, Collection[str]], dt: float,
+                             after_update: bool = True):
     """
     The LEMS definitions of the synapse types, and their components.
 
@@ -423,6 +464,11 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
         Group -> variables recorded by a StateMonitor.
     dt : float
         The time step (seconds).
+    after_update : bool, optional
+        Whether an event's addition waits in ``x__state__arriving`` until the
+        synapse's update (default: Brian applies it after the update of its
+        step, see :func:`.network_export.lems_delays`) or is made when the
+        event arrives (the portable form).
 
     Returns
     -------
@@ -444,7 +490,13 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
     >>> [t.name for t in types], components[0].attrib
     (['P_synapse', 'S_pre_synapse'], {'id': 'S_pre', 'type': 'S_pre_synapse'})
     >>> print(types[1].dynamics.event_handlers[0].actions[0].toxml())
-    <StateAssignment variable="ge__state" value="ge__state + weight * ge__amplitude"/>
+    ... # doctest: +NORMALIZE_WHITESPACE
+    <StateAssignment variable="ge__state__arriving"
+                     value="ge__state__arriving + weight * ge__amplitude"/>
+    >>> print(types[1].dynamics.event_handlers[1].toxml())  # doctest: +NORMALIZE_WHITESPACE
+    <OnCondition test="t .geq. 0"><StateAssignment variable="ge__state"
+    value="ge__state + ge__state__arriving"/><StateAssignment variable="ge__state__arriving"
+    value="0"/></OnCondition>
     """
     component_types, components, dimensions = [], [], set()
     bases = {}
@@ -511,10 +563,19 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
                 exprs[variable], mapping, synapse.group,
                 f"the equation of {variable} (in the synapses of {synapse.origin})")))
         handler = lems.OnEvent("in")
+        apply = lems.OnCondition("t .geq. 0")
         for index, (variable, value) in enumerate(synapse.increments):
             unit = equations[variable]["unit"]
             dimension = lems_dimension(unit, synapse.group)
             state = state_name(variable)
+            if after_update and not synapse.on_arrival:
+                # collected now, added after the update (Brian's order)
+                target = arriving_name(state)
+                if target not in dynamics.state_variables:
+                    dynamics.add(lems.StateVariable(target, dimension.name))
+                    apply.add(lems.StateAssignment(state, f"{state} + {target}"))
+                    apply.add(lems.StateAssignment(target, "0"))
+                state = target
             if value is None:
                 scale = f"{variable}__amplitude"
                 component_type.add(lems.Constant(
@@ -527,6 +588,8 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
                     value * _si(unit), dimension), dimension.name))
                 handler.add(lems.StateAssignment(state, f"{state} + {constant}"))
         dynamics.add(handler)
+        if apply.actions:
+            dynamics.add(apply)
         component_types.append(component_type)
         components.append(ET.Element("Component", {"id": synapse.component,
                                                    "type": synapse.name}))
@@ -570,8 +633,10 @@ def projection_element(projection: SynapticProjection) -> ET.Element:
 
 def projection_lines(projection: SynapticProjection) -> list[str]:
     """
-    The ``<connectionWD>`` lines of a projection, one per synapse.
+    The connection lines of a projection, one per synapse.
 
+    NeuroML's ``<connectionWD>``, or the compact form of :mod:`.connections`
+    if the projection names a compact `SynapticProjection.connection` type.
     Text rather than elements, for the reason given in
     `~.network_export.connection_lines`; the model file puts them inside the
     `projection_element`.
@@ -595,7 +660,16 @@ def projection_lines(projection: SynapticProjection) -> list[str]:
       delay="0.05 ms" />',
      '<connectionWD id="1" preCellId="../P[1]" postCellId="../P[0]" weight="0.002"
       delay="0.05 ms" />']
+    >>> projection_lines(SynapticProjection(
+    ...     'S_pre', 'S_pre_synapse', 'P', 'P', np.array(['P[0]', 'P[1]']),
+    ...     np.array(['P[1]', 'P[0]']), np.array([1.0, 1.0]), np.array([5e-05, 5e-05]),
+    ...     connection='c0'))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['<c0 f="../P[0]" t="../P[1]" d="0.05ms"/>', '<c0 f="../P[1]" t="../P[0]" d="0.05ms"/>']
     """
+    if projection.connection:
+        return compact_lines(projection.connection, projection.sources, projection.targets,
+                             projection.delays, projection.weights, prefix="../")
     delays = format_repeated(projection.delays, "s")
     weights = format_repeated(projection.weights)
     return [f'<connectionWD id="{index}" preCellId="../{source}" postCellId="../{target}" '
