@@ -20,6 +20,14 @@ import numpy as np
 from brian2.utils.logger import get_logger
 from brian2.utils.stringtools import get_identifiers
 
+from .checks import _check_clock, _check_contained
+from .describe_common import (
+    _code_identifiers,
+    _initializers,
+    _main_slot,
+    _merge_namespaces,
+    clean_code,
+)
 from .equations import describe_equations, equation_identifiers
 from .errors import UnsupportedFeatureError
 from .methods import chosen_method
@@ -162,17 +170,6 @@ def describe_spatialneuron(neuron, context) -> dict[str, Any]:
     >>> run['spatialneurons'][0]['membrane_current']
     'gL*(EL - v)'
     """
-    # these helpers live in the collector, which imports this module lazily
-    from .collector import (
-        _check_clock,
-        _check_contained,
-        _code_identifiers,
-        _initializers,
-        _main_slot,
-        _merge_namespaces,
-        clean_code,
-    )
-
     _check_clock(neuron, context.dt)
     _check_contained(neuron, context.dt)
     equations = _user_equations(neuron)
