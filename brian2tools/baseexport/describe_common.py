@@ -155,7 +155,7 @@ def _main_slot(obj, updater=None) -> dict[str, Any]:
 
 
 def clean_code(code: str) -> str:
-    """
+    r"""
     Brian code as the description keeps it: comments and indentation removed.
 
     Brian accepts code over several lines, indented as in a triple-quoted
@@ -166,10 +166,12 @@ def clean_code(code: str) -> str:
     Parameters
     ----------
     code : str
+        Brian code: a threshold, a reset, a pathway's code, ...
 
     Returns
     -------
     str
+        The code, one statement per line.
 
     Examples
     --------
