@@ -3,9 +3,9 @@ The checks the collection makes before it describes a run.
 
 Brian checks a network in ``Network.before_run``; the collection generates
 no code, so it repeats here the checks that need none: unique names, one
-network per object, active objects (`_check_network`), regular clocks
-(`_check_clock`) and no operations attached to an object beyond those its
-description covers (`_check_contained`). What fails is refused with an
+network per object, active objects (``_check_network``), regular clocks
+(``_check_clock``) and no operations attached to an object beyond those its
+description covers (``_check_contained``). What fails is refused with an
 `UnsupportedFeatureError` (or Brian's own error) naming the object.
 """
 

@@ -1,7 +1,7 @@
 """
 One describer per Brian class: an object of the network -> its plain description.
 
-`_describe` picks the describer by the class of a top-level object and
+``_describe`` picks the describer by the class of a top-level object and
 returns the list of the run description that the object goes to (one of
 `LIST_KEYS`, or ``'spatialneurons'``/``'network_operations'``) with its
 description (see :doc:`/export_format`). The describers check what they
