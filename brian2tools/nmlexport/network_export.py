@@ -400,7 +400,14 @@ def _equations_by_name(description: Mapping) -> dict:
     return {eq["name"]: eq for eq in description.get("equations") or ()}
 
 
-def _check_synaptic_equations(synapses: Mapping, written: set, refuse: _Refuse):
+def _check_synaptic_equations(synapses: Mapping, refuse: _Refuse):
+    """
+    Refuse the synaptic variables of synapses without a state of their own.
+
+    Called only for synapses that are not plastic (`is_plastic`), so they have no
+    differential equations and their pathways change no synaptic variable
+    (those become plastic synapse components).
+    """
     for name, eq in _equations_by_name(synapses).items():
         flags = set(eq.get("flags") or ())
         if "summed" in flags:
@@ -410,22 +417,9 @@ def _check_synaptic_equations(synapses: Mapping, written: set, refuse: _Refuse):
                 "transmitted at every time step; NeuroML event connections only carry "
                 "spikes.",
             )
-        if eq["type"] == "differential equation":
-            raise refuse(
-                f"the synaptic variable '{name}' with its own dynamics",
-                "Write linear synaptic dynamics in the post-synaptic neurons instead "
-                "(e.g. 'dge/dt = -ge/taue' there and on_pre='ge += w'): the export then "
-                "gives each synapse its own copy of ge, in a NeuroML synapse component.",
-            )
         if eq["type"] == "subexpression":
             raise refuse(f"the synaptic subexpression '{name}'",
                          "Write its expression where it is used.")
-        if name in written:
-            raise refuse(
-                f"the synaptic variable '{name}' changed by the synapses (plasticity)",
-                "Plastic synapses (STDP, short-term plasticity) keep a state per synapse, "
-                "which NeuroML event connections cannot update.",
-            )
 
 
 def _side_of(identifier: str, synaptic: set, groups: Mapping[str, set]) -> tuple[str, str] | None:
@@ -551,12 +545,8 @@ def _pathway_ports(synapses: Mapping, pathway: Mapping, groups: Mapping[str, dic
     for target, _, expr in statements:
         side = _side_of(target, synaptic, cell_variables)
         if side is None:
-            if target in synaptic:
-                raise refuse(
-                    f"the synaptic variable '{target}' changed by the synapses (plasticity)",
-                    "Plastic synapses (STDP, short-term plasticity) keep a state per synapse, "
-                    "which NeuroML event connections cannot update.",
-                )
+            # (a pathway changing a synaptic variable makes the synapses plastic:
+            # they never get here, see _plan_carried)
             raise refuse(f"the assignment to '{target}' in the '{pathway_name}' pathway",
                          "The statements of a pathway can only change variables of the "
                          "pre- or post-synaptic neurons.")
@@ -1027,13 +1017,7 @@ def _plan_carried(description: Mapping, groups: Mapping[str, dict], parts: Netwo
                 for member in components[plan.group][variable]:
                     moved[member] = None
             continue
-        written_by_code = set()
-        for pathway in synapses.get("pathways") or ():
-            code = (pathway.get("code") or "").strip()
-            if code:
-                written_by_code.update(target for target, _, _ in
-                                       parse_statements(code, synapses["name"], "a pathway"))
-        _check_synaptic_equations(synapses, written_by_code, refuse)
+        _check_synaptic_equations(synapses, refuse)
         if not carry:
             continue
         for index, pathway in enumerate(synapses.get("pathways") or ()):
