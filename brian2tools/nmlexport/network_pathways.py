@@ -8,9 +8,10 @@ type gets an ``EventPort`` and an ``OnEvent`` with the statements
 (`~.network_parts.EventPort`), and every synapse becomes a connection that
 sends the spikes of its trigger cell to that port. LEMS events carry no
 value, so values that differ between synapses are grouped (each distinct
-value its own port, at most `MAX_PORTS_PER_PATHWAY`) or, when there are
-many, given to the cells as parameters (the k-th synapse onto a cell
-arrives at port k, at most `MAX_INCOMING_PORTS` per cell).
+value its own port, at most `~.network_export.MAX_PORTS_PER_PATHWAY`)
+or, when there are many, given to the cells as parameters (the k-th
+synapse onto a cell arrives at port k, at most
+`~.network_export.MAX_INCOMING_PORTS` per cell).
 
 Events change the cell's variables as Brian allows it: changes to a
 variable flagged ``(unless refractory)`` are dropped while the cell is

@@ -5,9 +5,9 @@ The synapses of a network: which carry their neuron variables, and their LEMS pa
   receiving neurons (``ge += w``) becomes a NeuroML synapse component type
   that carries its own copy of them, and a projection with one connection
   (cells, weight, delay) per synapse (:mod:`.synapse_components`, written in
-  the compact form of :mod:`.connections`). `_plan_carried` decides which
-  pathways do, from what the neurons' own code and the other pathways and
-  inputs do to the variables.
+  the compact form of :mod:`.connections`). Which pathways do is decided
+  first, for the whole network, from what the neurons' own code and the
+  other pathways and inputs do to the variables.
 * Any other pathway runs as events on the receiving cells
   (:mod:`.network_pathways`), connected by one
   `~.network_parts.Projection` per port.
