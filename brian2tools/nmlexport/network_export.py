@@ -19,10 +19,13 @@ to the cell types and to the ``network`` it builds for the neuron groups.
   short-term plasticity) synapse components with that state
   (:mod:`.plastic_synapses`); any other pathway (``v += w``) runs its
   statements as events on the receiving cells (:mod:`.network_pathways`);
-* everything goes into a `NetworkParts` (:mod:`.network_parts`, which also
-  holds the timing that makes jNeuroML apply events in Brian's time step,
-  `lems_delays`), which :mod:`.network_rendering` writes as LEMS
-  (`add_event_ports`, `connection_type_element`, `connection_lines`).
+* everything goes into a `~.network_parts.NetworkParts`
+  (:mod:`.network_parts`, which also holds the timing that makes jNeuroML
+  apply events in Brian's time step, `~.network_parts.lems_delays`), which
+  :mod:`.network_rendering` writes as LEMS
+  (`~.network_rendering.add_event_ports`,
+  `~.network_rendering.connection_type_element`,
+  `~.network_rendering.connection_lines`).
 
 What LEMS cannot reproduce is refused by name: plastic synapses that
 change neuron variables without linear dynamics, summed variables (gap

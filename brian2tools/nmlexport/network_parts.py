@@ -1,7 +1,7 @@
 """
 The parts of a network in NeuroML2/LEMS, and the timing of its events.
 
-`build_network_parts` (:mod:`.network_export`) plans the LEMS parts of a
+`~.network_export.build_network_parts` plans the LEMS parts of a
 network into a `NetworkParts`: the input ports its synapses and inputs add
 to cell types (`EventPort`), the connections of those ports (`Projection`,
 their cells as `CellPaths`), the synapse components and spike sources.
