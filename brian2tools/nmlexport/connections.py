@@ -175,7 +175,7 @@ def compact_lines(name: str, sources, targets, delays, weights=None,
     if weights is not None and shared_value(weights) is None:
         columns.append(("w", format_repeated(np.asarray(weights, dtype=float))))
     # in ms with 12 digits, without a space ("0.45ms"): a delay only has to fall
-    # well inside its time step (see network_export.lems_delays), so the exact
+    # well inside its time step (see network_parts.lems_delays), so the exact
     # float (0.44999999999999996 ms) is not needed
     distinct, index = np.unique(np.asarray(delays, dtype=float), return_inverse=True)
     texts = [f"{value * 1e3:.12g}ms" for value in distinct.tolist()]

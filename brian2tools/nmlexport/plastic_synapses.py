@@ -52,6 +52,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, parse_statements
+from .network_parts import CellPaths
 from .synapse_components import SynapseType, SynapticProjection
 from .units import constant_value
 
@@ -563,7 +564,7 @@ def add_plastic_parts(plan: PlasticSynapses, synapses: Mapping, parts, unique, d
     synapses : mapping
         The *synapses* entry.
     parts : NetworkParts
-        The network's parts (`~.network_export.NetworkParts`), modified in place:
+        The network's parts (`~.network_parts.NetworkParts`), modified in place:
         a `~.synapse_components.SynapseType` carrying the post-synaptic
         variables, a `~.synapse_components.SynapticProjection` with one
         connection per synapse, and the post-synaptic group's spike times.
@@ -592,9 +593,6 @@ def add_plastic_parts(plan: PlasticSynapses, synapses: Mapping, parts, unique, d
     delays = np.broadcast_to(np.asarray(pre.get("delay", 0.0), dtype=float), i.shape)
     steps = (delays / float(dt) + 0.5).astype(np.int64)  # Brian's rounding
     source, target = synapses["source"], synapses["target"]
-    # imported here: network_export imports this module
-    from .network_export import CellPaths
-
     def paths(reference, indices):
         return CellPaths(reference["group"], indices + int(reference.get("start") or 0))
 

@@ -47,7 +47,7 @@ from brian2.units.fundamentalunits import Quantity, get_dimensions
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
-from .network_export import CellPaths
+from .network_parts import CellPaths
 from .portable import PortableGroup
 from .synapse_components import SynapticProjection, own_name, state_name, sum_name, total_name
 from .units import format_quantity, lems_dimension
@@ -236,7 +236,7 @@ def split_projection(projection: SynapticProjection, grouped: dict) -> list[Syna
     Parameters
     ----------
     projection : SynapticProjection
-        A projection between two groups (cells as `~.network_export.CellPaths`).
+        A projection between two groups (cells as `~.network_parts.CellPaths`).
     grouped : dict
         Group name -> `~.portable.PortableGroup`.
 

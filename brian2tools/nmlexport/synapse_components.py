@@ -30,7 +30,7 @@ like Brian's Euler step); a synapse's *state* variables are already advanced
 when the neuron's conditions run, so the value a StateMonitor records sums
 those. An event's addition waits in ``x__state__arriving`` until the
 synapse's update, so that it takes effect in Brian's time step (see
-:func:`.network_export.lems_delays`); the synapses of a pathway without a
+:func:`.network_parts.lems_delays`); the synapses of a pathway without a
 delay, and the portable form, add it when the event arrives.
 """
 
@@ -376,7 +376,7 @@ class SynapseType:
     on_arrival : bool
         Whether an event changes the state when it arrives (the synapses of
         this pathway without a delay, and the portable form) rather than
-        after the synapse's update (see :func:`.network_export.lems_delays`).
+        after the synapse's update (see :func:`.network_parts.lems_delays`).
     """
 
     name: str
@@ -405,7 +405,7 @@ class SynapticProjection:
         The populations the events come from and go to.
     sources, targets : ndarray of str
         Paths (``'group[3]'``) of the cell sending and the cell receiving
-        (`~.network_export.CellPaths` or arrays of str).
+        (`~.network_parts.CellPaths` or arrays of str).
     weights : ndarray
         Each synapse's weight: its increment divided by the synapse type's
         `SynapseType.amplitude`.
@@ -467,7 +467,7 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
     after_update : bool, optional
         Whether an event's addition waits in ``x__state__arriving`` until the
         synapse's update (default: Brian applies it after the update of its
-        step, see :func:`.network_export.lems_delays`) or is made when the
+        step, see :func:`.network_parts.lems_delays`) or is made when the
         event arrives (the portable form).
 
     Returns
@@ -638,7 +638,7 @@ def projection_lines(projection: SynapticProjection) -> list[str]:
     NeuroML's ``<connectionWD>``, or the compact form of :mod:`.connections`
     if the projection names a compact `SynapticProjection.connection` type.
     Text rather than elements, for the reason given in
-    `~.network_export.connection_lines`; the model file puts them inside the
+    `~.network_rendering.connection_lines`; the model file puts them inside the
     `projection_element`.
 
     Parameters
