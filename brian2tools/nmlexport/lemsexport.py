@@ -50,7 +50,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
-from .synapse_components import projection_element, projection_lines, synapse_type_definitions
+from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
     format_quantity,

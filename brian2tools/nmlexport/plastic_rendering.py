@@ -2,7 +2,7 @@
 The LEMS of plastic synapses: the synapse component types planned by :mod:`.plastic_synapses`.
 
 `complete_plastic_types` gives the synapse types made by
-`~.synapse_components.synapse_type_definitions` (with their copies of the
+`~.synapse_rendering.synapse_type_definitions` (with their copies of the
 post-synaptic variables) the synapses' state and pathways;
 `expose_spike_time` lets them see their cell's spikes; and
 `synapse_monitor_columns` records their variables. The timing these rely on
@@ -96,7 +96,7 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
     """
     Give the synapse component types of plastic synapses their state and pathways.
 
-    The types come from `~.synapse_components.synapse_type_definitions`
+    The types come from `~.synapse_rendering.synapse_type_definitions`
     (the copies of the post-synaptic variables they carry, and an empty
     ``OnEvent``); this adds the synaptic state variables, their initial
     values, the clock-driven equations, the ``on_pre`` statements to the
