@@ -32,7 +32,6 @@ one after the other and one step late, which is not Euler's method.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 
 import lems.api as lems
@@ -50,6 +49,7 @@ from .lemsrendering import (
     strip_parentheses,
 )
 from .noise import NORMAL_DRAW, noise_state_name, noise_terms
+from .refractoriness import add_refractoriness_update, refractory_steps_of
 from .synapse_components import (
     ATTACHMENTS,
     own_name,
@@ -337,7 +337,7 @@ class _CellBuilder:
             booleans.add(_NOT_REFRACTORY)
         self.booleans = booleans
         self.identifiers = identifiers
-        refractory_steps = self._refractory_steps() if has_refractoriness else None
+        refractory_steps = refractory_steps_of(self) if has_refractoriness else None
 
         dynamics = self.cell_type.dynamics
         self.cell_type.add(lems.EventPort("spike", "out"))
@@ -447,7 +447,7 @@ class _CellBuilder:
                     name, f"{own_name(name)} + {recorded_sum_name(name)}"))
             dynamics.add(record)
         if has_refractoriness:
-            self._refractoriness_update(dynamics, refractory_steps)
+            add_refractoriness_update(self, dynamics, refractory_steps)
         if recorded:
             record = lems.OnCondition(_ALWAYS)
             next_step = self.inlined(_TIME)
@@ -538,52 +538,6 @@ class _CellBuilder:
                 mapping[target] = lems_target
                 # subexpressions read the temporary's new value from now on
                 mapping = self.inlined(mapping[_TIME], mapping)
-
-    def _refractory_steps(self) -> str | None:
-        """
-        The refractory period in time steps, as Brian's timestep() computes it.
-
-        ``None`` for a boolean refractoriness condition.
-        """
-        if isinstance(self.refractory, str):
-            if _is_condition(self.refractory, self.booleans):
-                return None
-            period = render_expression(self.refractory, self.inlined(_TIME), self.owner,
-                                       "the refractoriness", self.booleans)
-            # floor((period + 0.001*dt) / dt), with LEMS's ceil
-            return f"(-ceil(-(({period} + 0.001 * {_DT}) / {_DT})))"
-        period = float(self.refractory)
-        steps = int((period + 1e-3 * self.dt) / self.dt)
-        name = self.names.new("refractory_steps")
-        self.cell_type.add(lems.Constant(name, str(steps), "none"))
-        return name
-
-    def _refractoriness_update(self, dynamics, refractory_steps):
-        next_step = self.inlined(_TIME)
-        if refractory_steps is None:
-            # boolean condition: Brian leaves refractoriness once it is false
-            leave = render_condition(self.refractory, next_step, self.owner, "the refractoriness",
-                                     self.booleans, negate=True)
-            handler = lems.OnCondition(leave)
-            handler.add(lems.StateAssignment(_NOT_REFRACTORY, "1"))
-            dynamics.add(handler)
-            return
-        elapsed = f"({_TIME} - {_LASTSPIKE} + 0.001 * {_DT}) / {_DT}"
-        for comparison, value in ((".geq.", "1"), (".lt.", "0")):
-            handler = lems.OnCondition(f"{elapsed} {comparison} {refractory_steps}")
-            handler.add(lems.StateAssignment(_NOT_REFRACTORY, value))
-            dynamics.add(handler)
-
-
-def _is_condition(code: str, booleans) -> bool:
-    """Whether Brian code is a boolean condition (else: an arithmetic expression)."""
-    node = ast.parse(code.strip(), mode="eval").body
-    return (
-        isinstance(node, (ast.Compare, ast.BoolOp))
-        or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
-        or (isinstance(node, ast.Name) and node.id in booleans)
-        or (isinstance(node, ast.Constant) and isinstance(node.value, bool))
-    )
 
 
 def build_cell_types(group: dict, dt, monitored=(), carried=(),
