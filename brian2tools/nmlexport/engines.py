@@ -66,16 +66,21 @@ __all__ = ["ENGINES", "EngineError", "EngineRun", "simulate", "engine_available"
 
 def neuron_mechanism_cache() -> Path:
     """
-    The default folder of compiled NEURON mechanisms (see `.neuron_engine`).
+    Where the NEURON engine keeps compiled mechanisms by default.
+
+    Kept here, where brian2tools 0.4 first had it; the NEURON engine
+    (`.neuron_engine.neuron_mechanism_cache`) says how the folder is chosen.
 
     Returns
     -------
     Path
+        A folder named ``neuron``; it may not exist yet.
 
     Examples
     --------
-    >>> neuron_mechanism_cache().name
-    'neuron'
+    >>> folder = neuron_mechanism_cache()
+    >>> folder.name == 'neuron' and folder.is_absolute()
+    True
     """
     from .neuron_engine import neuron_mechanism_cache as cache_folder
 
