@@ -237,7 +237,8 @@ class NMLExporter:
         cells = {name: build_cell_types(group, dt, monitored[name],
                                         carried=parts.carried.get(name) or (),
                                         synapse_base=parts.synapse_bases.get(name),
-                                        track_spikes=name in parts.spike_times)
+                                        track_spikes=name in parts.spike_times,
+                                        brian_steps=not portable)
                  for name, group in groups.items()}
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
             parts.synapse_types, groups, parts.carried, monitored, dt,

@@ -41,6 +41,7 @@ from brian2.core.namespace import DEFAULT_UNITS
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
+from .exponential_euler import exponential_step, uses_exponential_euler
 from .lemsrendering import (
     identifiers_in,
     parse_statements,
@@ -164,8 +165,10 @@ class _CellBuilder:
     """Builds the component types of one NeuronGroup description."""
 
     def __init__(self, group: dict, dt, monitored: set, carried=(), synapse_base=None,
-                 track_spikes=False):
+                 track_spikes=False, brian_steps=False):
         self.group = group
+        # Brian's exponential Euler steps (jNeuroML only: NEURON integrates itself)
+        self.exponential = brian_steps and uses_exponential_euler(group)
         # keep lastspike even without refractoriness (events are gated with it)
         self.track_spikes = track_spikes
         # variables that synapses carry: the cell keeps its own copy and sums the synapses'
@@ -394,6 +397,8 @@ class _CellBuilder:
                 step = render_expression(amplitude, mapping, self.owner,
                                          f"the noise term of {name}", booleans)
                 expr = f"{expr} + {step} * {draws[noise]} / {_DT}"
+            if self.exponential and name not in self.carried:
+                expr = exponential_step(self, name, drift, expr, mapping)
             if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
                 expr = f"{_NOT_REFRACTORY} * ({expr})"
             dynamics.add(lems.TimeDerivative(own_name(name) if name in self.carried else name,
@@ -541,7 +546,8 @@ class _CellBuilder:
 
 
 def build_cell_types(group: dict, dt, monitored=(), carried=(),
-                     synapse_base: str | None = None, track_spikes: bool = False) -> CellTypes:
+                     synapse_base: str | None = None, track_spikes: bool = False,
+                     brian_steps: bool = False) -> CellTypes:
     """
     Build the LEMS component types of one NeuronGroup.
 
@@ -564,6 +570,10 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
         Keep the time of the last spike in ``lastspike`` even without
         refractoriness (for events gated by it).
 
+    brian_steps : bool, optional
+        Integrate with Brian's ``exponential_euler`` steps where the group
+        asks for them (:mod:`.exponential_euler`; for jNeuroML, not for
+        the portable form).
     Returns
     -------
     CellTypes
@@ -588,5 +598,6 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     >>> types.cell_type.name, sorted(types.per_cell)
     ('neurons_cell', ['v_init'])
     """
-    return _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes).build()
+    return _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes,
+                        brian_steps).build()
 
