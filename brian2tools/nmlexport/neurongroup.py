@@ -569,11 +569,11 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     track_spikes : bool, optional
         Keep the time of the last spike in ``lastspike`` even without
         refractoriness (for events gated by it).
-
     brian_steps : bool, optional
         Integrate with Brian's ``exponential_euler`` steps where the group
         asks for them (:mod:`.exponential_euler`; for jNeuroML, not for
         the portable form).
+
     Returns
     -------
     CellTypes
