@@ -15,7 +15,9 @@ subprocess, with a timeout, in up to four ways:
 ``jneuroml``
     under the ``'neuroml2'`` device with ``simulate='jneuroml'`` (costly:
     only with ``--jneuroml``, and only for the scripts whose export
-    succeeded).
+    succeeded); a ``SpatialNeuron``, which jNeuroML cannot simulate, is
+    simulated with ``simulate='neuron'`` instead (the outcome's ``engine``
+    says which engine ran).
 
 Each outcome is classified as ``ran``/``exported`` (success), ``refused``
 (an `UnsupportedFeatureError`: the feature text is kept), ``crashed`` (any
@@ -82,8 +84,17 @@ def _worker(mode: str, script: str, folder: str) -> dict:
         options = {"filename": os.path.join(folder, stem + ".xml")}
         if mode == "jneuroml":
             options["simulate"] = "jneuroml"
+    engine = options.get("simulate")
     try:
-        outcome = run_script(script, device, options)
+        try:
+            outcome = run_script(script, device, options)
+        except UnsupportedFeatureError as error:
+            # jNeuroML cannot simulate multi-compartment cells; the device
+            # says so and names NEURON, which is the engine the export targets.
+            if engine != "jneuroml" or "use simulate='neuron'" not in (error.hint or ""):
+                raise
+            engine = options["simulate"] = "neuron"
+            outcome = run_script(script, device, options)
     except UnsupportedFeatureError as error:
         return {"status": "refused", "object": error.object_name, "feature": error.feature}
     except SimulationError as error:
@@ -94,7 +105,10 @@ def _worker(mode: str, script: str, folder: str) -> dict:
     if not os.path.exists(written):
         return {"status": "crashed", "error": f"reported {outcome.runs} run(s) but wrote no "
                 f"{os.path.basename(written)}; notes: {outcome.notes}"}
-    return {"status": SUCCESS[mode], "runs": outcome.runs, "notes": outcome.notes}
+    result = {"status": SUCCESS[mode], "runs": outcome.runs, "notes": outcome.notes}
+    if engine is not None:
+        result["engine"] = engine
+    return result
 
 
 # --------------------------------------------------------------------------- #
