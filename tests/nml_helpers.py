@@ -98,8 +98,8 @@ def _run(spec: ModelSpec) -> None:
 
 
 def export_model(build, folder: str | os.PathLike, name: str = "model", random_seed: int = 1,
-                 **options) -> Path:
-    """Export a model built by ``build`` with the 'neuroml2' device; returns the model file."""
+                 method: str = "euler", **options) -> Path:
+    """Export a model built by ``build(method)`` with the 'neuroml2' device; returns the model file."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model_file = folder / f"{name}.xml"
@@ -107,18 +107,18 @@ def export_model(build, folder: str | os.PathLike, name: str = "model", random_s
     set_device("neuroml2", filename=str(model_file), **options)
     try:
         seed(random_seed)
-        _run(build("linear"))
+        _run(build(method))
     finally:
         reinit_and_delete()
         set_device("runtime")
     return model_file
 
 
-def simulate_brian(build, random_seed: int = 1) -> dict:
-    """Simulate a model with Brian (runtime device, Euler); returns its monitors' data."""
+def simulate_brian(build, random_seed: int = 1, method: str = "euler") -> dict:
+    """Simulate a model built by ``build(method)`` with Brian; returns its monitors' data."""
     start_scope()
     seed(random_seed)
-    spec = build("euler")
+    spec = build(method)
     _run(spec)
     results = {}
     for obj in spec.objects:

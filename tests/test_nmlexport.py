@@ -229,6 +229,9 @@ def functions(method):
 MODELS = {model.__name__: model for model in (documented_lif, cuba, adex, two_groups,
                                               conductance_two_runs, boolean_refractoriness,
                                               functions)}
+#: Brian's exact integration of the linear models (its steps are exported as
+#: they are, :mod:`brian2tools.nmlexport.method_steps`); forward Euler for the others
+METHODS = {"documented_lif": "exact", "cuba": "exact"}
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +242,8 @@ def simulated(tmp_path_factory):
     # (the per-test fixture of conftest.py, which selects numpy, runs after this one)
     prefs.codegen.target = "numpy"
     folder = tmp_path_factory.mktemp("nml_models")
-    files = {name: export_model(build, folder / name, name, random_seed=7)
+    files = {name: export_model(build, folder / name, name, random_seed=7,
+                                method=METHODS.get(name, "euler"))
              for name, build in MODELS.items()}
     parallel = max(2, os.cpu_count() or 2)
     queue, running, logs, references = list(files.items()), {}, {}, {}
@@ -252,7 +256,8 @@ def simulated(tmp_path_factory):
     start_more()
     for name, build in MODELS.items():
         # Brian's simulations run while jNeuroML works
-        references[name] = simulate_brian(build, random_seed=7)
+        references[name] = simulate_brian(build, random_seed=7,
+                                          method=METHODS.get(name, "euler"))
         for finished in [n for n, process in running.items() if process.poll() is not None]:
             logs[finished] = finish_jneuroml(running.pop(finished))
         start_more()
@@ -386,8 +391,11 @@ def test_documented_example_structure(tmp_path):
     assert "v" in {exposure.get("name") for exposure in cell.findall("Exposure")}
     dynamics = cell.find("Dynamics")
     derivative = dynamics.find("TimeDerivative")
+    # the script's method='linear': Brian's exact step, reached by jNeuroML's Euler step
     assert derivative.attrib == {"variable": "v",
-                                 "value": "not_refractory * ((v0 - v) / tau)"}
+                                 "value": "not_refractory * ((step_v - v) / dt)"}
+    step = next(d for d in dynamics.findall("DerivedVariable") if d.get("name") == "step_v")
+    assert step.get("value") == "v * exp(-dt / tau) + v0 - v0 * exp(-dt / tau)"
     threshold = dynamics.findall("OnCondition")[0]
     assert threshold.get("test") == "(v .gt. 10 * mV) .and. (not_refractory .gt. 0.5)"
     assert [(a.get("variable"), a.get("value")) for a in threshold.findall("StateAssignment")] == [
@@ -455,8 +463,9 @@ def test_documented_example_runs_in_jneuroml(tmp_path):
     states = next(data for data in recordings.values() if "v" in data)
     assert states["v"].shape == (2, 201)
     assert list(states["record"]) == [2, 63]
-    # neuron 2 relaxes towards v0 = 20 mV * 2/99 with tau = 10 ms (Euler steps)
-    expected = 20e-3 * 2 / 99 * (1 - (1 - 0.1 / 10) ** 200)
+    # neuron 2 relaxes towards v0 = 20 mV * 2/99 with tau = 10 ms (Brian's exact
+    # steps of method='linear')
+    expected = 20e-3 * 2 / 99 * (1 - np.exp(-200 * 0.1 / 10))
     assert float(states["v"][0, -1]) == pytest.approx(expected, rel=1e-6)
     # neuron 63 (v0 = 12.7 mV) fires and is reset
     assert float(states["v"][1].max()) <= 0.0101

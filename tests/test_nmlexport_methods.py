@@ -1,10 +1,12 @@
 """
-Integration methods: Brian's ``exponential_euler`` steps in jNeuroML.
+Integration methods: Brian's own steps in jNeuroML.
 
 A Hodgkin-Huxley cell (Traub and Miles' rates, as in Brian's COBAHH
 example) integrated by Brian with ``method='exponential_euler'`` at
-dt = 0.1 ms, where forward Euler is not Brian's step; the export must give
-Brian's traces and spikes in jNeuroML.
+dt = 0.1 ms, where forward Euler is not Brian's step; and networks
+integrated with ``'exact'`` (a coupled linear system with synapses that
+carry its variables), ``'rk2'`` and ``'rk4'`` (a non-linear Izhikevich
+cell). The export must give Brian's traces and spikes in jNeuroML.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import numpy as np
 import pytest
 from brian2 import (
     NeuronGroup,
+    SpikeGeneratorGroup,
     SpikeMonitor,
     StateMonitor,
+    Synapses,
     cm,
     defaultclock,
     ms,
@@ -34,6 +38,7 @@ from brian2.devices.device import reinit_and_delete
 
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.nmlexport.engines import engine_available
+from brian2tools.nmlexport.method_steps import method_steps, stepped_method
 
 AREA = 20000 * umetre**2
 NAMESPACE = {"Cm": 1 * ufarad * cm**-2 * AREA, "gl": 5e-5 * siemens * cm**-2 * AREA,
@@ -100,3 +105,108 @@ def test_exponential_euler_in_jneuroml_gives_brians_traces_and_spikes(tmp_path):
         span = np.ptp(values)
         # every sample; jNeuroML writes about 8 significant digits
         assert np.max(np.abs(state[name] - values)) <= 1e-6 * span, name
+
+
+def _network(method: str, read: bool = True):
+    """Cells driven by delayed synapses; linear (CUBA-like) for 'exact', Izhikevich else."""
+    start_scope()
+    defaultclock.dt = 0.1 * ms
+    inputs = SpikeGeneratorGroup(2, [0, 1, 0, 1], [2, 2, 7.3, 15] * ms, name="inputs")
+    if method == "exact":
+        cells = NeuronGroup(3, """
+            dv/dt = (ge + gi - (v + 49*mV))/(20*ms) + I/(20*ms) : volt (unless refractory)
+            dge/dt = -ge/(5*ms) : volt
+            dgi/dt = -gi/(10*ms) : volt
+            I : volt""", threshold="v > -50*mV", reset="v = -60*mV", refractory=3 * ms,
+            method=method, name="cells")
+        cells.v = "-60*mV + i*3*mV"
+        cells.I = [12, 15, 20] * mV
+    else:
+        cells = NeuronGroup(3, """
+            dv/dt = (0.04*v**2/mV + 5*v + 140*mV - u + I + ge)/ms : volt
+            du/dt = 0.02*(0.2*v - u)/ms : volt
+            dge/dt = -ge/(5*ms) : volt
+            I : volt""", threshold="v > 30*mV", reset="v = -65*mV; u += 8*mV",
+            method=method, name="cells")
+        cells.v = -65 * mV
+        cells.u = -13 * mV
+        cells.I = [5, 10, 15] * mV
+    synapses = Synapses(inputs, cells, on_pre="ge += 3*mV", delay=1 * ms, name="synapses")
+    synapses.connect()
+    state = StateMonitor(cells, ["v", "ge"], record=True, name="cells_state")
+    spikes = SpikeMonitor(cells, name="cells_spikes")
+    run(40 * ms)
+    if not read:
+        return None
+    return ({name: np.array(getattr(state, name)) for name in ("v", "ge")},
+            np.array(spikes.i[:]), np.array(spikes.t[:]))
+
+
+def test_brians_steps_are_written_as_derived_values(tmp_path):
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    try:
+        _network("rk4", read=False)
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    root = ET.parse(tmp_path / "model.xml").getroot()
+    cell = next(c for c in root.iter("ComponentType") if c.get("name") == "cells_cell")
+    derived = {d.get("name"): d.get("value") for d in cell.iter("DerivedVariable")}
+    derivatives = {d.get("variable"): d.get("value") for d in cell.iter("TimeDerivative")}
+    # four Runge-Kutta stages per variable, then the new values
+    for variable in ("v", "u"):
+        assert {f"step__k_{k}_{variable}" for k in range(1, 5)} <= set(derived)
+        assert derivatives[variable] == f"(step_{variable} - {variable}) / dt"
+    assert "step__k_1_v / 6" in derived["step_v"]
+    # ge, carried by the synapses: the cell's own copy and each synapse's copy take rk4 steps
+    assert derivatives["ge__own"] == "(step_ge - ge__own) / dt"
+    synapse = next(c for c in root.iter("ComponentType")
+                   if c.get("name", "").startswith("synapses_pre"))
+    assert {d.get("variable"): d.get("value") for d in synapse.iter("TimeDerivative")} == {
+        "ge__state": "(step_ge__state - ge__state) / dt"}
+
+
+@pytest.mark.skipif(engine_available("jneuroml") is not None,
+                    reason=str(engine_available("jneuroml")))
+@pytest.mark.parametrize("method", ["exact", "rk2", "rk4"])
+def test_brians_steps_in_jneuroml_give_brians_traces_and_spikes(tmp_path, method):
+    brian_state, brian_i, brian_t = _network(method)
+    reinit_and_delete()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="jneuroml")
+    try:
+        state, spike_i, spike_t = _network(method)
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    assert len(brian_t) >= 5
+    np.testing.assert_array_equal(spike_i, brian_i)
+    np.testing.assert_allclose(spike_t, brian_t, rtol=0, atol=1e-9)
+    for name, values in brian_state.items():
+        span = np.ptp(values)
+        # every sample, arrivals and spikes included (forward Euler: 1e-3 and more)
+        assert np.max(np.abs(state[name] - values)) <= 1e-6 * span, name
+
+
+def test_method_steps_are_brians_code():
+    from brian2 import volt
+
+    steps = method_steps({"v": ("(E - v)/tau", volt)}, "rk2", "G")
+    assert [name for name, _, _ in steps.temporaries] == ["__k_v", "_v"]
+    assert [variable for _, _, variable in steps.temporaries] == ["v", "v"]
+    assert steps.new_values == {"v": "_v"}
+    # heun without noise: Brian's code has unused supports, which are left out
+    steps = method_steps({"v": ("-v/tau", volt)}, "heun", "G")
+    assert [name for name, _, _ in steps.temporaries] == ["_v"]
+
+
+def test_a_method_brian_cannot_apply_stays_forward_euler_with_a_warning(caplog):
+    group = {"name": "adex", "method": "linear", "equations": [
+        {"name": "v", "type": "differential equation", "unit": mV,
+         "expr": "(gL*(EL - v) + gL*DeltaT*exp((v - VT)/DeltaT))/C"}]}
+    with caplog.at_level("WARNING"):
+        assert stepped_method(group) is None
+    assert "forward Euler" in caplog.text and "'linear'" in caplog.text
+    group["method"] = "rk4"
+    assert stepped_method(group) == "rk4"
+    group["equations"][0]["stochastic_variables"] = ["xi"]
+    assert stepped_method(group) is None  # the noise has its own step

@@ -69,7 +69,7 @@ DT = 0.1 * ms
 
 
 # ------------------------------------------------------------------ helpers
-def _export(build, folder, name="model", **options):
+def _export(build, folder, name="model", method="euler", **options):
     """Run ``build(method)`` under the 'neuroml2' device; returns the model file."""
     folder = str(folder)
     os.makedirs(folder, exist_ok=True)
@@ -79,7 +79,7 @@ def _export(build, folder, name="model", **options):
     try:
         seed(1)
         defaultclock.dt = DT
-        objects, duration = build("linear")
+        objects, duration = build(method)
         Network(objects).run(duration)
     finally:
         reinit_and_delete()
@@ -88,12 +88,12 @@ def _export(build, folder, name="model", **options):
     return model_file
 
 
-def _simulate(build, random_seed=1):
-    """Run ``build('euler')`` with Brian; returns the objects by name."""
+def _simulate(build, random_seed=1, method="euler"):
+    """Run ``build(method)`` with Brian; returns the objects by name."""
     start_scope()
     seed(random_seed)
     defaultclock.dt = DT
-    objects, duration = build("euler")
+    objects, duration = build(method)
     Network(objects).run(duration)
     return {obj.name: obj for obj in objects}
 

@@ -43,8 +43,9 @@ def _documented_model(duration=100 * ms, method="linear"):
     """
     The model of the documentation's export example, with a rate monitor.
 
-    jNeuroML integrates with the forward Euler method whatever the script
-    says, so the Brian reference uses ``method='euler'``.
+    The export writes Brian's exact steps for ``method='linear'``, so the
+    jNeuroML run is compared with Brian's linear integration; NEURON
+    integrates with its own method.
     """
     start_scope()
     defaultclock.dt = 0.1 * ms
@@ -77,7 +78,7 @@ def brian_and_jneuroml(tmp_path_factory):
     if missing_jneuroml() is not None:
         pytest.skip(missing_jneuroml())
     folder = tmp_path_factory.mktemp("simulate")
-    brian = _recordings(*_documented_model(method="euler"))
+    brian = _recordings(*_documented_model())
     reinit_and_delete()
     set_device("neuroml2", filename=str(folder / "nml2model.xml"), simulate="jneuroml")
     try:

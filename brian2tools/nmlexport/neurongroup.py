@@ -49,6 +49,7 @@ from .lemsrendering import (
     render_expression,
     strip_parentheses,
 )
+from .method_steps import cell_steps, stepped_method
 from .noise import NORMAL_DRAW, noise_state_name, noise_terms
 from .refractoriness import add_refractoriness_update, refractory_steps_of
 from .synapse_components import (
@@ -167,8 +168,9 @@ class _CellBuilder:
     def __init__(self, group: dict, dt, monitored: set, carried=(), synapse_base=None,
                  track_spikes=False, brian_steps=False):
         self.group = group
-        # Brian's exponential Euler steps (jNeuroML only: NEURON integrates itself)
+        # Brian's steps of its method (jNeuroML only: NEURON integrates itself)
         self.exponential = brian_steps and uses_exponential_euler(group)
+        self.stepped = stepped_method(group) if brian_steps else None
         # keep lastspike even without refractoriness (events are gated with it)
         self.track_spikes = track_spikes
         # variables that synapses carry: the cell keeps its own copy and sums the synapses'
@@ -377,6 +379,7 @@ class _CellBuilder:
                                         **{s: s for s in self.subexpressions}},
                                         self.owner, f"the subexpression {name}", booleans),
             ))
+        new_values = cell_steps(self, dynamics, step_identifiers) if self.stepped else {}
         draws = {}  # noise variable -> the state variable with its draw of the step
         for name in self.differential:
             mapping = {**step_identifiers, **{s: s for s in self.subexpressions}}
@@ -397,12 +400,14 @@ class _CellBuilder:
                 step = render_expression(amplitude, mapping, self.owner,
                                          f"the noise term of {name}", booleans)
                 expr = f"{expr} + {step} * {draws[noise]} / {_DT}"
-            if self.exponential and name not in self.carried:
+            state = own_name(name) if name in self.carried else name
+            if name in new_values:  # Brian's step: x += dt * (x' - x)/dt
+                expr = f"({new_values[name]} - {state}) / {_DT}"
+            elif self.exponential and name not in self.carried:
                 expr = exponential_step(self, name, drift, expr, mapping)
             if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
                 expr = f"{_NOT_REFRACTORY} * ({expr})"
-            dynamics.add(lems.TimeDerivative(own_name(name) if name in self.carried else name,
-                                             expr))
+            dynamics.add(lems.TimeDerivative(state, expr))
 
         # initial state
         on_start = lems.OnStart()
@@ -570,9 +575,8 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
         Keep the time of the last spike in ``lastspike`` even without
         refractoriness (for events gated by it).
     brian_steps : bool, optional
-        Integrate with Brian's ``exponential_euler`` steps where the group
-        asks for them (:mod:`.exponential_euler`; for jNeuroML, not for
-        the portable form).
+        Write the steps of the group's method (:mod:`.method_steps`,
+        :mod:`.exponential_euler`; for jNeuroML, not the portable form).
 
     Returns
     -------

@@ -24,6 +24,7 @@ from brian2.utils.logger import get_logger
 
 from .connections import compact_lines
 from .lemsrendering import identifiers_in, render_expression
+from .method_steps import derive_steps, method_steps, stepped_method
 from .supporting import format_repeated
 from .synapse_components import (
     SynapseType,
@@ -128,7 +129,9 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
         exprs = {variable: homogeneous_part(equations[variable]["expr"], synapse.carried)
                  for variable in synapse.carried}
         constants = _constants_in(exprs.values(), namespace)
-        if any("dt" in identifiers_in(expr) for expr in exprs.values()) \
+        # the copies take the group's steps (Brian's method), in jNeuroML's form
+        method = stepped_method(group) if after_update else None
+        if (method or any("dt" in identifiers_in(expr) for expr in exprs.values())) \
                 and "dt" not in namespace:
             constants["dt"] = dt * _si(second)
         names = {identifier: (identifier if identifier != "weight" else "weight_constant")
@@ -142,6 +145,14 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
                                              format_quantity(value, dimension), dimension.name))
         mapping = {**names, **{variable: state_name(variable) for variable in synapse.carried}}
         dynamics = component_type.dynamics
+        new_values = {}
+        if method:
+            steps = method_steps({variable: (exprs[variable], equations[variable]["unit"])
+                                  for variable in synapse.carried}, method, synapse.group)
+            new_values = derive_steps(
+                steps, dynamics, mapping, lambda base: f"{base}__state",
+                lambda variable, units=equations, group=synapse.group:
+                    lems_dimension(units[variable]["unit"], group).name, synapse.group)
         # NeuroML synapses expose a current; these change the neuron through the
         # variables they carry, so theirs stays 0 (a state variable costs nothing
         # per step in jNeuroML, unlike a derived one)
@@ -166,9 +177,13 @@ def synapse_type_definitions(types: list[SynapseType], groups: Mapping[str, Mapp
                                             else None))
             dynamics.add(lems.DerivedVariable(variable, dimension=dimension.name,
                                               exposure=variable, value=state_name(variable)))
-            dynamics.add(lems.TimeDerivative(state_name(variable), render_expression(
-                exprs[variable], mapping, synapse.group,
-                f"the equation of {variable} (in the synapses of {synapse.origin})")))
+            if variable in new_values:  # Brian's step: x += dt * (x' - x)/dt
+                derivative = f"({new_values[variable]} - {state_name(variable)}) / dt"
+            else:
+                derivative = render_expression(
+                    exprs[variable], mapping, synapse.group,
+                    f"the equation of {variable} (in the synapses of {synapse.origin})")
+            dynamics.add(lems.TimeDerivative(state_name(variable), derivative))
         handler = lems.OnEvent("in")
         apply = lems.OnCondition("t .geq. 0")
         for index, (variable, value) in enumerate(synapse.increments):
