@@ -51,6 +51,7 @@ from .simulation_file import (
     recordings_name_for,
 )
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
+from .synaptic_subexpressions import inline_synaptic_subexpressions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
     format_quantity,
@@ -188,7 +189,7 @@ class NMLExporter:
         runs = list(runs)
         # what the description states for readers but NeuroML cannot run: refused by name
         refuse_unsupported(runs)
-        description = _check_runs(runs)
+        description = inline_synaptic_subexpressions(_check_runs(runs))
         duration = sum(float(run["duration"]) for run in runs)
         dt = float(description["dt"])
 
