@@ -78,16 +78,20 @@ def test_exports_an_unmodified_script(tmp_path):
     assert (tmp_path / "LEMSUnitsConstants.xml").exists()
     root = ET.parse(model).getroot()
     network = root.find("network")
-    projection = network.find("projection")
-    assert projection.get("synapse") == "synapses_pre"
-    # compact connections: the cells and the delay (Brian's 5 steps, less half a step:
-    # see the user guide's timing section) per line, the shared weight in the type
-    connection_type = root.find(f"ComponentType[@name='{projection[0].tag}']")
-    assert connection_type.find("Structure/EventConnection/Assign").get("value") == "1"
-    connections = sorted((e.get("f"), e.get("t"), e.get("d")) for e in projection)
-    assert connections == [("../stimulus[0]", "../cells[0]", "0.45ms"),
-                           ("../stimulus[1]", "../cells[1]", "0.45ms"),
-                           ("../stimulus[1]", "../cells[2]", "0.45ms")]
+    # compact connections, directly in the network: the cells and the delay (Brian's 5
+    # steps, less half a step: see the user guide's timing section, in half steps) per
+    # line; the synapse (a reference of the network) and the shared weight in the type
+    lines = [e for e in network if e.get("f")]
+    connection_type = root.find(f"ComponentType[@name='{lines[0].tag}']")
+    event = connection_type.find("Structure/EventConnection")
+    assert event.get("receiver") == "../synapses_pre"
+    assert network.get("synapses_pre") == "synapses_pre"
+    assert event.find("Assign").get("value") == "1"
+    connections = sorted((e.get("f"), e.get("t"), e.get("d")) for e in lines)
+    assert connections == [("stimulus[0]", "cells[0]", "9hdt"),
+                           ("stimulus[1]", "cells[1]", "9hdt"),
+                           ("stimulus[1]", "cells[2]", "9hdt")]
+    assert root.find("Unit[@symbol='hdt']").get("scale") == "5e-05"
     assert script.read_text() == SCRIPT
 
 

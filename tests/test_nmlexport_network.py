@@ -149,9 +149,15 @@ def _connections(root, container):
     The connections in ``container`` (the network or a projection), compact form.
 
     Returns a list of dicts: ``f``, ``t`` (the paths), ``d`` (the delay,
-    seconds), ``w`` (the weight, for synapse components), ``port`` (the
-    receiving port, for events on the cell) and ``type`` (the tag).
+    seconds, read with the model's units), ``w`` (the weight, for synapse
+    components), ``synapse`` (the id of the synapse component the
+    connection creates on its cell, through the network's reference),
+    ``port`` (the receiving port, for events on the cell) and ``type`` (the
+    tag).
     """
+    units = {u.get("symbol"): float(u.get("scale")) * 10 ** int(u.get("power"))
+             for u in root.iter("Unit")}
+    network = root.find("network")
     types = {}
     for component_type in root.iter("ComponentType"):
         if component_type.get("extends") not in ("connection", "explicitConnection") \
@@ -160,6 +166,10 @@ def _connections(root, container):
         # a weight all connections share is a number in the type's Assign
         weight = component_type.find("Structure/EventConnection/Assign")
         shared = {} if weight is None or weight.get("value") == "w" else {"w": weight.get("value")}
+        receiver = component_type.find("Structure/EventConnection").get("receiver")
+        if receiver:  # ../S_pre: a reference of the network
+            assert receiver.startswith("../")
+            shared["synapse"] = network.get(receiver[3:])
         types[component_type.get("name")] = shared
     found = []
     for element in container:
@@ -167,8 +177,10 @@ def _connections(root, container):
             continue
         values = {**types[element.tag], **element.attrib}
         number, unit = re.fullmatch(r"([-+0-9.eE]+)\s*([a-zA-Z]*)", values["d"]).groups()
+        delay = (float(number) * units[unit] if unit in units
+                 else parse_quantity(f"{number} {unit}"))
         found.append({"type": element.tag, "f": values["f"], "t": values["t"],
-                      "d": parse_quantity(f"{number} {unit}"), "port": values.get("p"),
+                      "d": delay, "port": values.get("p"), "synapse": values.get("synapse"),
                       "w": float(values["w"]) if "w" in values else None})
     return found
 
@@ -274,19 +286,32 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     root = ET.parse(model_file).getroot()
     network = root.find("network")
 
-    # one connection per Brian synapse: its cells (subgroup offset), weight and delay
-    projection = network.find("projection")
-    assert projection.get("presynapticPopulation") == "stimulus"
-    assert projection.get("postsynapticPopulation") == "cells"
-    synapse_id = projection.get("synapse")
+    # one connection per Brian synapse, directly in the network (no projection): its
+    # cells (subgroup offset), weight and delay, and the synapse it creates on its cell
+    assert network.find("projection") is None
+    connections = [c for c in _connections(root, network) if c["synapse"]]
+    (synapse_id,) = {c["synapse"] for c in connections}
+    (tag,) = {c["type"] for c in connections}
+    assert re.fullmatch(r"c\d+", tag)
+    # the network's own type refers to the synapse component (NeuroML's network plus
+    # one ComponentReference per synapse)
+    network_type = _by_name(root, "ComponentType", network.get("type"))
+    assert network_type.get("extends") == "network"
+    assert [r.attrib for r in network_type.iter("ComponentReference")] == [
+        {"name": synapse_id, "type": "baseSynapse"}]
+    assert network.get(synapse_id) == synapse_id
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    comments = [node.text for node in ET.parse(model_file, parser=parser).getroot().find(
+        "network") if node.tag is ET.Comment]
+    assert f" {tag}: excitation (pre), from stimulus to cells through {synapse_id} " \
+        in comments
     synapse_type = root.find(f"Component[@id='{synapse_id}']").get("type")
     amplitude = _by_name(_by_name(root, "ComponentType", synapse_type), "Constant",
                          "ge__amplitude").get("value")
     assert amplitude.endswith("V")
     excitation = objects["excitation"]
-    expected = {(f"../stimulus[{i}]", f"../cells[{j + 2}]"): float(w) for i, j, w in zip(
+    expected = {(f"stimulus[{i}]", f"cells[{j + 2}]"): float(w) for i, j, w in zip(
         excitation.i[:], excitation.j[:], np.asarray(excitation.w[:]), strict=True)}
-    connections = _connections(root, projection)
     got = {(c["f"], c["t"]): c["w"] * parse_quantity(amplitude) for c in connections}
     assert got.keys() == expected.keys() and len(connections) == len(excitation) == 12
     for key, weight in expected.items():
@@ -294,8 +319,13 @@ def test_linear_synapses_are_synapse_components_with_each_synapses_weight(tmp_pa
     assert len(set(expected.values())) == 12  # random weights: every synapse its own
     steps = delay_steps(np.broadcast_to(np.asarray(excitation.delay[:]), (12,)), float(DT))
     assert {c["d"] for c in connections} == {float(lems_delays(steps, float(DT))[0])}
-    # each line holds the two cells, the weight and the delay
-    assert [sorted(element.attrib) for element in projection] == [["d", "f", "t", "w"]] * 12
+    # each line holds the two cells, the weight and the delay, in half time steps
+    lines = [element for element in network if element.tag == tag]
+    assert [sorted(element.attrib) for element in lines] == [["d", "f", "t", "w"]] * 12
+    assert {element.get("d") for element in lines} == {
+        f"{round(float(lems_delays(steps, float(DT))[0]) / (float(DT) / 2))}hdt"}
+    assert [u.attrib for u in root.iter("Unit") if u.get("symbol") == "hdt"] == [
+        {"symbol": "hdt", "dimension": "time", "power": "0", "scale": "5e-05"}]
 
     # the synapse carries ge with the neuron's equation and adds its weight
     definition = _by_name(root, "ComponentType", synapse_type)
@@ -376,9 +406,14 @@ def test_the_timing_of_every_delay_is_explained_in_the_file(tmp_path, synapses):
     assert "Brian's delay minus half a time step (0.05 ms)" in notes[0]
     assert ("Synapses without a delay are written with 0.05 ms: their events change the "
             "state when they arrive") in notes[0]
-    # each set of connections on the cells' ports is introduced by its origin
+    # and the unit of the compact connections' delays
+    assert "d is the delay in hdt, a unit of half a time step (0.05 ms" in notes[0]
+    # each set of connections is introduced by its origin (and, for synapse
+    # components, the populations and the synapse)
     assert {comment.strip().split(": ")[1] for comment in comments if comment not in notes} \
-        == {"recurrent (pre)"} | ({"excitation (pre)"} if synapses == "events" else set())
+        == {"recurrent (pre)"} | ({"excitation (pre)"} if synapses == "events" else
+                                  {"excitation (pre), from stimulus to cells through "
+                                   "excitation_pre"})
     # the recurrent synapses: two steps written as 1.5, none as half a step
     connections = _connections(root, network)
     delays = {round(c["d"] / float(DT), 9) for c in connections
@@ -777,3 +812,43 @@ def test_networks_run_in_jneuroml_like_brian(tmp_path):
         observed = counts[np.arange(40) % 4 == level].mean()
         assert abs(observed - expected[level]) < 0.2 * expected[level] + 5, (level, observed)
     assert recordings["poisson"]["listener_state"]["v"][0].max() > 0
+
+
+def _cuba_benchmark(method, n=2000):
+    """The benchmark's CUBA network (dev/benchmarks), n cells, p = 0.02, Brian's names."""
+    cells = NeuronGroup(n, """dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
+                              dge/dt = -ge/taue : volt
+                              dgi/dt = -gi/taui : volt""",
+                        threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method=method,
+                        namespace={"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms,
+                                   "Vt": -50 * mV, "Vr": -60 * mV, "El": -49 * mV},
+                        name="neurongroup")
+    cells.v = "-60*mV + rand() * 10*mV"
+    excitatory = Synapses(cells, cells, on_pre="ge += 1.62*mV", name="synapses")
+    inhibitory = Synapses(cells, cells, on_pre="gi += -9*mV", name="synapses_1")
+    excitatory.connect(f"i<{int(0.8 * n)}", p=0.02)
+    inhibitory.connect(f"i>={int(0.8 * n)}", p=0.02)
+    return [cells, excitatory, inhibitory, SpikeMonitor(cells, name="spikemonitor")], 1 * ms
+
+
+@needs_network_device
+def test_a_network_file_costs_at_most_65_bytes_per_synapse(tmp_path):
+    # issue #15: about 130 bytes per synapse before, to be cut at least in half
+    model_file = _export(_cuba_benchmark, tmp_path)
+    text = open(model_file, encoding="utf-8").read()
+    root = ET.fromstring(text.encode())
+    connections = _connections(root, root.find("network"))
+    n_synapses = len(connections)
+    assert 75_000 < n_synapses < 85_000
+    per_synapse = len(text.encode()) / n_synapses
+    assert per_synapse <= 65, f"{per_synapse:.1f} bytes per synapse"
+    # what a line holds: the two cells relative to the network, and the delay in half
+    # steps (the synapse and its weight of 1 are in the line's type)
+    lines = [line for line in text.splitlines() if line.lstrip().startswith("<c")]
+    assert len(lines) == n_synapses
+    assert all(re.fullmatch(r'<c[01] f="neurongroup\[\d+\]" t="neurongroup\[\d+\]" '
+                            r'd="1hdt"/>', line.strip()) for line in lines)
+    assert {c["d"] for c in connections} == {float(DT) / 2}
+    assert {c["synapse"] for c in connections} == {"synapses_pre", "synapses_1_pre"}
+    # without indentation: only the first line of each set follows the comment's
+    assert sum(line != line.lstrip() for line in lines) == 2

@@ -31,7 +31,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
-from .connections import compact_connection_type
+from .connections import connection_type_for, half_step_unit, lines_for, network_type
 from .network_export import (
     add_event_ports,
     build_network_parts,
@@ -305,11 +305,16 @@ class NMLExporter:
             root.append(_element(component_type.toxml()))
         root.extend(source_components)
         root.extend(connection_type_element(projection) for projection in parts.projections)
-        root.extend(compact_connection_type(
-            projection.connection, projection.delays, projection.weights,
-            description=f"{projection.origin}: a synapse {projection.synapse} on the cell t "
-                        "for the spikes of the cell f, with the weight w, after the delay d")
-            for projection in parts.synaptic_projections if projection.connection)
+        # compact connections (connections.py): in the network, their delays in half steps
+        compact = [p for p in parts.synaptic_projections if p.connection]
+        root.extend(connection_type_for(projection) for projection in compact)
+        if compact or any(projection.compact for projection in parts.projections):
+            root.append(half_step_unit(dt))
+        if compact:
+            taken = {component_type.name for component_type in model.component_types}
+            typed = network_type(_fresh("network_with_synapses", taken),
+                                 [projection.synapse for projection in compact])
+            root.append(typed)
 
         network_id = ids.new(network_name)
         populations = []
@@ -336,6 +341,10 @@ class NMLExporter:
                 cell.size))
         root.extend(synapse_components)
         network = supporting.network(network_id, populations + source_populations)
+        if compact:  # the network refers to the synapses of its compact connections
+            network.set("type", typed.get("name"))
+            for projection in compact:
+                network.set(projection.synapse, projection.synapse)
         if parts.synaptic_projections or parts.projections:
             network.append(ET.Comment(_delay_note(dt, after_update=not portable)))
         # connections are text, put in place of a marker once the rest is written
@@ -344,7 +353,15 @@ class NMLExporter:
         if portable:
             synaptic_projections = [split for projection in synaptic_projections
                                     for split in split_projection(projection, grouped)]
+        half_step = float(dt) / 2
         for projection in synaptic_projections:
+            if projection.connection:
+                network.append(ET.Comment(
+                    f" {projection.connection}: {projection.origin}, from {projection.presynaptic}"
+                    f" to {projection.postsynaptic} through {projection.synapse} "))
+                network.append(ET.Comment(_marker(len(connections))))
+                connections[_marker(len(connections))] = partial(lines_for, projection, half_step)
+                continue
             element = projection_element(projection)
             element.append(ET.Comment(_marker(len(connections))))
             connections[_marker(len(connections))] = partial(projection_lines, projection)
@@ -353,7 +370,8 @@ class NMLExporter:
             if projection.compact:
                 network.append(ET.Comment(f" {projection.name}: {projection.origin} "))
             network.append(ET.Comment(_marker(len(connections))))
-            connections[_marker(len(connections))] = partial(connection_lines, projection)
+            connections[_marker(len(connections))] = partial(connection_lines, projection,
+                                                             half_step)
         root.append(network)
 
         simulation_id = ids.new(simulation_name)
@@ -536,9 +554,17 @@ def _delay_note(dt: float, after_update: bool = True) -> str:
             f"Brian applies it. Synapses without a delay are written with {half}: their "
             "events change the state when they arrive, before the update of the next step, "
             "which gives Brian's new state; only the value recorded at that step lacks them. "
-            "Connections c0, c1, ...: f fires, t receives (at the port p), d is the delay, w "
-            "the weight (a number in the connection type when all its connections share "
-            "it). ")
+            "Connections c0, c1, ...: f fires, t receives (at the port p), d is the delay in "
+            f"hdt, a unit of half a time step ({half}: 1hdt is {half}, 19hdt is 19 times "
+            f"{half}), w the weight (a number in the connection type when all its "
+            "connections share it). ")
+
+
+def _fresh(name: str, taken: set) -> str:
+    """``name``, with underscores added until it is not in ``taken``."""
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _element(xml_text: str) -> ET.Element:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from brian2 import second
 from brian2.utils.logger import get_logger
 
-from .connections import compact_connection_type, compact_lines
+from .connections import connection_type_for, lines_for
 from .network_parts import EventPort, Projection
 from .network_pathways import _assignment
 from .supporting import format_repeated
@@ -173,10 +173,7 @@ def connection_type_element(projection: Projection) -> ET.Element:
 from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentType>
     """
     if projection.compact:
-        return compact_connection_type(
-            projection.name, projection.delays, port=projection.port,
-            description=f"{projection.origin}: the spikes of the cell f to the port "
-                        f"{projection.port} of the cell t, after the delay d")
+        return connection_type_for(projection)
     element = ET.Element("ComponentType", {"name": projection.name,
                                            "extends": "explicitConnection"})
     ET.SubElement(element, "Path", {"name": "from"})
@@ -192,9 +189,9 @@ from="a" to="b" targetPort="targetPort" delay="delay" /></Structure></ComponentT
     return element
 
 
-def connection_lines(projection: Projection) -> list[str]:
+def connection_lines(projection: Projection, half_step: float | None = None) -> list[str]:
     """
-    One line of XML per connection: ``<c0 f="P[0]" t="P[5]" p="S_pre" d="0.05ms"/>``.
+    One line of XML per connection: ``<c0 f="P[0]" t="P[5]" p="S_pre" d="1hdt"/>``.
 
     Written as text rather than as ElementTree elements: a network has
     hundreds of thousands of connections, and elements cost about a
@@ -206,6 +203,9 @@ def connection_lines(projection: Projection) -> list[str]:
     Parameters
     ----------
     projection : Projection
+    half_step : float, optional
+        Half the time step (seconds): the compact form writes the delays in
+        this unit (`~.connections.compact_lines`).
 
     Returns
     -------
@@ -217,9 +217,9 @@ def connection_lines(projection: Projection) -> list[str]:
     >>> projection = Projection('c0', 'S_pre', np.array(['P[0]', 'P[1]']),
     ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 5e-05]),
     ...                         compact=True)
-    >>> connection_lines(projection)  # doctest: +NORMALIZE_WHITESPACE
-    ['<c0 f="P[0]" t="P[1]" p="S_pre" d="0.05ms"/>',
-     '<c0 f="P[1]" t="P[0]" p="S_pre" d="0.05ms"/>']
+    >>> connection_lines(projection, half_step=5e-05)  # doctest: +NORMALIZE_WHITESPACE
+    ['<c0 f="P[0]" t="P[1]" p="S_pre" d="1hdt"/>',
+     '<c0 f="P[1]" t="P[0]" p="S_pre" d="1hdt"/>']
     >>> projection = Projection('S_pre_connection', 'S_pre', np.array(['P[0]', 'P[1]']),
     ...                         np.array(['P[1]', 'P[0]']), np.array([5e-05, 0.00015]))
     >>> connection_lines(projection)  # doctest: +NORMALIZE_WHITESPACE
@@ -227,8 +227,7 @@ def connection_lines(projection: Projection) -> list[str]:
      '<S_pre_connection from="P[1]" to="P[0]" delay="0.15 ms" targetPort="S_pre" />']
     """
     if projection.compact:
-        return compact_lines(projection.name, projection.sources, projection.targets,
-                             projection.delays, port=projection.port)
+        return lines_for(projection, half_step)
     tag, port = projection.name, projection.port
     delays = format_repeated(projection.delays, _TIME.unit)
     return [f'<{tag} from="{source}" to="{target}" delay="{delay}" targetPort="{port}" />'

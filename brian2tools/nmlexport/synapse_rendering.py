@@ -9,8 +9,9 @@ has a delay, see :func:`.network_parts.lems_delays`), and the base type that
 the cell's attachments accept. `projection_element` and `projection_lines`
 write a `~.synapse_components.SynapticProjection`: the ``projection`` and
 its connections, as text made from the synapses' indices while the file is
-written (compact connection types, :mod:`.connections`, or ``connectionWD``
-elements in the portable form).
+written (``connectionWD`` elements in the portable form; the compact
+connection types of :mod:`.connections` otherwise, which go directly in the
+network).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import lems.api as lems
 from brian2 import second
 from brian2.utils.logger import get_logger
 
-from .connections import compact_lines
+from .connections import lines_for
 from .lemsrendering import identifiers_in, render_expression
 from .method_steps import derive_steps, method_steps, stepped_method
 from .supporting import format_repeated
@@ -257,11 +258,11 @@ def projection_lines(projection: SynapticProjection) -> list[str]:
     """
     The connection lines of a projection, one per synapse.
 
-    NeuroML's ``<connectionWD>``, or the compact form of :mod:`.connections`
-    if the projection names a compact `SynapticProjection.connection` type.
-    Text rather than elements, for the reason given in
-    `~.network_rendering.connection_lines`; the model file puts them inside the
-    `projection_element`.
+    NeuroML's ``<connectionWD>``, put inside the `projection_element`, or
+    the compact form of :mod:`.connections` (lines that go directly in the
+    network) if the projection names a compact
+    `SynapticProjection.connection` type. Text rather than elements, for
+    the reason given in `~.network_rendering.connection_lines`.
 
     Parameters
     ----------
@@ -287,11 +288,10 @@ def projection_lines(projection: SynapticProjection) -> list[str]:
     ...     np.array(['P[1]', 'P[0]']), np.array([1.0, 1.0]), np.array([5e-05, 5e-05]),
     ...     connection='c0'))
     ... # doctest: +NORMALIZE_WHITESPACE
-    ['<c0 f="../P[0]" t="../P[1]" d="0.05ms"/>', '<c0 f="../P[1]" t="../P[0]" d="0.05ms"/>']
+    ['<c0 f="P[0]" t="P[1]" d="0.05ms"/>', '<c0 f="P[1]" t="P[0]" d="0.05ms"/>']
     """
     if projection.connection:
-        return compact_lines(projection.connection, projection.sources, projection.targets,
-                             projection.delays, projection.weights, prefix="../")
+        return lines_for(projection)
     delays = format_repeated(projection.delays, "s")
     weights = format_repeated(projection.weights)
     return [f'<connectionWD id="{index}" preCellId="../{source}" postCellId="../{target}" '
