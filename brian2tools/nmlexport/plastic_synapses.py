@@ -36,6 +36,9 @@ Brian's times: event-driven variables and everything the pathways compute
 are exact. Clock-driven variables are integrated (forward Euler) by the
 synapse; the ``on_pre`` statements see them as Brian does, the
 ``on_post`` statements one step later, so ``on_post`` may not use them.
+With a delay of at least one step for every synapse, ``on_pre`` runs in
+Brian's step instead; ``on_pre`` may add to any post-synaptic variable
+(the synapses deliver the increments): see :mod:`.plastic_delivery`.
 """
 
 from __future__ import annotations
