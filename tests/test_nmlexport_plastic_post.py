@@ -277,6 +277,66 @@ def test_song_stdp_is_brians(tmp_path, target):
         _compare(state[variable], lems["stdp_state"][variable], skip, variable)
 
 
+def _several(second_delay_steps):
+    """Two plastic objects adding to v (one subtracts) and plain synapses adding to ge."""
+    def build(method):
+        inputs = SpikeGeneratorGroup(3, INPUT_CELLS, INPUT_TIMES, name="inputs")
+        cells = NeuronGroup(2, """dv/dt = (ge - v)/(10*ms) : 1
+                                  dge/dt = -ge/(5*ms) : 1""", threshold="v > 0.3",
+                            reset="v = 0", method=method, name="cells")
+        first = Synapses(inputs, cells, """w : 1
+                                           dfac/dt = -fac/(20*ms) : 1 (event-driven)""",
+                         on_pre="""fac += 0.1
+                                   v_post += w*(1 + fac)""",
+                         delay=defaultclock.dt, name="facilitating")
+        first.connect()
+        first.w = "0.05 + 0.02*i + 0.01*j"
+        second = Synapses(inputs, cells, """dx/dt = (1 - x)/(10*ms) : 1 (event-driven)""",
+                          on_pre="""v_post -= 0.04*x
+                                    x *= 0.5""",
+                          delay=second_delay_steps * defaultclock.dt, name="depressing")
+        second.connect(j="i % 2")
+        second.x = 1
+        plain = Synapses(inputs, cells, on_pre="ge += 0.2", name="plain")
+        plain.connect(j="1")
+        return ModelSpec([inputs, cells, first, second, plain,
+                          StateMonitor(cells, ["v", "ge"], record=True, name="cells_state"),
+                          StateMonitor(second, "x", record=True, name="depressing_x"),
+                          SpikeMonitor(cells, name="cells_spikes")], durations=[12 * ms])
+    return build
+
+
+@needs_jneuroml
+@pytest.mark.parametrize("form", ["components", "events"])
+def test_several_synapse_objects_onto_one_cell_add_up(tmp_path, form):
+    build = _several(2)
+    model = export_model(build, tmp_path, synapses=form)
+    assert severe_lines(run_jneuroml(model)) == []
+    lems = load_recordings(model)
+    brian = _brian(build)
+    _compare_spikes(brian["cells_spikes"], lems["cells_spikes"])
+    assert len(brian["cells_spikes"]["t"]) >= 1
+    # the plain synapses have no delay: ge (and so v) as Brian's but at their arrivals
+    plain = {(1, int(step) + 1) for step in _steps(INPUT_TIMES)}
+    _compare(brian["cells_state"]["ge"], lems["cells_state"]["ge"], plain, "ge")
+    _compare(brian["cells_state"]["v"], lems["cells_state"]["v"], what="v")
+    _compare(brian["depressing_x"]["x"], lems["depressing_x"]["x"], what="x")
+    if form == "components":
+        # the plain synapses' type delivers nothing to v: a zero
+        root = ET.parse(model).getroot()
+        plain_type = next(t for t in root.iter("ComponentType")
+                          if t.get("name", "").startswith("plain"))
+        assert any(d.get("name") == "v__delivered" and d.get("value") == "v__delivered__zero"
+                   for d in plain_type.iter("DerivedVariable"))
+
+
+def test_synapses_with_and_without_delay_onto_one_variable_are_refused(tmp_path):
+    with pytest.raises(UnsupportedFeatureError,
+                       match="plastic synapses with and without delays adding to variables "
+                             "of 'cells'"):
+        export_model(_several(0), tmp_path)
+
+
 def _refused(on_pre, on_post=None):
     def build(method):
         inputs = SpikeGeneratorGroup(1, [0], [1] * ms, name="inputs")

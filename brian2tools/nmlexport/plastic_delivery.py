@@ -50,6 +50,8 @@ import lems.api as lems
 import numpy as np
 from brian2.utils.logger import get_logger
 
+from brian2tools.baseexport import UnsupportedFeatureError
+
 from .network_parts import lems_delays
 from .network_pathways import _assignment, _combined_gate, _refractory_gate, _reset_gate
 from .network_rendering import _add_arrivals
@@ -344,6 +346,11 @@ def deliver_to_cells(cell_types: Mapping, synapse_types: list, plans: list,
     set of LEMSDimension
         The dimensions used.
 
+    Raises
+    ------
+    UnsupportedFeatureError
+        If synapses with and without delays deliver to the same group.
+
     Examples
     --------
     >>> deliver_to_cells({}, [], [], {})
@@ -359,6 +366,14 @@ def deliver_to_cells(cell_types: Mapping, synapse_types: list, plans: list,
         units = {eq["name"]: eq["unit"] for eq in group["equations"]}
         base = bases[group_name]
         variables = sorted({variable for plan in group_plans for variable in plan.delivery.ops})
+        if len({plan.delivery.in_step for plan in group_plans}) > 1:
+            raise UnsupportedFeatureError(
+                ", ".join(plan.name for plan in group_plans),
+                f"plastic synapses with and without delays adding to variables of "
+                f"'{group_name}'",
+                "The cell adds the increments of synapses with a delay after its update "
+                "and those of synapses without one before it; give all of them a delay "
+                "of at least one time step, or none.")
         cell_type = cell_types[group_name]
         if ATTACHMENTS not in cell_type.attachments:
             cell_type.add(lems.Attachments(ATTACHMENTS, base))
@@ -391,9 +406,6 @@ def _add_to_cell(cell_type, variable: str, dimension: str, deliveries: list) -> 
                                       reduce="add"))
     gate = deliveries[0].gates.get(variable)
     if any(delivery.in_step for delivery in deliveries):
-        if not all(delivery.in_step for delivery in deliveries):
-            raise ValueError(f"The plastic synapses onto '{cell_type.name}' deliver to "
-                             f"'{variable}' with different timings.")
         # added with the other synapses' arrivals, after the update and threshold
         _add_arrivals(cell_type, {variable: gate})
         apply = next(handler for handler in dynamics.event_handlers
