@@ -73,6 +73,9 @@ class Delivery:
     """
     What a plastic synapse's ``on_pre`` adds to its post-synaptic neuron's variables.
 
+    Also the timing of plastic synapses that add nothing to such variables
+    but have a delay of at least one step (``ops`` empty, ``group`` ``{}``).
+
     Attributes
     ----------
     group : dict
@@ -227,7 +230,9 @@ def delivery_delays(plan, steps, dt: float, parts) -> np.ndarray:
     in_step = bool(np.all(steps >= 1))
     if plan.delivery is None:
         if not in_step:
-            return (steps + 0.5) * float(dt)
+            from .plastic_synapses import plastic_delays  # (it imports this module)
+
+            return plastic_delays(steps, dt)
         plan.delivery = Delivery({})
     delivery = plan.delivery
     delivery.in_step = in_step
@@ -246,7 +251,9 @@ def delivery_delays(plan, steps, dt: float, parts) -> np.ndarray:
         parts.written.setdefault(group["name"], set()).add(variable)
     if delivery.in_step:
         return lems_delays(steps, dt)
-    return (steps + 0.5) * float(dt)
+    from .plastic_synapses import plastic_delays
+
+    return plastic_delays(steps, dt)
 
 
 def delivery_handler(plan, dynamics, on_event, on_start):
