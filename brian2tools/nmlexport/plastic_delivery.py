@@ -35,9 +35,11 @@ applies (see :doc:`/nmlexport_network`):
   the dynamics and spikes are Brian's, the value recorded at the arrival
   lacks the increment (the relation of the other synapses without delay).
 
-``on_post`` cannot change the neuron's variables this way: the synapse sees
-the post-synaptic spike of a step only in the next step (its conditions
-run before its cell's threshold), one step after Brian's change.
+``on_post`` adds to the neuron's variables (``x__delivered_post``) in the
+next-step timing whatever the delays: the synapse sees the post-synaptic
+spike of a step only in the next step (its conditions run before its
+cell's threshold). Variables the synapses carry (``ge``) stay refused
+there: their copies would change one step late.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ class Delivery:
         Variable -> the LEMS factor (or None) through which the cell adds
         (see :mod:`.network_pathways`), filled by `delivery_delays`.
     ops : dict
-        Variable -> the operators used (``+=``, ``-=``).
+        Variable -> the operators ``on_pre`` uses (``+=``, ``-=``).
+    post_ops, post_gates : dict
+        The same for ``on_post`` (always in the next-step timing).
     in_step : bool
         Whether every synapse has a delay of at least one step (``on_pre``
         runs in Brian's step, the cell adds after its update); otherwise the
@@ -94,21 +98,26 @@ class Delivery:
     group: dict
     gates: dict = field(default_factory=dict)
     ops: dict = field(default_factory=dict)
+    post_ops: dict = field(default_factory=dict)
+    post_gates: dict = field(default_factory=dict)
     in_step: bool = True
 
 
-def delivered_name(variable: str) -> str:
+def delivered_name(variable: str, pathway: str = "pre") -> str:
     """
     The LEMS name of what a synapse adds to the neuron variable ``variable``.
 
-    ``x__delivered`` in the synapses; the cell's sum over its synapses is
-    ``x__delivered_sum`` and, in the next-step timing, what its equations
-    add to ``x`` is ``x__delivered_pending``.
+    ``x__delivered`` in the synapses (``x__delivered_post`` for
+    ``on_post``); the cell's sum over its synapses adds ``_sum`` and, in the
+    next-step timing, what its equations add to ``x`` is
+    ``x__delivered_pending``.
 
     Parameters
     ----------
     variable : str
         The Brian name of the post-synaptic variable.
+    pathway : str, optional
+        ``'pre'`` (default) or ``'post'``.
 
     Returns
     -------
@@ -116,10 +125,10 @@ def delivered_name(variable: str) -> str:
 
     Examples
     --------
-    >>> delivered_name('v')
-    'v__delivered'
+    >>> delivered_name('v'), delivered_name('v', 'post')
+    ('v__delivered', 'v__delivered_post')
     """
-    return f"{variable}__delivered"
+    return f"{variable}__delivered" + ("_post" if pathway == "post" else "")
 
 
 def plan_delivery(plan, post: Mapping, variable: str, op: str, expr: str, prepost: str,
@@ -153,8 +162,9 @@ def plan_delivery(plan, post: Mapping, variable: str, op: str, expr: str, prepos
     Raises
     ------
     UnsupportedFeatureError
-        For ``on_post`` changing a neuron variable, other operators than
-        ``+=`` and ``-=``, and variables that are not numbers of the neuron's state.
+        For ``on_post`` changing a variable the synapses carry, other
+        operators than ``+=`` and ``-=``, and variables that are not numbers
+        of the neuron's state.
 
     Examples
     --------
@@ -167,12 +177,12 @@ def plan_delivery(plan, post: Mapping, variable: str, op: str, expr: str, prepos
     (False, {'v': {'+='}})
     """
     target = f"{variable} {op} {expr}"
-    if prepost == "post":
+    if prepost == "post" and variable in carried:
         raise refuse(f"'{target}' changing the variable '{variable}' of the post-synaptic "
                      f"neuron '{post['name']}' in the 'post' pathway of plastic synapses",
-                     "The synapse sees the post-synaptic spike of a time step only in the "
-                     "next step (jNeuroML runs a synapse's conditions before its cell's "
-                     "threshold), so the change would come one step after Brian's.")
+                     "'on_post' can add to the neuron's variables the synapses do not carry "
+                     "(such as 'v'); those with linear dynamics can be carried by the "
+                     "synapses, whose own copies 'on_post' would change one step late.")
     if op in ("+=", "-=") and variable in carried:
         return True
     equation = next(eq for eq in post.get("equations") or () if eq["name"] == variable)
@@ -185,7 +195,8 @@ def plan_delivery(plan, post: Mapping, variable: str, op: str, expr: str, prepos
                      "it computes the increment, the cell sums its synapses' increments.")
     if plan.delivery is None:
         plan.delivery = Delivery(dict(post))
-    plan.delivery.ops.setdefault(variable, set()).add(op)
+    ops = plan.delivery.post_ops if prepost == "post" else plan.delivery.ops
+    ops.setdefault(variable, set()).add(op)
     return False
 
 
@@ -238,17 +249,20 @@ def delivery_delays(plan, steps, dt: float, parts) -> np.ndarray:
     delivery.in_step = in_step
     group = delivery.group
     refuse = _Refuse(plan.name)
-    for variable, ops in delivery.ops.items():
-        what = "the 'pre' pathway"
-        gate = _combined_gate(_refractory_gate(group, variable, dt, refuse, what),
-                              *(_reset_gate(group, variable, op, refuse, what) for op in ops))
-        if gate is not None and not delivery.in_step:
-            # evaluated in the cell's next step, one step after the events' arrival
-            gate = gate.replace("(t - lastspike)", "(t - dt - lastspike)")
-        delivery.gates[variable] = gate
-        if gate is not None and "lastspike" in gate:
-            parts.spike_times.add(group["name"])
-        parts.written.setdefault(group["name"], set()).add(variable)
+    for pathway, all_ops, gates in (("pre", delivery.ops, delivery.gates),
+                                    ("post", delivery.post_ops, delivery.post_gates)):
+        for variable, ops in all_ops.items():
+            what = f"the '{pathway}' pathway"
+            gate = _combined_gate(_refractory_gate(group, variable, dt, refuse, what),
+                                  *(_reset_gate(group, variable, op, refuse, what)
+                                    for op in ops))
+            if gate is not None and (pathway == "post" or not delivery.in_step):
+                # evaluated in the cell's next step, one step after Brian's change
+                gate = gate.replace("(t - lastspike)", "(t - dt - lastspike)")
+            gates[variable] = gate
+            if gate is not None and "lastspike" in gate:
+                parts.spike_times.add(group["name"])
+            parts.written.setdefault(group["name"], set()).add(variable)
     if delivery.in_step:
         return lems_delays(steps, dt)
     from .plastic_synapses import plastic_delays
@@ -291,14 +305,23 @@ def delivery_handler(plan, dynamics, on_event, on_start):
     'pre__pending .gt. 0.5'
     """
     delivery = plan.delivery
-    if delivery is None or not (delivery.ops or delivery.in_step):
+    if delivery is None:
         return on_event
     units = {eq["name"]: eq["unit"] for eq in delivery.group.get("equations") or ()}
-    for variable in delivery.ops:
-        dimension = lems_dimension(units[variable], plan.name)
-        name = delivered_name(variable)
-        dynamics.add(lems.StateVariable(name, dimension.name, exposure=name))
-        on_start.add(lems.StateAssignment(name, "0"))
+    for pathway, ops in (("pre", delivery.ops), ("post", delivery.post_ops)):
+        for variable in ops:
+            dimension = lems_dimension(units[variable], plan.name)
+            name = delivered_name(variable, pathway)
+            dynamics.add(lems.StateVariable(name, dimension.name, exposure=name))
+            on_start.add(lems.StateAssignment(name, "0"))
+    if delivery.post_ops:
+        # set by on_post, read by the cell in the same step: cleared before on_post
+        clear = lems.OnCondition("t .geq. 0")
+        for variable in delivery.post_ops:
+            clear.add(lems.StateAssignment(delivered_name(variable, "post"), "0"))
+        dynamics.add(clear)
+    if not (delivery.ops or delivery.in_step):
+        return on_event
     if delivery.in_step:
         dynamics.add(lems.StateVariable(_PENDING, "none"))
         on_start.add(lems.StateAssignment(_PENDING, "0"))
@@ -366,14 +389,13 @@ def deliver_to_cells(cell_types: Mapping, synapse_types: list, plans: list,
     dimensions: set = set()
     by_group: dict = {}
     for plan in plans:
-        if plan.delivery is not None and plan.delivery.ops:
+        if plan.delivery is not None and (plan.delivery.ops or plan.delivery.post_ops):
             by_group.setdefault(plan.group, []).append(plan)
     for group_name, group_plans in by_group.items():
         group = group_plans[0].delivery.group
         units = {eq["name"]: eq["unit"] for eq in group["equations"]}
         base = bases[group_name]
-        variables = sorted({variable for plan in group_plans for variable in plan.delivery.ops})
-        if len({plan.delivery.in_step for plan in group_plans}) > 1:
+        if len({plan.delivery.in_step for plan in group_plans if plan.delivery.ops}) > 1:
             raise UnsupportedFeatureError(
                 ", ".join(plan.name for plan in group_plans),
                 f"plastic synapses with and without delays adding to variables of "
@@ -384,50 +406,72 @@ def deliver_to_cells(cell_types: Mapping, synapse_types: list, plans: list,
         cell_type = cell_types[group_name]
         if ATTACHMENTS not in cell_type.attachments:
             cell_type.add(lems.Attachments(ATTACHMENTS, base))
-        for variable in variables:
+        # (variable, pathway) -> the deliveries of that kind
+        kinds: dict = {}
+        for plan in group_plans:
+            for pathway, ops in (("pre", plan.delivery.ops), ("post", plan.delivery.post_ops)):
+                for variable in ops:
+                    kinds.setdefault((variable, pathway), []).append(plan.delivery)
+        for variable, pathway in sorted(kinds):
             dimension = lems_dimension(units[variable], group_name)
             dimensions.add(dimension)
-            name = delivered_name(variable)
-            for synapse_type in synapse_types:
-                if synapse_type.name == base:
-                    synapse_type.add(lems.Exposure(name, dimension.name))
-                elif synapse_type.extends == base \
-                        and name not in synapse_type.dynamics.state_variables:
-                    zero = f"{name}__zero"
-                    synapse_type.add(lems.Constant(zero, format_quantity(
-                        0 * units[variable], dimension), dimension.name))
-                    synapse_type.dynamics.add(lems.DerivedVariable(
-                        name, dimension=dimension.name, exposure=name, value=zero))
-            _add_to_cell(cell_type, variable, dimension.name,
-                         [plan.delivery for plan in group_plans
-                          if variable in plan.delivery.ops])
-        logger.debug(f"'{group_name}': receives {variables} from plastic synapses")
+            _expose(synapse_types, base, delivered_name(variable, pathway), units[variable],
+                    dimension)
+        for variable in sorted({variable for variable, _ in kinds}):
+            dimension = lems_dimension(units[variable], group_name)
+            _add_to_cell(cell_type, variable, dimension.name, kinds.get((variable, "pre"), []),
+                         kinds.get((variable, "post"), []))
+        logger.debug(f"'{group_name}': receives {sorted(kinds)} from plastic synapses")
     return dimensions
 
 
-def _add_to_cell(cell_type, variable: str, dimension: str, deliveries: list) -> None:
+def _expose(synapse_types: list, base: str, name: str, unit, dimension) -> None:
+    """The base type exposes ``name``; the types that do not set it define a zero."""
+    for synapse_type in synapse_types:
+        if synapse_type.name == base:
+            synapse_type.add(lems.Exposure(name, dimension.name))
+        elif synapse_type.extends == base \
+                and name not in synapse_type.dynamics.state_variables:
+            zero = f"{name}__zero"
+            synapse_type.add(lems.Constant(zero, format_quantity(0 * unit, dimension),
+                                           dimension.name))
+            synapse_type.dynamics.add(lems.DerivedVariable(
+                name, dimension=dimension.name, exposure=name, value=zero))
+
+
+def _add_to_cell(cell_type, variable: str, dimension: str, pre: list, post: list) -> None:
+    """Add the sums of what ``on_pre`` (``pre``) and ``on_post`` (``post``) deliver."""
     dynamics = cell_type.dynamics
-    total = f"{variable}__delivered_sum"
-    dynamics.add(lems.DerivedVariable(total, dimension=dimension,
-                                      select=f"{ATTACHMENTS}[*]/{delivered_name(variable)}",
-                                      reduce="add"))
-    gate = deliveries[0].gates.get(variable)
-    if any(delivery.in_step for delivery in deliveries):
-        # added with the other synapses' arrivals, after the update and threshold
-        _add_arrivals(cell_type, {variable: gate})
-        apply = next(handler for handler in dynamics.event_handlers
-                     if getattr(handler, "brian2tools_arrivals", False))
-        apply.add(lems.StateAssignment(variable, _assignment(variable, "+=", total, gate)))
+    pending_terms = []
+    for pathway, deliveries in (("pre", pre), ("post", post)):
+        if not deliveries:
+            continue
+        total = f"{delivered_name(variable, pathway)}_sum"
+        dynamics.add(lems.DerivedVariable(
+            total, dimension=dimension, reduce="add",
+            select=f"{ATTACHMENTS}[*]/{delivered_name(variable, pathway)}"))
+        if pathway == "pre" and deliveries[0].in_step:
+            # added with the other synapses' arrivals, after the update and threshold
+            gate = deliveries[0].gates.get(variable)
+            _add_arrivals(cell_type, {variable: gate})
+            apply = next(handler for handler in dynamics.event_handlers
+                         if getattr(handler, "brian2tools_arrivals", False))
+            apply.add(lems.StateAssignment(variable, _assignment(variable, "+=", total, gate)))
+            continue
+        gates = (deliveries[0].gates if pathway == "pre" else deliveries[0].post_gates)
+        gate = gates.get(variable)
+        pending_terms.append(total if gate is None else f"{gate} * {total}")
+    if not pending_terms:
         return
     # the cell integrates from x plus what arrived, then adds it before its threshold
     pending = f"{variable}__delivered_pending"
     dynamics.add(lems.DerivedVariable(pending, dimension=dimension,
-                                      value=total if gate is None else f"{gate} * {total}"))
+                                      value=" + ".join(pending_terms)))
     word = re.compile(rf"\b{re.escape(variable)}\b")
     for derivative in dynamics.time_derivatives:
         derivative.value = word.sub(f"({variable} + {pending})", derivative.value)
     for derived in dynamics.derived_variables:
-        if derived.value and derived.name not in (pending, total):
+        if derived.value and not derived.name.startswith(f"{variable}__delivered"):
             derived.value = word.sub(f"({variable} + {pending})", derived.value)
     add = lems.OnCondition("t .geq. 0")
     add.add(lems.StateAssignment(variable, f"{variable} + {pending}"))

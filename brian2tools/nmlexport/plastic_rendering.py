@@ -77,7 +77,7 @@ def _mapping(plan: PlasticSynapses, names: _Names, exprs, dt: float) -> dict:
 
 
 def _actions(plan: PlasticSynapses, statements, mapping: dict, handler, names: _Names,
-             temporaries: dict, context: str):
+             temporaries: dict, context: str, pathway: str = "pre"):
     for target, op, expr in statements:
         value = render_expression(expr, mapping, plan.name, context)
         if target in temporaries:
@@ -86,8 +86,10 @@ def _actions(plan: PlasticSynapses, statements, mapping: dict, handler, names: _
             lems_target = plan.state[target]
         else:  # a post-synaptic variable the synapse carries or delivers (see the plan)
             variable = target[:-5] if target.endswith("_post") else target
-            delivered = plan.delivery is not None and variable in plan.delivery.ops
-            lems_target = delivered_name(variable) if delivered else state_name(variable)
+            delivered = plan.delivery is not None and variable in (
+                plan.delivery.ops if pathway == "pre" else plan.delivery.post_ops)
+            lems_target = (delivered_name(variable, pathway) if delivered
+                           else state_name(variable))
         if op != "=":
             value = f"{lems_target} {op[0]} ({value})"
         handler.add(lems.StateAssignment(lems_target, value))
@@ -189,7 +191,7 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
             condition.add(lems.StateAssignment(_SEEN, _LASTSPIKE))
             condition.add(lems.StateAssignment(_EVENT_TIME, _LASTSPIKE))
             _actions(plan, plan.post, mapping, condition, names, temporaries,
-                     f"the 'post' pathway of {plan.name}")
+                     f"the 'post' pathway of {plan.name}", "post")
             dynamics.add(condition)
         if handler is not on_event:  # after on_post: Brian's order of the steps
             dynamics.add(handler)
