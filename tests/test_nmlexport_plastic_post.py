@@ -185,7 +185,7 @@ def test_the_synapses_deliver_and_the_cell_sums(tmp_path):
     variables = [a.get("variable") for a in pending]
     assert variables.index("fac") < variables.index("v__delivered")
     assert next(a.get("value") for a in pending if a.get("variable") == "v__delivered") \
-        == "v__delivered + (weight_value * (1 + fac))".replace("weight_value", "w")
+        == "v__delivered + (w * (1 + fac))"
     cell = types["cells_cell"]
     total = next(d for d in cell.iter("DerivedVariable") if d.get("name") == "v__delivered_sum")
     assert (total.get("select"), total.get("reduce")) == ("synapses[*]/v__delivered", "add")
