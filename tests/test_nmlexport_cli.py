@@ -125,7 +125,8 @@ def test_output_option_and_script_arguments(tmp_path):
     ("G = NeuronGroup(2, 'dv/dt = -v/(10*ms) : 1')\n",
      "calls no run(): there is no network to export"),
     ("G = NeuronGroup(2, 'dv/dt = -v/(10*ms) : 1', threshold='v > 1', reset='v = 0')\n"
-     "S = Synapses(G, G, 'w : 1', on_pre='v += w\\nw += 0.1', name='plastic')\n"
+     "S = Synapses(G, G, 'w : 1', on_pre='w += 0.1', on_post='v_post = w', "
+     "name='plastic')\n"
      "S.connect()\nrun(1*ms)\n",
      "'plastic'"),
     ("raise ValueError('broken script')\n", "failed before its first run(), nothing was "

@@ -472,12 +472,12 @@ def test_spike_sources_are_populations_with_the_right_values(tmp_path):
 
 
 @pytest.mark.parametrize("synapse_model, on_pre, fragment", [
-    # plastic synapses (test_nmlexport_plasticity.py) cannot change a variable without
-    # linear dynamics of their own
-    ("dx/dt = -x/(5*ms) : 1 (clock-driven)", "v += x*mV",
-     "changing the post-synaptic variable 'v' of 'cells' from plastic synapses"),
-    ("w : volt", "v += w\nw += 0.1*mV",
-     "changing the post-synaptic variable 'v' of 'cells' from plastic synapses"),
+    # plastic synapses (test_nmlexport_plasticity.py) can add to a neuron variable
+    # (test_nmlexport_plastic_post.py), not set or multiply it
+    ("dx/dt = -x/(5*ms) : 1 (clock-driven)", "v *= x",
+     "'v *= x' changing the post-synaptic variable 'v' of 'cells' from plastic synapses"),
+    ("w : volt", "v = w\nw += 0.1*mV",
+     "'v = w' changing the post-synaptic variable 'v' of 'cells' from plastic synapses"),
     ("", "v += v_pre*0.1", "'v_pre'"),
     ("Igap_post = (v_pre - v_post)/(10*ms) : volt/second (summed)", "",
      "summed variable 'Igap_post'"),

@@ -355,10 +355,11 @@ def _two_weights(synapses):
 
 
 @pytest.mark.parametrize("build, fragment", [
-    (_cells_and("w : volt", on_pre="v += w\nw += 0.1*mV"),
-     "'v += w' changing the post-synaptic variable 'v' of 'cells' from plastic synapses"),
+    (_cells_and("w : volt", on_pre="v = w\nw += 0.1*mV"),
+     "'v = w' changing the post-synaptic variable 'v' of 'cells' from plastic synapses"),
     (_cells_and("w : volt", on_pre="ge += w", on_post="ge += w\nw += 0.1*mV"),
-     "'ge' (a variable of the post-synaptic neuron) changed by the 'post' pathway"),
+     "'ge += w' changing the variable 'ge' of the post-synaptic neuron 'cells' in the 'post' "
+     "pathway"),
     (_cells_and("w : volt", on_pre="ge += w\nv_pre += 1*mV\nw *= 0.9"),
      "'v_pre' (a variable of the pre-synaptic neuron) changed by the 'pre' pathway"),
     (_cells_and("w : volt", on_pre="ge += w\nw += 0.01*v_post"),

@@ -39,6 +39,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import build_cell_types
+from .plastic_delivery import deliver_to_cells
 from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
@@ -245,6 +246,8 @@ class NMLExporter:
             parts.synapse_types, groups, parts.carried, monitored, dt,
             after_update=not portable)
         synapse_dimensions |= complete_plastic_types(synapse_types, parts.plastic, dt)
+        synapse_dimensions |= deliver_to_cells({name: cell.cell_type for name, cell in cells.items()},
+                                               synapse_types, parts.plastic, parts.synapse_bases)
         for plan in parts.plastic:
             if plan.post:  # the synapses see their cell's spikes through lastspike
                 expose_spike_time(cells[plan.group].cell_type)

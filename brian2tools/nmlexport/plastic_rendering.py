@@ -21,6 +21,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, render_expression
+from .plastic_delivery import delivered_name, delivery_handler
 from .plastic_synapses import _EVENT_TIME, _LASTSPIKE, _RESERVED, _SEEN, PlasticSynapses
 from .synapse_components import state_name
 from .units import constant_value, format_quantity, lems_dimension
@@ -76,16 +77,19 @@ def _mapping(plan: PlasticSynapses, names: _Names, exprs, dt: float) -> dict:
 
 
 def _actions(plan: PlasticSynapses, statements, mapping: dict, handler, names: _Names,
-             temporaries: dict, context: str):
+             temporaries: dict, context: str, pathway: str = "pre"):
     for target, op, expr in statements:
         value = render_expression(expr, mapping, plan.name, context)
         if target in temporaries:
             lems_target = temporaries[target]
         elif target in plan.state:
             lems_target = plan.state[target]
-        else:  # a post-synaptic variable the synapse carries (checked by the plan)
+        else:  # a post-synaptic variable the synapse carries or delivers (see the plan)
             variable = target[:-5] if target.endswith("_post") else target
-            lems_target = state_name(variable)
+            delivered = plan.delivery is not None and variable in (
+                plan.delivery.ops if pathway == "pre" else plan.delivery.post_ops)
+            lems_target = (delivered_name(variable, pathway) if delivered
+                           else state_name(variable))
         if op != "=":
             value = f"{lems_target} {op[0]} ({value})"
         handler.add(lems.StateAssignment(lems_target, value))
@@ -171,8 +175,10 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
                 expr, mapping, plan.name,
                 f"the clock-driven equation of '{variable}'")))
         step = names.constant("dt__step", dt * second)
-        handler = next(h for h in dynamics.event_handlers
-                       if isinstance(h, lems.OnEvent) and h.port == "in")
+        on_event = next(h for h in dynamics.event_handlers
+                        if isinstance(h, lems.OnEvent) and h.port == "in")
+        # synapses that change their cell's variables may run on_pre in a condition
+        handler = delivery_handler(plan, dynamics, on_event, on_start)
         handler.add(lems.StateAssignment(_EVENT_TIME, f"t - {step}"))
         _actions(plan, plan.pre, mapping, handler, names, temporaries,
                  f"the 'pre' pathway of {plan.name}")
@@ -185,8 +191,10 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
             condition.add(lems.StateAssignment(_SEEN, _LASTSPIKE))
             condition.add(lems.StateAssignment(_EVENT_TIME, _LASTSPIKE))
             _actions(plan, plan.post, mapping, condition, names, temporaries,
-                     f"the 'post' pathway of {plan.name}")
+                     f"the 'post' pathway of {plan.name}", "post")
             dynamics.add(condition)
+        if handler is not on_event:  # after on_post: Brian's order of the steps
+            dynamics.add(handler)
         dynamics.add(on_start)
     return dimensions
 

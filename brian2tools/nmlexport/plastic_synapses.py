@@ -36,6 +36,9 @@ Brian's times: event-driven variables and everything the pathways compute
 are exact. Clock-driven variables are integrated (forward Euler) by the
 synapse; the ``on_pre`` statements see them as Brian does, the
 ``on_post`` statements one step later, so ``on_post`` may not use them.
+With a delay of at least one step for every synapse, ``on_pre`` runs in
+Brian's step instead; ``on_pre`` may add to any post-synaptic variable
+(the synapses deliver the increments): see :mod:`.plastic_delivery`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, parse_statements
 from .network_parts import CellPaths
+from .plastic_delivery import Delivery, delivery_delays, plan_delivery
 from .synapse_components import SynapseType, SynapticProjection
 from .units import constant_value
 
@@ -115,6 +119,9 @@ class PlasticSynapses:
         The object's namespace.
     type_name, component : str
         The synapse component type and its component (filled in by the network export).
+    delivery : Delivery or None
+        What ``on_pre`` adds to post-synaptic variables the synapses do not
+        carry (:mod:`.plastic_delivery`).
     """
 
     name: str
@@ -131,6 +138,7 @@ class PlasticSynapses:
     namespace: dict = field(default_factory=dict)
     type_name: str = ""
     component: str = ""
+    delivery: Delivery | None = None
 
 
 def _equations(synapses: Mapping) -> dict:
@@ -410,21 +418,9 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
                              f"the '{pathway_name}' pathway of plastic synapses",
                              "The synapse component lives on the post-synaptic cell.")
             if side == "post":
-                if prepost == "post":
-                    raise refuse(f"'{target}' (a variable of the post-synaptic neuron) changed "
-                                 f"by the '{pathway_name}' pathway of plastic synapses",
-                                 "Only their 'pre' pathway can add to the post-synaptic "
-                                 "neurons' variables.")
-                if op not in ("+=", "-=") or variable not in (components.get(post["name"])
-                                                              or {}):
-                    raise refuse(
-                        f"'{target} {op} {expr}' changing the post-synaptic variable "
-                        f"'{variable}' of '{post['name']}' from plastic synapses",
-                        "A synapse component cannot change its cell's variables; it can "
-                        "carry its own copy of a variable with linear dynamics that the "
-                        "synapses add to (e.g. 'dge/dt = -ge/taue' in the neurons and "
-                        "on_pre='ge += w').")
-                if variable not in plan.changed:
+                if plan_delivery(plan, post, variable, op, expr, prepost,
+                                 components.get(post["name"]) or {}, refuse) \
+                        and variable not in plan.changed:
                     plan.changed.append(variable)
             elif prepost == "post":
                 written_by_post.add(variable)
@@ -447,7 +443,7 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
                          "pathway that uses it",
                          "The synapse sees the post-synaptic spike one step after Brian's "
                          "state update; only event-driven variables are exact there.")
-    if not plan.changed:
+    if not plan.changed and plan.delivery is None:
         raise refuse("plastic synapses whose 'pre' pathway adds to no variable of the "
                      "post-synaptic neurons",
                      "The export attaches such synapses to the variable they add to.")
@@ -599,4 +595,4 @@ def add_plastic_parts(plan: PlasticSynapses, synapses: Mapping, parts, unique, d
     parts.synaptic_projections.append(SynapticProjection(
         unique(f"{name}_projection"), plan.component, source["group"], target["group"],
         paths(source, i), paths(target, j), initial_weights(synapses, plan),
-        plastic_delays(steps, dt), origin=name))
+        delivery_delays(plan, steps, dt, parts), origin=name))
