@@ -151,8 +151,10 @@ class LEMSDevice(BaseExporter):
         filename = os.fspath(filename)
         if not os.path.splitext(filename)[1]:
             filename += ".xml"
-        refuse_unsupported(runs)  # before either renderer writes anything
-        if any(run.get("spatialneurons") for run in runs):
+        spatial = any(run.get("spatialneurons") for run in runs)
+        # before either renderer writes anything
+        refuse_unsupported(runs, exported=() if spatial else ("clocks",))
+        if spatial:
             self._render_spatial(runs, filename, simulate)
             return
         constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE

@@ -39,6 +39,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import build_cell_types
+from .own_clock import check_clocks
 from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
@@ -187,10 +188,11 @@ class NMLExporter:
             runs = [runs]
         runs = list(runs)
         # what the description states for readers but NeuroML cannot run: refused by name
-        refuse_unsupported(runs)
+        refuse_unsupported(runs, exported=("clocks",))
         description = _check_runs(runs)
         duration = sum(float(run["duration"]) for run in runs)
         dt = float(description["dt"])
+        check_clocks(description, dt, portable, [run["duration"] for run in runs])
 
         groups = {group["name"]: group for group in description.get("neurongroups") or ()}
         state_monitors = list(description.get("statemonitors") or ())

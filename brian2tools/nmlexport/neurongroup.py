@@ -50,6 +50,7 @@ from .lemsrendering import (
     strip_parentheses,
 )
 from .noise import NORMAL_DRAW, noise_state_name, noise_terms
+from .own_clock import add_clock_counter, gate_condition, gate_derivative, start_clock
 from .refractoriness import add_refractoriness_update, refractory_steps_of
 from .synapse_components import (
     ATTACHMENTS,
@@ -310,6 +311,7 @@ class _CellBuilder:
             identifiers[name] = name
         self.constant(_DT, self.dt * second)
         identifiers[_DT] = _DT
+        start_clock(self, identifiers)  # a group on its own clock: its dt in its code
         if _SIZE in used:
             self.constant(_SIZE, self.size)
             identifiers[_SIZE] = _SIZE
@@ -402,7 +404,7 @@ class _CellBuilder:
             if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
                 expr = f"{_NOT_REFRACTORY} * ({expr})"
             dynamics.add(lems.TimeDerivative(own_name(name) if name in self.carried else name,
-                                             expr))
+                                             gate_derivative(self, expr)))
 
         # initial state
         on_start = lems.OnStart()
@@ -432,7 +434,7 @@ class _CellBuilder:
             test = render_condition(self.threshold, step, self.owner, "the threshold", booleans)
             if has_refractoriness:
                 test = f"({test}) .and. ({_NOT_REFRACTORY} .gt. 0.5)"
-            on_spike = lems.OnCondition(test)
+            on_spike = lems.OnCondition(gate_condition(self, test))
             if has_refractoriness or self.track_spikes:
                 on_spike.add(lems.StateAssignment(_LASTSPIKE, f"{_TIME} - {_DT}"))
             if has_refractoriness:
@@ -443,6 +445,7 @@ class _CellBuilder:
         elif reset_statements:
             raise self.refuse("a reset without a threshold")
         add_operation_handlers(self, dynamics)  # Brian's next step starts
+        add_clock_counter(self, dynamics, on_start)
 
         # what Brian computes at the start of the next step
         if carried_recorded:
@@ -560,19 +563,17 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     monitored : iterable of str, optional
         The group's variables that StateMonitors record (they get exposures).
     carried : iterable of str, optional
-        Variables that synapse components carry
-        (:mod:`.synapse_components`): the cell keeps an own copy
-        (``x__own``) and its equations use ``x__total``, the own copy plus
-        the sum over its synapses.
+        Variables that synapse components carry (:mod:`.synapse_components`):
+        the cell keeps an own copy (``x__own``) and its equations use
+        ``x__total``, the own copy plus the sum over its synapses.
     synapse_base : str, optional
         The synapse base type of the group (required with ``carried``).
     track_spikes : bool, optional
         Keep the time of the last spike in ``lastspike`` even without
         refractoriness (for events gated by it).
     brian_steps : bool, optional
-        Integrate with Brian's ``exponential_euler`` steps where the group
-        asks for them (:mod:`.exponential_euler`; for jNeuroML, not for
-        the portable form).
+        Integrate with Brian's ``exponential_euler`` steps where the group asks
+        for them (:mod:`.exponential_euler`; jNeuroML, not the portable form).
 
     Returns
     -------
@@ -581,8 +582,7 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     Raises
     ------
     UnsupportedFeatureError
-        For features of the group that LEMS cannot reproduce (custom events,
-        unsupported flags or functions, random numbers in the dynamics, ...).
+        For features LEMS cannot reproduce (custom events, unknown flags, ...).
 
     Examples
     --------

@@ -16,7 +16,7 @@ simulation and is not refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 from brian2.utils.logger import get_logger
@@ -26,6 +26,9 @@ from brian2tools.baseexport import UnsupportedFeatureError
 __all__ = ["refuse_unsupported"]
 
 logger = get_logger(__name__)
+
+#: the lists whose objects may run on a clock of their own (see .own_clock)
+_CLOCKED = ("neurongroups", "spikemonitors", "statemonitors")
 
 
 def _objects(run: Mapping) -> Iterable[Mapping]:
@@ -49,16 +52,20 @@ def _refuse_network_operations(run: Mapping) -> None:
         )
 
 
-def _refuse_own_clocks(run: Mapping) -> None:
-    for item in _objects(run):
-        clock = item.get("clock")
-        if clock:
+def _refuse_own_clocks(run: Mapping, exported: Container[str]) -> None:
+    for key, value in run.items():
+        if key in _CLOCKED and "clocks" in exported:
+            continue  # checked by .own_clock
+        for item in _objects({key: value}):
+            clock = item.get("clock")
+            if not clock:
+                continue
             raise UnsupportedFeatureError(
                 item["name"],
                 f"its own clock '{clock['name']}' with dt={clock['dt']!s}, different from the "
                 f"simulation's dt={run['dt']!s}",
-                "The NeuroML export simulates every group with one time step: give all groups "
-                "and synapses the dt of the default clock.",
+                "The NeuroML export runs only NeuronGroups (and their monitors) on clocks of "
+                "their own, in the default form: give the other objects the default clock.",
             )
 
 
@@ -89,7 +96,7 @@ def _refuse_restore(run: Mapping) -> None:
             )
 
 
-def refuse_unsupported(runs: Iterable[Mapping[str, Any]]) -> None:
+def refuse_unsupported(runs: Iterable[Mapping[str, Any]], exported: Container[str] = ()) -> None:
     """
     Refuse, by name, the parts of the runs that a NeuroML2/LEMS model cannot run.
 
@@ -97,6 +104,10 @@ def refuse_unsupported(runs: Iterable[Mapping[str, Any]]) -> None:
     ----------
     runs : iterable of dict
         The descriptions of the ``run()`` calls (see :doc:`/export_format`).
+    exported : container of str, optional
+        What the caller exports itself and checks in detail: ``'clocks'``
+        (NeuronGroups and monitors on own clocks, :mod:`.own_clock`) and
+        ``'restore'`` (trials, :mod:`.trials`).
 
     Raises
     ------
@@ -116,6 +127,7 @@ def refuse_unsupported(runs: Iterable[Mapping[str, Any]]) -> None:
     """
     for run in runs:
         _refuse_network_operations(run)
-        _refuse_own_clocks(run)
+        _refuse_own_clocks(run, exported)
         _refuse_linked_variables(run)
-        _refuse_restore(run)
+        if "restore" not in exported:
+            _refuse_restore(run)
