@@ -156,7 +156,7 @@ class LEMSDevice(BaseExporter):
             filename += ".xml"
         spatial = any(run.get("spatialneurons") for run in runs)
         # before either renderer writes anything
-        refuse_unsupported(runs, exported=() if spatial else ("clocks", "restore"))
+        refuse_unsupported(runs, exported=() if spatial else ("clocks", "linked", "restore"))
         if spatial:
             self._render_spatial(runs, filename, simulate)
             return

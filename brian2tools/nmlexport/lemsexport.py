@@ -32,6 +32,7 @@ from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
 from .connections import compact_connection_type
+from .linked_variables import rewrite_linked_variables
 from .network_export import (
     add_event_ports,
     build_network_parts,
@@ -188,11 +189,12 @@ class NMLExporter:
             runs = [runs]
         runs = list(runs)
         # what the description states for readers but NeuroML cannot run: refused by name
-        refuse_unsupported(runs, exported=("clocks",))
+        refuse_unsupported(runs, exported=("clocks", "linked"))
         description = _check_runs(runs)
         duration = sum(float(run["duration"]) for run in runs)
         dt = float(description["dt"])
         check_clocks(description, dt, portable, [run["duration"] for run in runs])
+        rewrite_linked_variables(description, portable)  # a copy of the source in each cell
 
         groups = {group["name"]: group for group in description.get("neurongroups") or ()}
         state_monitors = list(description.get("statemonitors") or ())

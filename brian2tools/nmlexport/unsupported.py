@@ -106,7 +106,8 @@ def refuse_unsupported(runs: Iterable[Mapping[str, Any]], exported: Container[st
         The descriptions of the ``run()`` calls (see :doc:`/export_format`).
     exported : container of str, optional
         What the caller exports itself and checks in detail: ``'clocks'``
-        (NeuronGroups and monitors on own clocks, :mod:`.own_clock`) and
+        (NeuronGroups and monitors on own clocks, :mod:`.own_clock`),
+        ``'linked'`` (linked variables, :mod:`.linked_variables`) and
         ``'restore'`` (trials, :mod:`.trials`).
 
     Raises
@@ -128,6 +129,7 @@ def refuse_unsupported(runs: Iterable[Mapping[str, Any]], exported: Container[st
     for run in runs:
         _refuse_network_operations(run)
         _refuse_own_clocks(run, exported)
-        _refuse_linked_variables(run)
+        if "linked" not in exported:
+            _refuse_linked_variables(run)
         if "restore" not in exported:
             _refuse_restore(run)
