@@ -289,14 +289,78 @@ def test_trials_are_refused_in_the_portable_form(tmp_path):
 # ---------------------------------------------------------------------- #
 # Linked variables
 # ---------------------------------------------------------------------- #
-def test_linked_variables_are_refused_by_name(tmp_path):
+def _linked(driver_name):
+    """Brian updates the groups in the order of their names: the driver's decides."""
+    def build():
+        tau_d = 20 * ms  # noqa: F841 -- read by run()
+        driver = NeuronGroup(2, """dx/dt = (a - x)/tau_d + 0.1*sin(2*pi*t/(3*ms))/ms : 1
+                                   a : 1""", method="euler", name=driver_name)
+        driver.a = [2, 3]
+        driver.x = [0.1, 0.7]
+        cells = NeuronGroup(5, """dv/dt = (x_in - v)/(10*ms) : 1
+                                  x_in : 1 (linked)""", threshold="v > 0.5 + 0.2*x_in",
+                            reset="v = 0.1*x_in", method="euler", name="cells")
+        cells.x_in = linked_var(driver, "x", index=[0, 1, 1, 0, 1])
+        same = NeuronGroup(2, """du/dt = (y - u)/(5*ms) : 1
+                                 y : 1 (linked)""", method="euler", name="same")
+        same.y = linked_var(driver, "x")  # a group of the same size, without index
+        state = StateMonitor(cells, ["v", "x_in"], record=True, name="state")
+        same_state = StateMonitor(same, "u", record=True, name="same_state")
+        spikes = SpikeMonitor(cells, name="spikes")
+        run(30 * ms)
+        return _recordings({"state": state, "same_state": same_state, "spikes": spikes})
+    return build
+
+
+@needs_jneuroml
+@pytest.mark.slow
+@pytest.mark.parametrize("driver_name", ["a_driver", "z_driver"])
+def test_linked_variables_match_brian_in_both_update_orders(tmp_path, driver_name):
+    brian, exported = _brian_and_jneuroml(_linked(driver_name), tmp_path)
+    _same(brian, exported)
+    assert len(brian["spikes"]["t"]) > 10
+    text = (tmp_path / "model.xml").read_text()
+    copy = f"x__{driver_name}"
+    assert f'<TimeDerivative variable="{copy}" value="(a__{driver_name} - {copy})' in text
+    if driver_name == "a_driver":  # the driver updates first: cells read its new value
+        assert f'<TimeDerivative variable="v" value="({copy} + dt * ((a__' in text
+    else:  # the cells update first: they read the value at the start of the step
+        assert '<TimeDerivative variable="v" value="(x_in - v) / (10 * ms)" />' in text
+
+
+def test_the_order_of_the_updates_changes_brian_s_result():
+    first = _in("runtime", _linked("a_driver"))
+    second = _in("runtime", _linked("z_driver"))
+    assert np.max(np.abs(first["same_state"]["u"] - second["same_state"]["u"])) > 1e-3
+
+
+@pytest.mark.parametrize("source_code, reset, feature", [
+    ("dx/dt = (2 - x)/(20*ms) : 1", "x = 0", "has a reset"),
+    ("dx/dt = (2 - x)/(20*ms) + 0.1*xi/sqrt(ms) : 1", None, "noise"),
+])
+def test_linked_variables_that_cannot_be_copied_are_refused_by_name(tmp_path, source_code,
+                                                                     reset, feature):
+    def build():
+        driver = NeuronGroup(1, source_code, threshold="x > 1" if reset else None,
+                             reset=reset, name="driver")
+        cells = NeuronGroup(3, """dv/dt = (x_in - v)/(10*ms) : 1
+                                  x_in : 1 (linked)""", name="cells")
+        cells.x_in = linked_var(driver, "x", index=np.zeros(3, dtype=int))
+        run(1 * ms, namespace={"driver": driver, "cells": cells})
+
+    with pytest.raises(UnsupportedFeatureError, match=feature) as error:
+        _export(build, tmp_path)
+    assert error.value.object_name == "cells"
+    assert "linked variable 'x_in'" in str(error.value)
+
+
+def test_linked_variables_are_refused_in_the_portable_form(tmp_path):
     def build():
         driver = NeuronGroup(1, "dx/dt = (2 - x)/(20*ms) : 1", name="driver")
         cells = NeuronGroup(3, """dv/dt = (x_in - v)/(10*ms) : 1
                                   x_in : 1 (linked)""", name="cells")
         cells.x_in = linked_var(driver, "x", index=np.zeros(3, dtype=int))
-        run(1 * ms)
+        run(1 * ms, namespace={"driver": driver, "cells": cells})
 
-    with pytest.raises(UnsupportedFeatureError, match="linked variable 'x_in'") as error:
-        _export(build, tmp_path)
-    assert error.value.object_name == "cells"
+    with pytest.raises(UnsupportedFeatureError, match="portable"):
+        _in("neuroml2", build, filename=str(tmp_path / "model.xml"), portable=True)
