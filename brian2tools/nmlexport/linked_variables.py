@@ -160,10 +160,13 @@ def _rewrite(group: dict, equation: Mapping, groups: Mapping, description: Mappi
     namespace[renamed["N"]] = int(source["N"])
     group["namespace"] = namespace
     values = dict(group.get("initial_values") or {})
-    renamed["i"] = _new_name(f"i__{source_name}", taken)
-    copies = [{"name": renamed["i"], "type": "parameter", "expr": None, "flags": [],
-               "unit": Unit(1), "var_type": "float"}]
-    values[renamed["i"]] = index.astype(float)
+    copies = []
+    if "i" in set().union(*(_identifiers(eq.get("expr") or "") for eq in source["equations"])):
+        # the source cell's index, read by its equations
+        renamed["i"] = _new_name(f"i__{source_name}", taken)
+        copies.append({"name": renamed["i"], "type": "parameter", "expr": None, "flags": [],
+                       "unit": Unit(1), "var_type": "float"})
+        values[renamed["i"]] = index.astype(float)
     source_values = source.get("initial_values") or {}
     for eq in source["equations"]:
         copy = dict(eq, name=renamed[eq["name"]])
