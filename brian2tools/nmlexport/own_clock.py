@@ -25,8 +25,8 @@ a multiple of ``dt``) are recorded at every step and sampled as Brian does
 What this cannot write exactly is refused by name (`check_clocks`): a
 ``dt_g`` that is not a whole multiple of ``dt``, objects other than
 NeuronGroups and their monitors on another clock, own-clock groups with
-refractoriness, noise, exponential Euler steps, synapses that change their
-variables, ``run_regularly`` operations, and runs whose durations are not
+refractoriness, noise, exponential Euler steps, synapses from or onto them,
+PoissonInputs, ``run_regularly`` operations or changes between runs, and runs whose durations are not
 whole multiples of ``dt_g`` (Brian's clock then restarts off its grid).
 """
 
@@ -221,8 +221,9 @@ def _check_group(group: Mapping, description: Mapping, durations) -> None:
         if equation.get("stochastic_variables") or "xi" in str(equation.get("expr") or ""):
             raise refuse(f"the noise in the equation of '{equation['name']}'")
     for synapses in description.get("synapses") or ():
-        if (synapses.get("target") or {}).get("group") == name:
-            raise refuse(f"the synapses '{synapses['name']}' onto it")
+        if name in ((synapses.get("target") or {}).get("group"),
+                    (synapses.get("source") or {}).get("group")):
+            raise refuse(f"the synapses '{synapses['name']}' (its spikes or inputs)")
     for inputs in description.get("poissoninputs") or ():
         if (inputs.get("target") or {}).get("group") == name:
             raise refuse(f"the PoissonInput '{inputs['name']}'")
