@@ -41,6 +41,8 @@ from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
+from .exponential_euler import uses_exponential_euler
+
 __all__ = ["clock_steps", "check_clocks", "monitor_steps"]
 
 logger = get_logger(__name__)
@@ -207,16 +209,15 @@ def _check_group(group: Mapping, description: Mapping, durations) -> None:
     def refuse(feature: str) -> UnsupportedFeatureError:
         return UnsupportedFeatureError(
             name, f"its own clock '{clock['name']}' together with {feature}",
-            "The export runs a group on its own clock for a deterministic forward-Euler "
-            "update without refractoriness; give the group the default clock.")
+            "The export runs a group on its own clock for a deterministic update without "
+            "refractoriness or synapses; give the group the default clock.")
 
     if group.get("refractory") is not None:
         raise refuse("refractoriness")
     if group.get("run_regularly") or group.get("timed_operations"):
         raise refuse("run_regularly operations or changes between runs")
-    method = group.get("method_used") or group.get("method")
-    if method not in (None, "euler", "exact", "linear"):
-        raise refuse(f"the integration method '{method}'")
+    if uses_exponential_euler(group):  # its steps are written with the simulation's dt
+        raise refuse("exponential Euler steps")
     for equation in group.get("equations") or ():
         if equation.get("stochastic_variables") or "xi" in str(equation.get("expr") or ""):
             raise refuse(f"the noise in the equation of '{equation['name']}'")
