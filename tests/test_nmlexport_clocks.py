@@ -297,10 +297,12 @@ def _linked(driver_name):
                                    a : 1""", method="euler", name=driver_name)
         driver.a = [2, 3]
         driver.x = [0.1, 0.7]
-        cells = NeuronGroup(5, """dv/dt = (x_in - v)/(10*ms) : 1
-                                  x_in : 1 (linked)""", threshold="v > 0.5 + 0.2*x_in",
+        cells = NeuronGroup(5, """dv/dt = (x_in + 0.1*a_in - v)/(10*ms) : 1
+                                  x_in : 1 (linked)
+                                  a_in : 1 (linked)""", threshold="v > 0.7 + 0.2*x_in",
                             reset="v = 0.1*x_in", method="euler", name="cells")
         cells.x_in = linked_var(driver, "x", index=[0, 1, 1, 0, 1])
+        cells.a_in = linked_var(driver, "a", index=[0, 1, 1, 0, 1])  # a constant parameter
         same = NeuronGroup(2, """du/dt = (y - u)/(5*ms) : 1
                                  y : 1 (linked)""", method="euler", name="same")
         same.y = linked_var(driver, "x")  # a group of the same size, without index
@@ -325,7 +327,12 @@ def test_linked_variables_match_brian_in_both_update_orders(tmp_path, driver_nam
     if driver_name == "a_driver":  # the driver updates first: cells read its new value
         assert f'<TimeDerivative variable="v" value="({copy} + dt * ((a__' in text
     else:  # the cells update first: they read the value at the start of the step
-        assert '<TimeDerivative variable="v" value="(x_in - v) / (10 * ms)" />' in text
+        assert '<TimeDerivative variable="v" value="(x_in + 0.1 * a_in - v) / (10 * ms)" />' \
+            in text
+    # the linked parameter: the values of the source cells 0, 1, 1, 0, 1
+    cells = [line.strip() for line in text.splitlines()
+             if line.strip().startswith('<Component type="cells_cell"')]
+    assert [line.split('a_in="')[1][0] for line in cells] == ["2", "3", "3", "2", "3"]
 
 
 def test_the_order_of_the_updates_changes_brian_s_result():
@@ -352,6 +359,21 @@ def test_linked_variables_that_cannot_be_copied_are_refused_by_name(tmp_path, so
         _export(build, tmp_path)
     assert error.value.object_name == "cells"
     assert "linked variable 'x_in'" in str(error.value)
+
+
+def test_a_linked_variable_in_a_subexpression_read_after_the_source_s_update_is_refused(
+        tmp_path):
+    def build():
+        driver = NeuronGroup(1, "dx/dt = (2 - x)/(20*ms) : 1", name="a_driver")
+        cells = NeuronGroup(3, """dv/dt = drive/(10*ms) : 1
+                                  drive = x_in - v : 1
+                                  x_in : 1 (linked)""", name="cells")
+        cells.x_in = linked_var(driver, "x", index=np.zeros(3, dtype=int))
+        run(1 * ms, namespace={"driver": driver, "cells": cells})
+
+    with pytest.raises(UnsupportedFeatureError, match="subexpression 'drive'") as error:
+        _export(build, tmp_path)
+    assert error.value.object_name == "cells"
 
 
 def test_linked_variables_are_refused_in_the_portable_form(tmp_path):

@@ -113,6 +113,7 @@ def rewrite_linked_variables(description: Mapping, portable: bool = False) -> No
                  if "linked" in (eq.get("flags") or ())]
         for equation in links:
             _rewrite(group, equation, groups, description, portable)
+        group.pop("_linked_copies", None)
 
 
 def _rewrite(group: dict, equation: Mapping, groups: Mapping, description: Mapping,
@@ -141,10 +142,52 @@ def _rewrite(group: dict, equation: Mapping, groups: Mapping, description: Mappi
              else np.asarray(link["index"], dtype=int).reshape(-1))
     if index.size == 1 and size > 1:
         index = np.full(size, int(index[0]))
+    variable = link["variable"]
+    target = next(eq for eq in source["equations"] if eq["name"] == variable)
+    source_values = source.get("initial_values") or {}
+    values = dict(group.get("initial_values") or {})
+    group["initial_values"] = values
+    others = [eq for eq in group["equations"] if eq["name"] != name]
+    if target["type"] == "parameter":  # a constant: the source cells' values
+        if source.get("timed_operations") or source.get("run_regularly") or variable in \
+                _identifiers(str((source.get("events") or {}).get("spike", {}).get("reset"))):
+            raise refuse(f"The parameter '{variable}' of '{source_name}' changes during the "
+                         "simulation.")
+        values[name] = _of_cells(source_values[variable], source, index)
+        replacement = {key: value for key, value in equation.items() if key != "linked"}
+        group["equations"] = others + [dict(replacement, flags=[])]
+        return
     _check_source(source, description, refuse)
     if uses_exponential_euler(group):
         raise refuse("The group is integrated with exponential Euler steps, its copy of the "
                      "source would not follow the source's forward-Euler steps.")
+    # one copy per source cell map, shared by the links of the group to that source
+    copies = group.setdefault("_linked_copies", {})
+    key = (source_name, tuple(index.tolist()))
+    if key not in copies:
+        copies[key] = _add_copy(group, source, index, refuse)
+        others = [eq for eq in group["equations"] if eq["name"] != name]
+    renamed = copies[key]
+    replacement = {"name": name, "type": "subexpression", "expr": renamed[variable],
+                   "flags": [], "unit": equation["unit"], "var_type": "float"}
+    group["equations"] = others + [replacement]
+    if _updates_first(source, group):
+        if target["type"] != "differential equation":
+            raise refuse(f"The source updates first and '{variable}' is a subexpression, "
+                         "read both before and after the update.")
+        _read_new_value(group, name, renamed[variable],
+                        word_substitute(target["expr"], renamed), refuse)
+
+
+def _of_cells(value, source: Mapping, index: np.ndarray) -> np.ndarray:
+    """The values of the source cells ``index`` (a shared value for all)."""
+    full = np.broadcast_to(np.asarray(value), (int(source["N"]),))
+    return np.asarray(full)[index]
+
+
+def _add_copy(group: dict, source: Mapping, index: np.ndarray, refuse) -> dict:
+    """Add the source's variables (renamed) to the group; returns the renaming."""
+    source_name = source["name"]
     taken = ({eq["name"] for eq in group["equations"]} | set(group.get("namespace") or {})
              | {"t", "dt", "i", "N", "lastspike", "not_refractory"})
     renamed = {}
@@ -159,7 +202,7 @@ def _rewrite(group: dict, equation: Mapping, groups: Mapping, description: Mappi
     renamed["N"] = _new_name(f"N__{source_name}", taken)
     namespace[renamed["N"]] = int(source["N"])
     group["namespace"] = namespace
-    values = dict(group.get("initial_values") or {})
+    values = group["initial_values"]
     copies = []
     if "i" in set().union(*(_identifiers(eq.get("expr") or "") for eq in source["equations"])):
         # the source cell's index, read by its equations
@@ -173,27 +216,11 @@ def _rewrite(group: dict, equation: Mapping, groups: Mapping, description: Mappi
         if eq.get("expr"):
             copy["expr"] = word_substitute(eq["expr"], renamed)
         if eq["type"] != "subexpression":
-            full = np.broadcast_to(np.asarray(source_values[eq["name"]]),
-                                   (int(source["N"]),))
-            values[copy["name"]] = np.asarray(full)[index]
+            values[copy["name"]] = _of_cells(source_values[eq["name"]], source, index)
             copy["flags"] = []
         copies.append(copy)
-    group["initial_values"] = values
-    variable = link["variable"]
-    target = next(eq for eq in source["equations"] if eq["name"] == variable)
-    if target["type"] == "parameter":
-        replacement = {key: value for key, value in equation.items() if key != "linked"}
-        replacement["flags"] = []
-        values[name] = values[renamed[variable]]
-        copies = [eq for eq in copies if eq["name"] != renamed[variable]]
-    else:
-        replacement = {"name": name, "type": "subexpression", "expr": renamed[variable],
-                       "flags": [], "unit": equation["unit"], "var_type": "float"}
-        if target["type"] == "differential equation" and _updates_first(source, group):
-            _read_new_value(group, name, renamed[variable],
-                            word_substitute(target["expr"], renamed), refuse)
-    group["equations"] = ([eq for eq in group["equations"] if eq["name"] != name]
-                          + copies + [replacement])
+    group["equations"] = group["equations"] + copies
+    return renamed
 
 
 def _read_new_value(group: dict, name: str, copy: str, derivative: str, refuse) -> None:
