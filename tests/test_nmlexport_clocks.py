@@ -16,8 +16,10 @@ from brian2 import (
     Hz,
     NeuronGroup,
     PoissonGroup,
+    SpikeGeneratorGroup,
     SpikeMonitor,
     StateMonitor,
+    Synapses,
     linked_var,
     ms,
     prefs,
@@ -213,6 +215,35 @@ def test_store_restore_trials_match_brian_trial_by_trial(tmp_path):
     for number, amplitude in enumerate(["1.2", "1.5", "2"], start=1):
         text = (tmp_path / f"model_trial{number}.xml").read_text()
         assert f'<Constant name="I" value="{amplitude}" dimension="none" />' in text
+
+
+def _trials_of_a_network():
+    inputs = SpikeGeneratorGroup(2, [0, 1, 0, 1], [1, 2, 6, 9] * ms, name="inputs")
+    cells = NeuronGroup(3, "dv/dt = -v/(5*ms) : 1", threshold="v > 0.9", reset="v = 0",
+                        method="euler", name="cells")
+    synapses = Synapses(inputs, cells, "w : 1", on_pre="v += w", name="synapses")
+    synapses.connect(i=[0, 0, 1, 1], j=[0, 1, 1, 2])
+    synapses.w = [0.5, 0.8, 0.6, 1.0]
+    synapses.delay = 1 * ms
+    spikes = SpikeMonitor(cells, name="spikes")
+    state = StateMonitor(cells, "v", record=True, name="state")
+    store()
+    per_trial = []
+    for factor in [1.0, 2.0]:
+        restore()
+        synapses.w *= factor  # each trial from the stored weights
+        run(15 * ms)
+        per_trial.append(_recordings({"spikes": spikes, "state": state}))
+    return per_trial
+
+
+@needs_jneuroml
+@pytest.mark.slow
+def test_trials_of_a_network_restore_the_synapses(tmp_path):
+    brian, exported = _brian_and_jneuroml(_trials_of_a_network, tmp_path)
+    assert len(brian[1]["spikes"]["t"]) > len(brian[0]["spikes"]["t"]) > 0
+    for expected, got in zip(brian, exported, strict=True):
+        _same(expected, got)
 
 
 def test_trials_are_written_without_simulation_and_reading_a_monitor_is_refused(tmp_path):
