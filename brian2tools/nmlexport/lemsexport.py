@@ -180,7 +180,9 @@ class NMLExporter:
             For parts of the model that cannot be exported faithfully
             (plastic synapses, custom events, functions without LEMS
             equivalent, objects added between runs, network operations, own
-            clocks, linked variables, ``restore()``: see :mod:`.unsupported`,
+            clocks and linked variables that cannot be written exactly
+            (:mod:`.own_clock`, :mod:`.linked_variables`), ``restore()`` (the
+            device writes trials, :mod:`.trials`): see :mod:`.unsupported`,
             ...), naming the object.
         ValueError
             For an unknown form of ``synapses``.

@@ -2,13 +2,16 @@
 The parts of a description that a NeuroML2/LEMS model cannot run, refused by name.
 
 The collection layer describes some parts of a script for readers (the
-Markdown device) that no simulator format can reproduce: ``network_operation``
-functions (Python code), groups on a clock with another ``dt``, linked
-variables and ``restore()`` of a stored state (see
+Markdown device) that a simulator format may not reproduce:
+``network_operation`` functions (Python code), groups on a clock with
+another ``dt``, linked variables and ``restore()`` of a stored state (see
 :mod:`brian2tools.baseexport.operations`). `refuse_unsupported` is the one
 place where the NeuroML export checks for them, before it writes anything,
 so that none of them is dropped silently: each is refused with an
-`UnsupportedFeatureError` that names the object and the feature.
+`UnsupportedFeatureError` that names the object and the feature, except
+what the caller says it exports itself (the jNeuroML form writes own clocks,
+:mod:`.own_clock`, linked variables, :mod:`.linked_variables`, and the
+device writes trials, :mod:`.trials`; each refuses what it cannot write).
 
 A ``store()`` without a later ``restore()`` changes nothing in the
 simulation and is not refused.
