@@ -20,6 +20,7 @@ from brian2 import (
     SpikeMonitor,
     StateMonitor,
     Synapses,
+    TimedArray,
     linked_var,
     ms,
     prefs,
@@ -148,6 +149,9 @@ def _export(build, folder):
                          name="noisy"), "noisy", "noise"),
     (lambda: PoissonGroup(2, 10 * Hz, dt=1 * ms, name="own_poisson"), "own_poisson",
      "own clock"),
+    (lambda: NeuronGroup(1, "dv/dt = (stim(t) - v)/(10*ms) : 1", clock=Clock(dt=1 * ms),
+                         name="stimulated", namespace={"stim": TimedArray([0, 1, 2], dt=1 * ms)}),
+     "stimulated", "TimedArray"),
 ])
 def test_own_clocks_that_cannot_be_written_are_refused_by_name(tmp_path, make, name, feature):
     def build():

@@ -26,7 +26,8 @@ What this cannot write exactly is refused by name (`check_clocks`): a
 ``dt_g`` that is not a whole multiple of ``dt``, objects other than
 NeuronGroups and their monitors on another clock, own-clock groups with
 refractoriness, noise, exponential Euler steps, synapses from or onto them,
-PoissonInputs, ``run_regularly`` operations or changes between runs, and runs whose durations are not
+PoissonInputs, TimedArrays, ``run_regularly`` operations or changes between
+runs, and runs whose durations are not
 whole multiples of ``dt_g`` (Brian's clock then restarts off its grid).
 """
 
@@ -42,6 +43,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .exponential_euler import uses_exponential_euler
+from .time_functions import STEP_FUNCTION
 
 __all__ = ["clock_steps", "check_clocks", "monitor_steps"]
 
@@ -221,6 +223,9 @@ def _check_group(group: Mapping, description: Mapping, durations) -> None:
     for equation in group.get("equations") or ():
         if equation.get("stochastic_variables") or "xi" in str(equation.get("expr") or ""):
             raise refuse(f"the noise in the equation of '{equation['name']}'")
+        if f"{STEP_FUNCTION}(" in str(equation.get("expr") or ""):
+            # windows of simulation steps (t/dt), while dt is the group's own step here
+            raise refuse("a TimedArray or a constant that changes between runs")
     for synapses in description.get("synapses") or ():
         if name in ((synapses.get("target") or {}).get("group"),
                     (synapses.get("source") or {}).get("group")):
