@@ -45,7 +45,8 @@ from brian2tools.baseexport import UnsupportedFeatureError
 from .exponential_euler import uses_exponential_euler
 from .time_functions import STEP_FUNCTION
 
-__all__ = ["clock_steps", "check_clocks", "monitor_steps"]
+__all__ = ["clock_steps", "check_clocks", "monitor_steps", "start_clock", "gate_derivative",
+           "gate_condition", "add_clock_counter"]
 
 logger = get_logger(__name__)
 
@@ -240,14 +241,70 @@ def _check_group(group: Mapping, description: Mapping, durations) -> None:
 
 
 def gate_derivative(builder, expr: str) -> str:
-    """The derivative of a group on its own clock: ``k`` times it on own steps, else 0."""
+    """
+    The derivative of a group on its own clock: ``k`` times it on own steps, else 0.
+
+    Parameters
+    ----------
+    builder : neurongroup._CellBuilder
+        The builder of the group's cell type (after `start_clock`).
+    expr : str
+        The LEMS code of the derivative.
+
+    Returns
+    -------
+    str
+        ``expr`` itself for a group on the simulation's clock.
+
+    Examples
+    --------
+    >>> from brian2 import ms, volt
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> group = {'name': 'slow', 'N': 1, 'refractory': None, 'namespace': {},
+    ...          'clock': {'name': 'c', 'dt': 1*ms},
+    ...          'events': {'spike': {'threshold': 'v > 1*volt', 'reset': 'v = 0*volt'}},
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '(2*volt - v)/(10*ms)', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}], 'initial_values': {'v': [0.0]}}
+    >>> dynamics = build_cell_types(group, 0.1*ms).cell_type.dynamics
+    >>> [d.value for d in dynamics.time_derivatives]
+    ['(1 - H(clock_count - 0.5)) * 10 * ((2 * volt - v) / (10 * ms))']
+    """
     if not getattr(builder, "clock", None):
         return expr
     return f"{_gate(builder)} * {builder.clock} * ({expr})"
 
 
 def gate_condition(builder, test: str) -> str:
-    """A threshold tested only on the group's own steps."""
+    """
+    A threshold tested only on the group's own steps.
+
+    Parameters
+    ----------
+    builder : neurongroup._CellBuilder
+        The builder of the group's cell type (after `start_clock`).
+    test : str
+        The LEMS condition of the threshold.
+
+    Returns
+    -------
+    str
+        ``test`` itself for a group on the simulation's clock.
+
+    Examples
+    --------
+    >>> from brian2 import ms, volt
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> group = {'name': 'slow', 'N': 1, 'refractory': None, 'namespace': {},
+    ...          'clock': {'name': 'c', 'dt': 1*ms},
+    ...          'events': {'spike': {'threshold': 'v > 1*volt', 'reset': 'v = 0*volt'}},
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '(2*volt - v)/(10*ms)', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}], 'initial_values': {'v': [0.0]}}
+    >>> dynamics = build_cell_types(group, 0.1*ms).cell_type.dynamics
+    >>> dynamics.event_handlers[1].test
+    '(v .gt. 1 * volt) .and. ((1 - H(clock_count - 0.5)) .gt. 0.5)'
+    """
     if not getattr(builder, "clock", None):
         return test
     return f"({test}) .and. ({_gate(builder)} .gt. 0.5)"
@@ -264,6 +321,27 @@ def start_clock(builder, identifiers: dict) -> None:
 
     Sets ``builder.clock`` (``k``, or ``None`` for the simulation's clock) and
     maps Brian's ``dt`` of the group's code to the constant of its clock's step.
+
+    Parameters
+    ----------
+    builder : neurongroup._CellBuilder
+        The builder of the group's cell type.
+    identifiers : dict
+        Brian name -> LEMS name of the group's code; ``'dt'`` is changed.
+
+    Examples
+    --------
+    >>> from brian2 import ms, volt
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> group = {'name': 'slow', 'N': 1, 'refractory': None, 'namespace': {},
+    ...          'clock': {'name': 'c', 'dt': 1*ms},
+    ...          'events': {'spike': {'threshold': 'v > 1*volt', 'reset': 'v = 0*volt'}},
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '(2*volt - v)/(10*ms)', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}], 'initial_values': {'v': [0.0]}}
+    >>> cell = build_cell_types(group, 0.1*ms).cell_type
+    >>> [(c.name, c.value) for c in cell.constants if c.name == 'clock_dt']
+    [('clock_dt', '1 ms')]
     """
     group = builder.group
     k = clock_steps(group, builder.dt)
@@ -277,7 +355,32 @@ def start_clock(builder, identifiers: dict) -> None:
 
 
 def add_clock_counter(builder, dynamics, on_start) -> None:
-    """Count the simulation's steps modulo ``k`` (after the threshold and reset)."""
+    """
+    Count the simulation's steps modulo ``k`` (after the threshold and reset).
+
+    Parameters
+    ----------
+    builder : neurongroup._CellBuilder
+        The builder of the group's cell type (after `start_clock`).
+    dynamics : lems.Dynamics
+        The cell type's dynamics.
+    on_start : lems.OnStart
+        The initial-state handler (the count starts at 0: an own step).
+
+    Examples
+    --------
+    >>> from brian2 import ms, volt
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> group = {'name': 'slow', 'N': 1, 'refractory': None, 'namespace': {},
+    ...          'clock': {'name': 'c', 'dt': 1*ms},
+    ...          'events': {'spike': {'threshold': 'v > 1*volt', 'reset': 'v = 0*volt'}},
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '(2*volt - v)/(10*ms)', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}], 'initial_values': {'v': [0.0]}}
+    >>> dynamics = build_cell_types(group, 0.1*ms).cell_type.dynamics
+    >>> [a.value for a in dynamics.event_handlers[-1].actions]
+    ['(clock_count + 1) * H(10 - 1.5 - clock_count)']
+    """
     if not getattr(builder, "clock", None):
         return
     count = builder.clock_count
