@@ -94,8 +94,9 @@ def _refuse_restore(run: Mapping) -> None:
                 action.get("network", "network"),
                 f"restore() of the state '{action['name']}' (back to t = {action['t']!s}) "
                 f"before run {run['index'] + 1}",
-                "A NeuroML/LEMS simulation cannot go back in time: export each trial from a "
-                "script of its own.",
+                "A NeuroML/LEMS simulation cannot go back in time: the 'neuroml2' device "
+                "exports each trial as a simulation of its own (brian2tools.nmlexport.trials), "
+                "or split the runs with trials.split_trials() and trials.trial_runs().",
             )
 
 
