@@ -13,7 +13,9 @@ step's index modulo ``k``) and
   the others: jNeuroML's forward Euler step ``x += dt * k * f`` is Brian's
   ``x += dt_g * f`` on the own steps, and the state stays as it is between
   them;
-* tests the threshold (and so runs the reset) only on its own steps.
+* tests the threshold (and so runs the reset) only on its own steps;
+  refractoriness counts the group's own steps (Brian's ``timestep(t -
+  lastspike, dt_g)``, :mod:`.refractoriness`).
 
 Brian's ``dt`` in the group's code is the constant ``clock_dt`` (``dt_g``);
 the cell type's ``dt`` stays the simulation's step, which the exporter uses
@@ -25,7 +27,7 @@ a multiple of ``dt``) are recorded at every step and sampled as Brian does
 What this cannot write exactly is refused by name (`check_clocks`): a
 ``dt_g`` that is not a whole multiple of ``dt``, objects other than
 NeuronGroups and their monitors on another clock, own-clock groups with
-refractoriness, noise, exponential Euler steps, synapses from or onto them,
+noise, exponential Euler steps, synapses from or onto them,
 PoissonInputs, TimedArrays, ``run_regularly`` operations or changes between
 runs, and runs whose durations are not
 whole multiples of ``dt_g`` (Brian's clock then restarts off its grid).
@@ -213,10 +215,8 @@ def _check_group(group: Mapping, description: Mapping, durations) -> None:
         return UnsupportedFeatureError(
             name, f"its own clock '{clock['name']}' together with {feature}",
             "The export runs a group on its own clock for a deterministic update without "
-            "refractoriness or synapses; give the group the default clock.")
+            "synapses or inputs that change in time; give the group the default clock.")
 
-    if group.get("refractory") is not None:
-        raise refuse("refractoriness")
     if group.get("run_regularly") or group.get("timed_operations"):
         raise refuse("run_regularly operations or changes between runs")
     if uses_exponential_euler(group):  # its steps are written with the simulation's dt
