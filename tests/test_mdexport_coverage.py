@@ -87,6 +87,23 @@ def store_restore_script():
         run(2 * ms)
 
 
+def odd_clock_script():
+    # a dt that is not a whole number of simulation steps: refused by the NeuroML export
+    slow = NeuronGroup(2, "dw/dt = -w/(50*ms) : 1", method="exact", name="slow",  # noqa: F841
+                       clock=Clock(dt=0.25 * ms, name="slow_clock"))
+    run(2 * ms)
+
+
+def linked_to_reset_script():
+    # a source with a reset cannot be copied into the linked cells: refused
+    source = NeuronGroup(2, "dx/dt = (2 - x)/(10*ms) : 1", threshold="x > 1", reset="x = 0",
+                         method="exact", name="driver")
+    follower = NeuronGroup(4, "dv/dt = (x_in - v)/(10*ms) : 1\nx_in : 1 (linked)",
+                           method="exact", name="follower")
+    follower.x_in = linked_var(source, "x", index=[0, 0, 1, 1])
+    run(1 * ms)
+
+
 def custom_event_script():
     group = NeuronGroup(2, "dv/dt = (1.2 - v)/(10*ms) : 1\ndca/dt = -ca/(50*ms) : 1",
                         threshold="v > 1", reset="v = 0", events={"high": "v > 0.8"},
@@ -229,9 +246,12 @@ def test_spatial_neuron_described(tmp_path):
     (network_operation_script, "drive",
      "the network_operation 'drive': the Python function "
      "'network_operation_script.<locals>.drive_cells' (Drive the cells with a ramp.)"),
-    (own_clock_script, "slow", "its own clock 'slow_clock' with dt=0.5 ms, different from the simulation's dt=100. us"),
-    (linked_script, "follower", "the linked variable 'x_in' (linked to 'x' of 'driver')"),
-    (store_restore_script, "magicnetwork", "restore() of the state 'trial'"),
+    # own clocks, linked variables and trials are exported where exact; their
+    # refusals, also of a restore() back to t > 0, in test_nmlexport_clocks.py
+    (odd_clock_script, "slow", "its own clock 'slow_clock' with dt=250. us, not a whole "
+                               "multiple of the simulation's dt=100. us"),
+    (linked_to_reset_script, "follower",
+     "the linked variable 'x_in' (linked to 'x' of 'driver')"),
     # the monitor of the custom event is the first part the export meets
     (custom_event_script, "high_events", "the recording of the custom event 'high'"),
 ])
@@ -280,11 +300,12 @@ def test_nml_exporter_refuses_collected_runs():
     from brian2tools.nmlexport import NMLExporter
 
     set_device("exporter")
-    linked_script()
+    store_restore_script()
     with pytest.raises(UnsupportedFeatureError) as raised:
+        # one simulation cannot go back in time; the device exports trials (.trials)
         NMLExporter().create_lems_model(device.runs)
-    assert raised.value.object_name == "follower"
-    assert "the linked variable 'x_in'" in raised.value.feature
+    assert raised.value.object_name == "magicnetwork"
+    assert "restore() of the state 'trial'" in raised.value.feature
 
 
 def test_failed_render_is_not_an_exported_run(tmp_path):

@@ -681,7 +681,7 @@ def test_custom_events_are_refused(tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (lambda g: StateMonitor(g, "v", record=0, when="end", name="late"), "'end' slot"),
-    (lambda g: StateMonitor(g, "v", record=0, dt=1*ms, name="slow"), "recording time step"),
+    (lambda g: StateMonitor(g, "v", record=0, dt=0.25*ms, name="slow"), "not a whole multiple"),
     (lambda g: SpikeMonitor(g, variables="v", name="with_values"), "variables at spike times"),
 ])
 def test_monitors_jneuroml_cannot_reproduce_are_refused(tmp_path, make, message):

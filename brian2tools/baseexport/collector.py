@@ -37,7 +37,7 @@ from .checks import _check_clock as _check_clock
 from .checks import _check_contained as _check_contained
 from .checks import _check_network
 from .describe_common import _code_identifiers as _code_identifiers
-from .describe_common import _Context, group_reference
+from .describe_common import _Context, _initial_values, group_reference
 from .describe_common import _initializers as _initializers
 from .describe_common import _main_slot as _main_slot
 from .describe_common import _merge_namespaces as _merge_namespaces
@@ -160,12 +160,19 @@ def collect_network(
     for key in LIST_KEYS:
         description[key] = []
     current_objects = {}
+    restored = any(action.get("action") == "restore"
+                   for index, action in getattr(log, "actions", ()) if index == run_index)
     for obj in objects:
         described = _describe(obj, context)
         if described is None:
             continue
         key, item = described
         _add_own_clock(key, item, obj, context)
+        if restored and item.get("continued") and "initial_values" in item:
+            # after restore(): the whole state the run starts from (a trial of its own)
+            item["restored_values"] = _initial_values(obj, [
+                eq["name"] for eq in item.get("equations") or ()
+                if eq["type"] in ("differential equation", "parameter")])
         # 'spatialneurons' (and 'network_operations') are only there when the run has some
         description.setdefault(key, []).append(item)
         current_objects[obj.id] = obj.name

@@ -343,10 +343,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _EXPORT_FAILED
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"Exported {result.runs} run(s) of {arguments.script} to {result.model_file}")
+    model_files = [result.model_file]
+    if not result.model_file.exists():  # store()/restore(): one file per trial (.trials)
+        model_files = sorted(result.model_file.parent.glob(
+            f"{result.model_file.stem}_trial*{result.model_file.suffix}"))
+    print(f"Exported {result.runs} run(s) of {arguments.script} to "
+          f"{', '.join(str(path) for path in model_files)}")
     if engine is None:
         return 0
-    recordings = _recording_files(result.model_file)
+    recordings = [path for model in model_files for path in _recording_files(model)]
     written = [path for path in recordings if path.exists()]
     if written:
         print("Recordings (SI units; read them with brian2tools.nmlexport.load_recordings):")

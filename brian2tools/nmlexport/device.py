@@ -28,6 +28,7 @@ from .results import (
     simulate_model,
 )
 from .simulation_file import recordings_name_for
+from .trials import is_trial_script, split_trials, trial_file_name, trial_runs
 from .units import LEMS_UNITS_CONSTANTS_FILE, units_constants_xml
 from .unsupported import refuse_unsupported
 
@@ -51,7 +52,9 @@ class LEMSDevice(BaseExporter):
 
     filename : str
         The model file to write (``'.xml'`` is appended if it has no
-        extension). Required.
+        extension). Required. A script with ``restore()`` is written as
+        trials, ``<stem>_trial1.xml``, ``<stem>_trial2.xml``, ... (see
+        :mod:`brian2tools.nmlexport.trials`).
     constants_file : str, optional
         Name of the file of unit constants (default
         ``'LEMSUnitsConstants.xml'``), written next to the model.
@@ -151,30 +154,45 @@ class LEMSDevice(BaseExporter):
         filename = os.fspath(filename)
         if not os.path.splitext(filename)[1]:
             filename += ".xml"
-        refuse_unsupported(runs)  # before either renderer writes anything
-        if any(run.get("spatialneurons") for run in runs):
+        spatial = any(run.get("spatialneurons") for run in runs)
+        # before either renderer writes anything
+        refuse_unsupported(runs, exported=() if spatial else ("clocks", "linked", "restore"))
+        if spatial:
             self._render_spatial(runs, filename, simulate)
             return
         constants_name = constants_file or LEMS_UNITS_CONSTANTS_FILE
-        exporter = NMLExporter()
         if portable is None:
             portable = simulate in PORTABLE_ENGINES
         elif simulate in PORTABLE_ENGINES and not portable:
             raise ValueError(f"{simulate} runs the portable form of the export: "
                              f"simulate={simulate!r} needs portable=True.")
-        exporter.create_lems_model(runs, constants_file=os.path.basename(constants_name),
-                                   synapses=synapses, portable=portable,
-                                   recordingsname=recordings_name_for(filename))
+        trials, files = [runs], [filename]
+        if is_trial_script(runs):  # store()/restore(): each trial a simulation (.trials)
+            if portable:
+                raise UnsupportedFeatureError(
+                    "network", "restore() in the portable (NEURON-ready) form",
+                    "Trials are exported as simulations of their own in the default form "
+                    "(jNeuroML) only.")
+            trials = [trial_runs(trial) for trial in split_trials(runs)]
+            files = [trial_file_name(filename, k + 1) for k in range(len(trials))]
+        exporters = []
+        for trial, name in zip(trials, files, strict=True):  # all checked before writing
+            exporter = NMLExporter()
+            exporter.create_lems_model(trial, constants_file=os.path.basename(constants_name),
+                                       synapses=synapses, portable=portable,
+                                       recordingsname=recordings_name_for(name))
+            exporters.append(exporter)
         folder = os.path.dirname(os.path.abspath(filename))
         if lems_const_save:
             write_text_atomic(os.path.join(folder, os.path.basename(constants_name)),
                               units_constants_xml())
-        written = exporter.export_to_file(filename)
-        logger.debug(f"NeuroML2/LEMS model written to {written}")
-        self.exporter = exporter
-        if simulate is not None:
+        for exporter, name in zip(exporters, files, strict=True):
+            written = exporter.export_to_file(name)
+            logger.debug(f"NeuroML2/LEMS model written to {written}")
+        self.exporter = exporters[-1]
+        if simulate is not None:  # the last trial: the one the script's monitors hold
             recordings = simulate_model(written, simulate, ranks=ranks)
-            converted = brian_recordings(recordings, runs, simulate,
+            converted = brian_recordings(recordings, trials[-1], simulate,
                                          exporter.names.get("shared_events"))
             self.simulated_monitors.update(fill_monitors(self, self.exported_monitors, converted))
 

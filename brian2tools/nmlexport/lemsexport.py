@@ -32,6 +32,7 @@ from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
 from .connections import connection_type_for, half_step_unit, lines_for, network_type
+from .linked_variables import rewrite_linked_variables
 from .network_export import (
     add_event_ports,
     build_network_parts,
@@ -39,6 +40,7 @@ from .network_export import (
     connection_type_element,
 )
 from .neurongroup import build_cell_types
+from .own_clock import check_clocks
 from .plastic_delivery import deliver_to_cells
 from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
 from .portable import group_cells, make_portable
@@ -180,7 +182,9 @@ class NMLExporter:
             For parts of the model that cannot be exported faithfully
             (plastic synapses, custom events, functions without LEMS
             equivalent, objects added between runs, network operations, own
-            clocks, linked variables, ``restore()``: see :mod:`.unsupported`,
+            clocks and linked variables that cannot be written exactly
+            (:mod:`.own_clock`, :mod:`.linked_variables`), ``restore()`` (the
+            device writes trials, :mod:`.trials`): see :mod:`.unsupported`,
             ...), naming the object.
         ValueError
             For an unknown form of ``synapses``.
@@ -189,10 +193,12 @@ class NMLExporter:
             runs = [runs]
         runs = list(runs)
         # what the description states for readers but NeuroML cannot run: refused by name
-        refuse_unsupported(runs)
+        refuse_unsupported(runs, exported=("clocks", "linked"))
         description = inline_synaptic_subexpressions(_check_runs(runs))
         duration = sum(float(run["duration"]) for run in runs)
         dt = float(description["dt"])
+        check_clocks(description, dt, portable, [run["duration"] for run in runs])
+        rewrite_linked_variables(description, portable)  # a copy of the source in each cell
 
         groups = {group["name"]: group for group in description.get("neurongroups") or ()}
         state_monitors = list(description.get("statemonitors") or ())

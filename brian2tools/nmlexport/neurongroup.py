@@ -51,6 +51,7 @@ from .lemsrendering import (
 )
 from .method_steps import cell_steps, stepped_method
 from .noise import NORMAL_DRAW, noise_state_name, noise_terms
+from .own_clock import add_clock_counter, gate_condition, gate_derivative, start_clock
 from .refractoriness import add_refractoriness_update, refractory_steps_of
 from .synapse_components import (
     ATTACHMENTS,
@@ -312,6 +313,7 @@ class _CellBuilder:
             identifiers[name] = name
         self.constant(_DT, self.dt * second)
         identifiers[_DT] = _DT
+        start_clock(self, identifiers)  # a group on its own clock: its dt in its code
         if _SIZE in used:
             self.constant(_SIZE, self.size)
             identifiers[_SIZE] = _SIZE
@@ -402,12 +404,12 @@ class _CellBuilder:
                 expr = f"{expr} + {step} * {draws[noise]} / {_DT}"
             state = own_name(name) if name in self.carried else name
             if name in new_values:  # Brian's step: x += dt * (x' - x)/dt
-                expr = f"({new_values[name]} - {state}) / {_DT}"
+                expr = f"({new_values[name]} - {state}) / {identifiers.get('dt', _DT)}"
             elif self.exponential and name not in self.carried:
                 expr = exponential_step(self, name, drift, expr, mapping)
             if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
                 expr = f"{_NOT_REFRACTORY} * ({expr})"
-            dynamics.add(lems.TimeDerivative(state, expr))
+            dynamics.add(lems.TimeDerivative(state, gate_derivative(self, expr)))
 
         # initial state
         on_start = lems.OnStart()
@@ -437,7 +439,7 @@ class _CellBuilder:
             test = render_condition(self.threshold, step, self.owner, "the threshold", booleans)
             if has_refractoriness:
                 test = f"({test}) .and. ({_NOT_REFRACTORY} .gt. 0.5)"
-            on_spike = lems.OnCondition(test)
+            on_spike = lems.OnCondition(gate_condition(self, test))
             if has_refractoriness or self.track_spikes:
                 on_spike.add(lems.StateAssignment(_LASTSPIKE, f"{_TIME} - {_DT}"))
             if has_refractoriness:
@@ -448,6 +450,7 @@ class _CellBuilder:
         elif reset_statements:
             raise self.refuse("a reset without a threshold")
         add_operation_handlers(self, dynamics)  # Brian's next step starts
+        add_clock_counter(self, dynamics, on_start)
 
         # what Brian computes at the start of the next step
         if carried_recorded:
@@ -565,10 +568,9 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     monitored : iterable of str, optional
         The group's variables that StateMonitors record (they get exposures).
     carried : iterable of str, optional
-        Variables that synapse components carry
-        (:mod:`.synapse_components`): the cell keeps an own copy
-        (``x__own``) and its equations use ``x__total``, the own copy plus
-        the sum over its synapses.
+        Variables that synapse components carry (:mod:`.synapse_components`):
+        the cell keeps an own copy (``x__own``) and its equations use
+        ``x__total``, the own copy plus the sum over its synapses.
     synapse_base : str, optional
         The synapse base type of the group (required with ``carried``).
     track_spikes : bool, optional
@@ -585,8 +587,7 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     Raises
     ------
     UnsupportedFeatureError
-        For features of the group that LEMS cannot reproduce (custom events,
-        unsupported flags or functions, random numbers in the dynamics, ...).
+        For features LEMS cannot reproduce (custom events, unknown flags, ...).
 
     Examples
     --------

@@ -62,9 +62,11 @@ def refractory_steps_of(builder) -> str | None:
         period = render_expression(builder.refractory, builder.inlined(_TIME), builder.owner,
                                    "the refractoriness", builder.booleans)
         # floor((period + 0.001*dt) / dt), with LEMS's ceil
-        return f"(-ceil(-(({period} + 0.001 * {_DT}) / {_DT})))"
+        dt = _group_dt(builder)[0]
+        return f"(-ceil(-(({period} + 0.001 * {dt}) / {dt})))"
     period = float(builder.refractory)
-    steps = int((period + 1e-3 * builder.dt) / builder.dt)
+    dt = _group_dt(builder)[1]
+    steps = int((period + 1e-3 * dt) / dt)
     name = builder.names.new("refractory_steps")
     builder.cell_type.add(lems.Constant(name, str(steps), "none"))
     return name
@@ -107,11 +109,19 @@ def add_refractoriness_update(builder, dynamics, refractory_steps) -> None:
         handler.add(lems.StateAssignment(_NOT_REFRACTORY, "1"))
         dynamics.add(handler)
         return
-    elapsed = f"({_TIME} - {_LASTSPIKE} + 0.001 * {_DT}) / {_DT}"
+    dt = _group_dt(builder)[0]
+    elapsed = f"({_TIME} - {_LASTSPIKE} + 0.001 * {dt}) / {dt}"
     for comparison, value in ((".geq.", "1"), (".lt.", "0")):
         handler = lems.OnCondition(f"{elapsed} {comparison} {refractory_steps}")
         handler.add(lems.StateAssignment(_NOT_REFRACTORY, value))
         dynamics.add(handler)
+
+
+def _group_dt(builder) -> tuple[str, float]:
+    """The LEMS name and the value (s) of Brian's ``dt`` of the group (its own clock's)."""
+    if getattr(builder, "clock", None):  # a group on its own clock (.own_clock)
+        return builder.identifiers[_DT], float(builder.group["clock"]["dt"])
+    return _DT, builder.dt
 
 
 def is_condition(code: str, booleans) -> bool:

@@ -14,7 +14,8 @@ Brian's conventions, and how jNeuroML's recordings are brought to them:
 
 * A StateMonitor records the state at the start of each time step, from
   ``t_start`` to the end of the run, without the end; jNeuroML also writes
-  the state at the end, which is dropped.
+  the state at the end, which is dropped. A StateMonitor with its own
+  ``dt`` (a whole number ``k`` of steps) keeps every ``k``-th sample.
 * jNeuroML reports each spike one time step after Brian (its threshold is
   tested after the update, Brian's before the next one): spike times are
   moved back by one step, which gives Brian's spike times for deterministic
@@ -37,6 +38,7 @@ from brian2tools.baseexport.monitors import (
     fill_state_monitor,
 )
 
+from .own_clock import monitor_steps
 from .recordings import load_recordings
 
 __all__ = ["ENGINES", "PORTABLE_ENGINES", "simulate_model", "brian_recordings",
@@ -159,7 +161,11 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
         if any(array.shape[1] < n_steps for array in values.values()):
             raise ValueError(f"The simulation recorded fewer samples for '{monitor['name']}' "
                              f"than the {n_steps} time steps of the run.")
-        converted[monitor["name"]] = {"kind": "state", "t": times, "values": values}
+        # a monitor with its own dt (a whole number of steps) samples every k-th step
+        every = monitor_steps(monitor, dt)
+        converted[monitor["name"]] = {"kind": "state", "t": times[::every],
+                                      "values": {name: array[:, ::every]
+                                                 for name, array in values.items()}}
     lag = dt if engine == "jneuroml" else 0.0
     recordings = _split_shared(recordings, shared or {})
     for monitor in first.get("spikemonitors") or ():

@@ -22,6 +22,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from . import supporting
 from .neurongroup import CellTypes
+from .own_clock import monitor_steps
 from .units import format_in_unit, format_number, lems_dimension
 
 __all__ = [
@@ -123,19 +124,14 @@ def check_state_monitor(monitor: dict, dt: float) -> None:
     Raises
     ------
     UnsupportedFeatureError
-        For a recording time step other than ``dt``, or a recording slot
+        For a recording time step that is not a whole multiple of ``dt``, or a recording slot
         other than Brian's default ``'start'``.
 
     Examples
     --------
     >>> check_state_monitor({'name': 'm', 'dt': None, 'when': 'start'}, 1e-4)
     """
-    if monitor.get("dt") is not None and not np.isclose(float(monitor["dt"]), dt,
-                                                        rtol=1e-12, atol=0):
-        raise UnsupportedFeatureError(
-            monitor["name"], f"a recording time step ({monitor['dt']}) other than dt",
-            "jNeuroML records at every time step of the simulation.",
-        )
+    monitor_steps(monitor, dt)  # a whole number of steps: sampled from every step's record
     if monitor.get("when", "start") != "start":
         raise UnsupportedFeatureError(
             monitor["name"], f"recording in the '{monitor['when']}' slot",

@@ -2,13 +2,16 @@
 The parts of a description that a NeuroML2/LEMS model cannot run, refused by name.
 
 The collection layer describes some parts of a script for readers (the
-Markdown device) that no simulator format can reproduce: ``network_operation``
-functions (Python code), groups on a clock with another ``dt``, linked
-variables and ``restore()`` of a stored state (see
+Markdown device) that a simulator format may not reproduce:
+``network_operation`` functions (Python code), groups on a clock with
+another ``dt``, linked variables and ``restore()`` of a stored state (see
 :mod:`brian2tools.baseexport.operations`). `refuse_unsupported` is the one
 place where the NeuroML export checks for them, before it writes anything,
 so that none of them is dropped silently: each is refused with an
-`UnsupportedFeatureError` that names the object and the feature.
+`UnsupportedFeatureError` that names the object and the feature, except
+what the caller says it exports itself (the jNeuroML form writes own clocks,
+:mod:`.own_clock`, linked variables, :mod:`.linked_variables`, and the
+device writes trials, :mod:`.trials`; each refuses what it cannot write).
 
 A ``store()`` without a later ``restore()`` changes nothing in the
 simulation and is not refused.
@@ -16,7 +19,7 @@ simulation and is not refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 from brian2.utils.logger import get_logger
@@ -26,6 +29,9 @@ from brian2tools.baseexport import UnsupportedFeatureError
 __all__ = ["refuse_unsupported"]
 
 logger = get_logger(__name__)
+
+#: the lists whose objects may run on a clock of their own (see .own_clock)
+_CLOCKED = ("neurongroups", "spikemonitors", "statemonitors")
 
 
 def _objects(run: Mapping) -> Iterable[Mapping]:
@@ -49,16 +55,20 @@ def _refuse_network_operations(run: Mapping) -> None:
         )
 
 
-def _refuse_own_clocks(run: Mapping) -> None:
-    for item in _objects(run):
-        clock = item.get("clock")
-        if clock:
+def _refuse_own_clocks(run: Mapping, exported: Container[str]) -> None:
+    for key, value in run.items():
+        if key in _CLOCKED and "clocks" in exported:
+            continue  # checked by .own_clock
+        for item in _objects({key: value}):
+            clock = item.get("clock")
+            if not clock:
+                continue
             raise UnsupportedFeatureError(
                 item["name"],
                 f"its own clock '{clock['name']}' with dt={clock['dt']!s}, different from the "
                 f"simulation's dt={run['dt']!s}",
-                "The NeuroML export simulates every group with one time step: give all groups "
-                "and synapses the dt of the default clock.",
+                "The NeuroML export runs only NeuronGroups (and their monitors) on clocks of "
+                "their own, in the default form: give the other objects the default clock.",
             )
 
 
@@ -84,12 +94,13 @@ def _refuse_restore(run: Mapping) -> None:
                 action.get("network", "network"),
                 f"restore() of the state '{action['name']}' (back to t = {action['t']!s}) "
                 f"before run {run['index'] + 1}",
-                "A NeuroML/LEMS simulation cannot go back in time: export each trial from a "
-                "script of its own.",
+                "A NeuroML/LEMS simulation cannot go back in time: the 'neuroml2' device "
+                "exports each trial as a simulation of its own (brian2tools.nmlexport.trials), "
+                "or split the runs with trials.split_trials() and trials.trial_runs().",
             )
 
 
-def refuse_unsupported(runs: Iterable[Mapping[str, Any]]) -> None:
+def refuse_unsupported(runs: Iterable[Mapping[str, Any]], exported: Container[str] = ()) -> None:
     """
     Refuse, by name, the parts of the runs that a NeuroML2/LEMS model cannot run.
 
@@ -97,6 +108,11 @@ def refuse_unsupported(runs: Iterable[Mapping[str, Any]]) -> None:
     ----------
     runs : iterable of dict
         The descriptions of the ``run()`` calls (see :doc:`/export_format`).
+    exported : container of str, optional
+        What the caller exports itself and checks in detail: ``'clocks'``
+        (NeuronGroups and monitors on own clocks, :mod:`.own_clock`),
+        ``'linked'`` (linked variables, :mod:`.linked_variables`) and
+        ``'restore'`` (trials, :mod:`.trials`).
 
     Raises
     ------
@@ -116,6 +132,8 @@ def refuse_unsupported(runs: Iterable[Mapping[str, Any]]) -> None:
     """
     for run in runs:
         _refuse_network_operations(run)
-        _refuse_own_clocks(run)
-        _refuse_linked_variables(run)
-        _refuse_restore(run)
+        _refuse_own_clocks(run, exported)
+        if "linked" not in exported:
+            _refuse_linked_variables(run)
+        if "restore" not in exported:
+            _refuse_restore(run)

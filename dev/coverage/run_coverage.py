@@ -102,6 +102,9 @@ def _worker(mode: str, script: str, folder: str) -> dict:
     except Exception as error:  # noqa: BLE001 -- classified, not handled
         return {"status": "crashed", "error": f"{type(error).__name__}: {error}"[:2000]}
     written = options["filename"] + (".md" if mode == "markdown" else "")
+    if mode != "markdown" and not os.path.exists(written):
+        # a script with restore(): one simulation per trial (brian2tools.nmlexport.trials)
+        written = os.path.join(folder, stem + "_trial1.xml")
     if not os.path.exists(written):
         return {"status": "crashed", "error": f"reported {outcome.runs} run(s) but wrote no "
                 f"{os.path.basename(written)}; notes: {outcome.notes}"}
