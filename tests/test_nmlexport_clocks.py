@@ -135,6 +135,32 @@ def test_a_group_on_its_own_clock_matches_brian_every_sample(tmp_path):
     assert "w .gt. 1) .and. ((1 - H(clock_count - 0.5)) .gt. 0.5)" in text
 
 
+def _own_clock_exact():
+    slow_clock = Clock(dt=1 * ms, name="slow_clock")
+    fast = NeuronGroup(2, "dv/dt = (1.1 - v)/(10*ms) : 1", threshold="v > 1", reset="v = 0",
+                       method="exact", name="fast")
+    slow = NeuronGroup(3, "dw/dt = (2 - w)/(50*ms) : 1", threshold="w > 1", reset="w = 0",
+                       method="exact", clock=slow_clock, name="slow")
+    slow.w = [0.0, 0.3, 0.5]
+    sampled = StateMonitor(slow, "w", record=True, dt=1 * ms, name="sampled")
+    every_step = StateMonitor(fast, "v", record=True, name="every_step")
+    slow_spikes = SpikeMonitor(slow, name="slow_spikes")
+    run(100 * ms)
+    return _recordings({"sampled": sampled, "every_step": every_step,
+                        "slow_spikes": slow_spikes})
+
+
+@needs_jneuroml
+@pytest.mark.slow
+def test_a_group_on_its_own_clock_takes_brians_exact_steps(tmp_path):
+    # the corpus' form: Brian's exact step with the group's own dt, on its own steps
+    brian, exported = _brian_and_jneuroml(_own_clock_exact, tmp_path)
+    _same(brian, exported)
+    assert len(brian["slow_spikes"]["t"]) >= 3
+    text = (tmp_path / "model.xml").read_text()
+    assert "(step_w - w) / clock_dt" in text
+
+
 def _refractory_on_own_clock(refractory):
     def build():
         slow = NeuronGroup(3, "dw/dt = (2 - w)/(5*ms) : 1 (unless refractory)",
@@ -381,7 +407,9 @@ def test_linked_variables_match_brian_in_both_update_orders(tmp_path, driver_nam
     copy = f"x__{driver_name}"
     assert f'<TimeDerivative variable="{copy}" value="(a__{driver_name} - {copy})' in text
     if driver_name == "a_driver":  # the driver updates first: cells read its new value
-        assert f'<TimeDerivative variable="v" value="({copy} + dt * ((a__' in text
+        assert (f'<DerivedVariable name="{copy}__next" dimension="none" '
+                f'value="{copy} + dt * ((a__') in text
+        assert f'<TimeDerivative variable="v" value="({copy}__next + 0.1 * a_in' in text
     else:  # the cells update first: they read the value at the start of the step
         assert '<TimeDerivative variable="v" value="(x_in + 0.1 * a_in - v) / (10 * ms)" />' \
             in text
@@ -389,6 +417,38 @@ def test_linked_variables_match_brian_in_both_update_orders(tmp_path, driver_nam
     cells = [line.strip() for line in text.splitlines()
              if line.strip().startswith('<Component type="cells_cell"')]
     assert [line.split('a_in="')[1][0] for line in cells] == ["2", "3", "3", "2", "3"]
+
+
+def _linked_exact(driver_name):
+    """Both groups integrated with Brian's exact steps (the corpus' form)."""
+    def build():
+        driver = NeuronGroup(2, "dx/dt = (a - x)/(20*ms) : 1\na : 1", method="exact",
+                             name=driver_name)
+        driver.a = [2, 3]
+        cells = NeuronGroup(4, """dv/dt = (x_in - v)/(10*ms) : 1
+                                  x_in : 1 (linked)""", threshold="v > 1", reset="v = 0",
+                            method="exact", name="cells")
+        cells.x_in = linked_var(driver, "x", index=[0, 1, 1, 0])
+        cells.v = [0, 0.2, 0.4, 0.6]
+        state = StateMonitor(cells, "v", record=True, name="state")
+        spikes = SpikeMonitor(cells, name="spikes")
+        run(40 * ms)
+        return _recordings({"state": state, "spikes": spikes})
+    return build
+
+
+@needs_jneuroml
+@pytest.mark.slow
+@pytest.mark.parametrize("driver_name", ["a_driver", "z_driver"])
+def test_linked_variables_with_brians_exact_steps_match_brian(tmp_path, driver_name):
+    # the copy takes the source's exact step, the group its own with the linked
+    # value constant over the step (start or new value, as Brian's order says)
+    brian, exported = _brian_and_jneuroml(_linked_exact(driver_name), tmp_path)
+    _same(brian, exported)
+    assert len(brian["spikes"]["t"]) > 5
+    text = (tmp_path / "model.xml").read_text()
+    assert f'<TimeDerivative variable="x__{driver_name}" value="(step_x__{driver_name} - ' \
+        in text
 
 
 def test_the_order_of_the_updates_changes_brian_s_result():

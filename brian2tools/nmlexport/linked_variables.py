@@ -8,9 +8,9 @@ source cell it is linked to: the source group's state variables, parameters,
 constants and subexpressions are added to the linked group under new names
 (``x__driver`` for the variable ``x`` of the group ``driver``), with the
 values of the source cell ``index[i]`` (or ``i`` without an index), and
-follow the same equations. jNeuroML integrates both copies with the same
-forward-Euler steps from the same values, so the copy is the source's state
-at every step, to the last digit.
+follow the same equations. The copy takes the source's steps (its
+method's, :func:`.method_steps.cell_steps`) from the same values, so it is
+the source's state at every step, to the last digit.
 
 The order of the state updates within a step matters, and the export follows
 Brian's: the groups' state updaters run in the order of (slot, order, name)
@@ -20,9 +20,10 @@ Brian's: the groups' state updaters run in the order of (slot, order, name)
   update reads the source's value at the start of the step, which is the
   copy's value (``x_in`` becomes the subexpression ``x__driver``).
 * The source updates first: the linked group's update reads the source's
-  new value, ``x + dt*f(x)``; its differential equations read that
-  expression of the copy, while its threshold, reset and monitors (after or
-  before the update) read the copy itself.
+  new value (``x + dt*f(x)`` for forward Euler, the step of the source's
+  method otherwise); its differential equations read the subexpression
+  ``x__driver__next`` holding it, while its threshold, reset and monitors
+  (after or before the update) read the copy itself.
 
 A linked constant parameter of the source becomes a parameter of the linked
 group with the source cells' values.
@@ -167,6 +168,11 @@ def _rewrite(group: dict, equation: Mapping, groups: Mapping, description: Mappi
     if key not in copies:
         copies[key] = _add_copy(group, source, index, refuse)
         others = [eq for eq in group["equations"] if eq["name"] != name]
+        # the copy takes the source's steps (:mod:`.method_steps`)
+        group.setdefault("linked_copies", []).append({
+            "variables": [copies[key][eq["name"]] for eq in source["equations"]
+                          if eq["type"] == "differential equation"],
+            "method": source.get("method_used") or source.get("method")})
     renamed = copies[key]
     replacement = {"name": name, "type": "subexpression", "expr": renamed[variable],
                    "flags": [], "unit": equation["unit"], "var_type": "float"}
@@ -229,9 +235,18 @@ def _read_new_value(group: dict, name: str, copy: str, derivative: str, refuse) 
         if eq["type"] == "subexpression" and eq.get("expr") and name in _identifiers(eq["expr"]):
             raise refuse(f"The source updates first and the linked variable is used in the "
                          f"subexpression '{eq['name']}', read both before and after the update.")
+    # the new value as a subexpression of its own, which the steps of other
+    # methods replace by the source's step (:func:`.method_steps.cell_steps`)
+    taken = {eq["name"] for eq in group["equations"]} | set(group.get("namespace") or {})
+    following = _new_name(f"{copy}__next", taken)
+    group["equations"] = group["equations"] + [{
+        "name": following, "type": "subexpression", "expr": f"{copy} + dt*({derivative})",
+        "flags": [], "unit": next(eq["unit"] for eq in group["equations"] if eq["name"] == copy),
+        "var_type": "float"}]
+    group.setdefault("linked_next", {})[following] = copy
     for eq in group["equations"]:
         if eq["type"] == "differential equation":
-            eq["expr"] = word_substitute(eq["expr"], {name: f"({copy} + dt*({derivative}))"})
+            eq["expr"] = word_substitute(eq["expr"], {name: following})
 
 
 def _identifiers(code: str) -> set[str]:

@@ -101,7 +101,10 @@ def stepped_method(group: Mapping) -> str | None:
     """
     method = group.get("method_used") or group.get("method")
     if not isinstance(method, str) or method.lower() not in STEPPED_METHODS:
-        return None
+        # a copy of a linked source takes the source's steps (:mod:`.linked_variables`)
+        copied = {str(link.get("method") or "").lower()
+                  for link in group.get("linked_copies") or ()}
+        return "euler" if copied & STEPPED_METHODS else None
     if any(eq.get("stochastic_variables") for eq in group.get("equations") or ()):
         return None
     if any("TimedArray" in feature for feature in group.get("time_features") or ()):
@@ -323,17 +326,31 @@ def cell_steps(builder, dynamics, mapping: Mapping[str, str]) -> dict[str, str]:
     equations = builder.equations
     full = {name: (equations[name]["expr"], equations[name]["unit"])
             for name in builder.differential}
+    # a linked source's new value, read by the group when the source updates first
+    following = builder.group.get("linked_next") or {}
     subexpressions = {name: (code, equations[name]["unit"])
-                      for name, code in builder.subexpressions.items()}
+                      for name, code in builder.subexpressions.items() if name not in following}
 
     def dimension(variable: str) -> str:
         return builder.variable_dimension(variable).name
 
+    # copies of linked sources: the source's own steps (:mod:`.linked_variables`)
+    new_values, copies = {}, set()
+    for link in builder.group.get("linked_copies") or ():
+        method = str(link.get("method") or "euler").lower()
+        steps = method_steps({name: full[name] for name in link["variables"]},
+                             method if method in STEPPED_METHODS else "euler",
+                             builder.owner, subexpressions)
+        new_values.update(derive_steps(steps, dynamics, mapping, builder.names.new,
+                                       dimension, builder.owner, builder.booleans))
+        copies.update(link["variables"])
+    mapping = {**mapping, **{name: new_values[copy] for name, copy in following.items()}}
     own = set(builder.carried)
-    steps = method_steps(full, builder.stepped, builder.owner, subexpressions,
-                         wanted=set(full) - own)
-    new_values = derive_steps(steps, dynamics, mapping, builder.names.new, dimension,
-                              builder.owner, builder.booleans)
+    steps = method_steps({name: full[name] for name in full if name not in copies},
+                         builder.stepped, builder.owner, subexpressions,
+                         wanted=set(full) - own - copies)
+    new_values.update(derive_steps(steps, dynamics, mapping, builder.names.new, dimension,
+                                   builder.owner, builder.booleans))
     if own:
         # the own copies follow the carried variables' equations among themselves
         from .synapse_components import own_name
