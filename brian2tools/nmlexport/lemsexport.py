@@ -50,6 +50,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
+from .summed_variables import expose_summed_terms, summed_onto
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
@@ -238,12 +239,15 @@ class NMLExporter:
                                         carried=parts.carried.get(name) or (),
                                         synapse_base=parts.synapse_bases.get(name),
                                         track_spikes=name in parts.spike_times,
-                                        brian_steps=not portable)
+                                        brian_steps=not portable,
+                                        summed=summed_onto(parts.plastic, name))
                  for name, group in groups.items()}
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
             parts.synapse_types, groups, parts.carried, monitored, dt,
             after_update=not portable)
         synapse_dimensions |= complete_plastic_types(synapse_types, parts.plastic, dt)
+        synapse_dimensions |= expose_summed_terms(synapse_types, parts.plastic,
+                                                  parts.synapse_bases)
         for plan in parts.plastic:
             if plan.post:  # the synapses see their cell's spikes through lastspike
                 expose_spike_time(cells[plan.group].cell_type)

@@ -53,6 +53,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, parse_statements
 from .network_parts import CellPaths
+from .summed_variables import plan_summed_variables
 from .synapse_components import SynapseType, SynapticProjection
 from .units import constant_value
 
@@ -115,6 +116,8 @@ class PlasticSynapses:
         The object's namespace.
     type_name, component : str
         The synapse component type and its component (filled in by the network export).
+    summed : dict
+        Post-synaptic variable -> (term, unit) of the summed variables (:mod:`.summed_variables`).
     """
 
     name: str
@@ -131,6 +134,7 @@ class PlasticSynapses:
     namespace: dict = field(default_factory=dict)
     type_name: str = ""
     component: str = ""
+    summed: dict = field(default_factory=dict)
 
 
 def _equations(synapses: Mapping) -> dict:
@@ -310,12 +314,10 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
     if post.get("kind") != "neurongroup":
         raise refuse(f"plastic synapses onto '{post['name']}', which is not a NeuronGroup",
                      "A synapse with a state lives on its post-synaptic cell.")
-    equations = _equations(synapses)
+    # summed variables are terms the synapse exposes (.summed_variables), not its state
+    equations = {variable: eq for variable, eq in _equations(synapses).items()
+                 if "summed" not in (eq.get("flags") or ())}
     for variable, eq in equations.items():
-        flags = set(eq.get("flags") or ())
-        if "summed" in flags:
-            raise refuse(f"the summed variable '{variable}'",
-                         "Summed variables need a value transmitted at every time step.")
         if eq["type"] == "subexpression":
             raise refuse(f"the synaptic subexpression '{variable}'",
                          "Write its expression where it is used.")
@@ -447,7 +449,8 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
                          "pathway that uses it",
                          "The synapse sees the post-synaptic spike one step after Brian's "
                          "state update; only event-driven variables are exact there.")
-    if not plan.changed:
+    plan.summed = plan_summed_variables(synapses, sides, synaptic, refuse)
+    if not plan.changed and not plan.summed:
         raise refuse("plastic synapses whose 'pre' pathway adds to no variable of the "
                      "post-synaptic neurons",
                      "The export attaches such synapses to the variable they add to.")

@@ -1,0 +1,343 @@
+"""
+Summed variables (``x_post = expr : 1 (summed)``) in NeuroML2/LEMS.
+
+Brian sets a summed variable of the post-synaptic neurons, at every time
+step, to the sum over each neuron's synapses of an expression evaluated per
+synapse. Its ``SummedVariableUpdater`` runs in the ``'groups'`` slot just
+before the neurons' state updater, so the neurons integrate with the sum of
+the synapses' values at the start of the step, and a StateMonitor (which
+records at the start of the next step) sees the sum computed one step
+earlier.
+
+The export maps this onto NeuroML's way of summing synapses: the synapse
+component type of the Synapses object (a synapse with a state of its own,
+:mod:`.plastic_synapses`) exposes the term as a derived variable
+``x__term``; the cell sums ``synapses[*]/x__term`` (``reduce="add"``) in a
+derived variable ``x__summed`` that its equations, threshold and reset read
+instead of ``x``. jNeuroML evaluates derived variables (the synapses' and
+the cell's) from the state at the start of the step, before advancing it,
+which is Brian's order; a recorded ``x`` is a state variable set to that sum
+after the update, as Brian's monitor sees it. Every other synapse type of
+the group exposes a zero term, so that the cell can sum one list.
+
+What is refused, by name (`plan_summed_variables`):
+
+* terms that read the neurons' variables (``w * (v_pre - v_post)``, gap
+  junctions): jNeuroML gives a synapse its peer cell's values as they were
+  when that cell last evaluated its derived variables, which is the start of
+  the current step for a cell updated earlier in the step and the start of
+  the previous step for a cell updated later, so the sum would mix values of
+  two steps (about 0.3 % of the current's range for the gap junctions of the
+  documentation) instead of Brian's values at the start of the step;
+* summed variables onto the pre-synaptic neurons, onto a part of a group
+  (the other neurons would have to keep their own value), or in another
+  slot than Brian's default;
+* summed variables of synapses without a state of their own (their terms
+  could only be constants or read the neurons' variables);
+* a variable that the reset or other code of the neurons also sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import lems.api as lems
+import numpy as np
+from brian2.utils.logger import get_logger
+
+from .lemsrendering import identifiers_in, parse_statements, render_expression
+from .synapse_components import ATTACHMENTS
+from .units import constant_value, format_quantity, lems_dimension
+
+__all__ = ["term_name", "summed_name", "plan_summed_variables", "summed_onto",
+           "expose_summed_terms", "add_summed_sums"]
+
+logger = get_logger(__name__)
+
+# what Brian's summed-variable updater is scheduled with by default
+_DEFAULT_SLOT = "groups"
+_ALWAYS = "t .geq. 0"
+_GAP_JUNCTION_HINT = (
+    "jNeuroML gives a synapse the variables of its peer cell as they were when that cell "
+    "last evaluated them: the start of the step for a cell updated earlier, the start of "
+    "the previous step for one updated later. Brian uses the values at the start of the "
+    "step for every cell, so the export supports summed terms that use the synapses' own "
+    "variables and constants only.")
+
+
+def term_name(variable: str) -> str:
+    """
+    The LEMS name of a synapse's term of the summed variable ``variable``.
+
+    Parameters
+    ----------
+    variable : str
+        The post-synaptic neurons' variable (without ``_post``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> term_name('g_syn'), summed_name('g_syn')
+    ('g_syn__term', 'g_syn__summed')
+    """
+    return f"{variable}__term"
+
+
+def summed_name(variable: str) -> str:
+    """
+    The LEMS name of a cell's sum over its synapses' terms of ``variable``.
+
+    Parameters
+    ----------
+    variable : str
+        The neurons' variable.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> summed_name('I')
+    'I__summed'
+    """
+    return f"{variable}__summed"
+
+
+def _target_variable(name: str, post: Mapping, refuse) -> str:
+    """The post-synaptic variable a summed variable of the Synapses sets."""
+    if name.endswith("_pre"):
+        raise refuse(f"the summed variable '{name}' onto the pre-synaptic neurons",
+                     "The synapses live on their post-synaptic cells, which sum them.")
+    variable = name[:-5] if name.endswith("_post") else name
+    equations = {eq["name"]: eq for eq in post.get("equations") or ()}
+    equation = equations.get(variable)
+    if equation is None or equation["type"] != "parameter":
+        raise refuse(f"the summed variable '{name}'",
+                     f"'{variable}' is not a parameter of '{post['name']}'.")
+    return variable
+
+
+def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
+                          synaptic: set, refuse) -> dict[str, tuple[str, object]]:
+    """
+    Check the summed variables of a ``Synapses`` object with a state of its own.
+
+    Parameters
+    ----------
+    synapses : mapping
+        A *synapses* entry of the model description.
+    sides : mapping
+        ``'pre'`` and ``'post'`` -> the groups (model description) connected.
+    synaptic : set of str
+        The synapses' own variables (their state and parameters).
+    refuse : callable
+        ``refuse(feature, hint)`` -> the `UnsupportedFeatureError` to raise.
+
+    Returns
+    -------
+    dict
+        Post-synaptic variable -> (Brian expression of the term, its unit).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For the summed variables the export cannot reproduce exactly (see
+        the module's documentation), naming them.
+
+    Examples
+    --------
+    >>> from brian2 import Unit
+    >>> post = {'name': 'G', 'N': 1, 'equations': [
+    ...     {'name': 'g_syn', 'type': 'parameter', 'unit': Unit(1), 'flags': []}]}
+    >>> synapses = {'name': 'S', 'target': {'group': 'G', 'start': 0, 'stop': 1},
+    ...             'equations': [{'name': 'g_syn_post', 'type': 'subexpression',
+    ...                            'expr': 'g', 'unit': Unit(1), 'flags': ['summed']}]}
+    >>> plan_summed_variables(synapses, {'pre': post, 'post': post}, {'g'}, None)
+    {'g_syn': ('g', Unit(1))}
+    """
+    post = sides["post"]
+    namespace = dict(synapses.get("namespace") or {})
+    slots = synapses.get("summed_slots") or {}
+    cell_variables = {side: {eq["name"] for eq in group.get("equations") or ()}
+                      for side, group in sides.items()}
+    planned = {}
+    for equation in synapses.get("equations") or ():
+        if "summed" not in (equation.get("flags") or ()):
+            continue
+        name = equation["name"]
+        variable = _target_variable(name, post, refuse)
+        slot = slots.get(name) or {}
+        if slot.get("when", _DEFAULT_SLOT) != _DEFAULT_SLOT:
+            raise refuse(f"the summed variable '{name}' updated in the '{slot['when']}' slot",
+                         "The export reproduces Brian's default schedule (the 'groups' "
+                         "slot, before the neurons' state update).")
+        target = synapses.get("target") or {}
+        if int(target.get("start") or 0) != 0 or int(target.get("stop", post["N"])) \
+                != int(post["N"]):
+            raise refuse(f"the summed variable '{name}' onto a part of '{post['name']}'",
+                         "Brian leaves the other neurons' value unchanged; the export sums "
+                         "over the synapses of every cell of the group.")
+        for identifier in sorted(identifiers_in(equation["expr"])):
+            if identifier in synaptic or identifier == "dt":
+                continue
+            side = next((side for suffix, side in (("_pre", "pre"), ("_post", "post"))
+                         if identifier.endswith(suffix)
+                         and identifier[:-len(suffix)] in cell_variables[side]),
+                        "post" if identifier in cell_variables["post"] else None)
+            if side is not None:
+                raise refuse(f"the summed variable '{name}' reading '{identifier}' (a "
+                             f"variable of the {side}-synaptic neurons)", _GAP_JUNCTION_HINT)
+            value = constant_value(identifier, namespace)
+            if value is None or np.ndim(value) != 0:
+                raise refuse(f"'{identifier}' in the summed variable '{name}'",
+                             "Summed terms can use the synapses' own variables and scalar "
+                             "constants only.")
+        reset = ((post.get("events") or {}).get("spike") or {}).get("reset") or ""
+        if reset.strip() and variable in {
+                written for written, _, _ in parse_statements(reset, post["name"], "the reset")}:
+            raise refuse(f"the summed variable '{name}' onto '{variable}', which the reset "
+                         f"of '{post['name']}' also sets")
+        planned[variable] = (equation["expr"], equation["unit"])
+    return planned
+
+
+def summed_onto(plans, group: str) -> dict[str, tuple[str, str]]:
+    """
+    The summed variables of a neuron group, from the plans of plastic synapses.
+
+    Parameters
+    ----------
+    plans : list of PlasticSynapses
+        The plans (`~.plastic_synapses.PlasticSynapses`, with their ``summed``).
+    group : str
+        The neuron group.
+
+    Returns
+    -------
+    dict
+        Variable -> (Synapses object, its synapse component type).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        When two Synapses objects sum onto the same variable.
+
+    Examples
+    --------
+    >>> summed_onto([], 'G')
+    {}
+    """
+    from brian2tools.baseexport import UnsupportedFeatureError
+
+    found = {}
+    for plan in plans:
+        if plan.group != group:
+            continue
+        for variable in getattr(plan, "summed", None) or {}:
+            if variable in found:
+                raise UnsupportedFeatureError(
+                    plan.name, f"the summed variable '{variable}' of '{group}', which "
+                    f"'{found[variable][0]}' also sums onto")
+            found[variable] = (plan.name, plan.type_name)
+    return found
+
+
+def add_summed_terms(component_type, plan, mapping: Mapping, dimensions: set) -> None:
+    """Give a plastic synapse type the derived terms of its summed variables."""
+    for variable, (expr, unit) in sorted((plan.summed or {}).items()):
+        dimension = lems_dimension(unit, plan.name)
+        dimensions.add(dimension)
+        value = render_expression(expr, mapping, plan.name,
+                                  f"the summed variable '{variable}'")
+        component_type.add(lems.Exposure(term_name(variable), dimension.name))
+        component_type.dynamics.add(lems.DerivedVariable(
+            term_name(variable), dimension=dimension.name, exposure=term_name(variable),
+            value=value))
+
+
+def expose_summed_terms(component_types: list, plans, bases: Mapping[str, str]) -> set:
+    """
+    Declare the summed terms in the synapse base types; a zero term in the other types.
+
+    Parameters
+    ----------
+    component_types : list of lems.ComponentType
+        The synapse types (`~.synapse_rendering.synapse_type_definitions`),
+        modified in place.
+    plans : list of PlasticSynapses
+        The plans of the plastic synapses.
+    bases : mapping
+        Neuron group -> the name of its synapse base type.
+
+    Returns
+    -------
+    set of LEMSDimension
+        The dimensions used.
+
+    Examples
+    --------
+    >>> expose_summed_terms([], [], {})
+    set()
+    """
+    dimensions = set()
+    by_name = {component_type.name: component_type for component_type in component_types}
+    for plan in plans:
+        base = by_name.get(bases.get(plan.group))
+        for variable, (_, unit) in sorted((getattr(plan, "summed", None) or {}).items()):
+            dimension = lems_dimension(unit, plan.name)
+            dimensions.add(dimension)
+            term = term_name(variable)
+            base.add(lems.Exposure(term, dimension.name))
+            for component_type in component_types:
+                if component_type.extends != base.name or component_type.name == plan.type_name:
+                    continue
+                zero = f"{term}__zero"
+                component_type.add(lems.Constant(zero, format_quantity(0 * unit, dimension),
+                                                 dimension.name))
+                component_type.dynamics.add(lems.DerivedVariable(
+                    term, dimension=dimension.name, exposure=term, value=zero))
+    return dimensions
+
+
+def add_summed_sums(builder, dynamics, summed) -> None:
+    """
+    Make a cell type sum its synapses' terms of its summed variables.
+
+    The cell's code reads ``x__summed`` (the sum of the terms at the start of
+    the step) for ``x``; a recorded ``x`` is a state variable set to that sum
+    after the update, the value Brian's monitor records at the next step.
+
+    Parameters
+    ----------
+    builder : object
+        The cell builder of :mod:`.neurongroup` (its ``cell_type``,
+        ``identifiers``, ``monitored``, ``synapse_base`` and helpers).
+    dynamics : lems.Dynamics
+        The cell type's dynamics, modified in place.
+    summed : collection of str
+        The group's summed variables.
+
+    Examples
+    --------
+    >>> add_summed_sums(None, None, ())  # nothing to sum
+    """
+    if not summed:
+        return
+    cell_type = builder.cell_type
+    if ATTACHMENTS not in cell_type.attachments:
+        cell_type.add(lems.Attachments(ATTACHMENTS, builder.synapse_base))
+    record = lems.OnCondition(_ALWAYS)
+    for variable in sorted(summed):
+        dimension = builder.variable_dimension(variable).name
+        dynamics.add(lems.DerivedVariable(summed_name(variable), dimension=dimension,
+                                          select=f"{ATTACHMENTS}[*]/{term_name(variable)}",
+                                          reduce="add"))
+        builder.identifiers[variable] = summed_name(variable)
+        if variable in dynamics.state_variables:  # recorded
+            record.add(lems.StateAssignment(variable, summed_name(variable)))
+    if record.actions:
+        dynamics.add(record)
