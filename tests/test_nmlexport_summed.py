@@ -116,3 +116,48 @@ def test_gap_junctions_are_refused_by_name(tmp_path):
         export_model(_gap_junctions, tmp_path)
     message = str(raised.value)
     assert "gaps" in message and "Igap_post" in message and "v_p" in message
+
+
+def _constant_terms(method):
+    """A summed synaptic weight (constant terms) onto a group, from a subgroup of sources."""
+    source = NeuronGroup(4, "dv/dt = 1.2/(10*ms) : 1", threshold="v > 1", reset="v = 0",
+                         method=method, name="source")
+    source.v = [0.0, 0.3, 0.6, 0.9]
+    cells = NeuronGroup(3, """dv/dt = (I - v)/(10*ms) : 1
+                              I : 1""",
+                        threshold="v > 0.7", reset="v = 0", method=method, name="cells")
+    synapses = Synapses(source[1:4], cells, """w : 1
+                                               I_post = w : 1 (summed)""",
+                        name="weights")
+    synapses.connect(i=[0, 1, 2, 2], j=[0, 0, 1, 2])
+    synapses.w = [0.5, 0.4, 1.1, 0.2]
+    state = StateMonitor(cells, ["v", "I"], record=True, name="state")
+    return ModelSpec([source, cells, synapses, state, SpikeMonitor(cells, name="spikes")],
+                     durations=[30 * ms])
+
+
+def _compare_every_sample(brian, lems, variables):
+    steps = brian["v"].shape[1]
+    for variable in variables:
+        expected = brian[variable]
+        got = np.asarray(lems[variable])[:, :steps]
+        assert got.shape == expected.shape
+        # every sample, within jNeuroML's 8 significant digits
+        np.testing.assert_allclose(got, expected, rtol=2e-7,
+                                   atol=2e-7 * np.max(np.abs(expected)), err_msg=variable)
+
+
+@needs_jneuroml
+def test_summed_weights_from_a_subgroup_are_brians_at_every_sample(tmp_path):
+    model = export_model(_constant_terms, tmp_path)
+    assert severe_lines(run_jneuroml(model)) == []
+    lems = load_recordings(model)
+    prefs.codegen.target = "numpy"
+    brian = simulate_brian(_constant_terms)
+    _compare_every_sample(brian["state"], lems["state"], ("v", "I"))
+    # the sums of each cell's synapses, from the second sample on (Brian's monitor
+    # records the parameter's initial value first)
+    np.testing.assert_allclose(brian["state"]["I"][:, 1], [0.9, 1.1, 0.2])
+    assert np.all(brian["state"]["I"][:, 0] == 0)
+    assert len(brian["spikes"]["t"]) >= 4
+    compare_spikes(brian["spikes"], lems["spikes"], brian["dt"], neurons=range(3))

@@ -154,8 +154,8 @@ def is_plastic(synapses: Mapping) -> bool:
     """
     Whether a ``Synapses`` object keeps a state of its own per synapse.
 
-    That is: it has differential equations, or its pathways change synaptic
-    variables.
+    That is: it has differential equations or summed variables, or its
+    pathways change synaptic variables.
 
     Parameters
     ----------
@@ -177,8 +177,9 @@ def is_plastic(synapses: Mapping) -> bool:
     (True, False)
     """
     equations = _equations(synapses)
-    if any(eq["type"] == "differential equation" for eq in equations.values()):
-        return True
+    if any(eq["type"] == "differential equation" or "summed" in (eq.get("flags") or ())
+           for eq in equations.values()):
+        return True  # summed variables: terms of a synapse component (.summed_variables)
     for pathway in synapses.get("pathways") or ():
         for target, _, _ in _pathway_statements(synapses, pathway):
             if target in equations:
@@ -592,7 +593,7 @@ def add_plastic_parts(plan: PlasticSynapses, synapses: Mapping, parts, unique, d
         parts.spike_times.add(plan.group)
     i = np.asarray(synapses["i"], dtype=np.int64)
     j = np.asarray(synapses["j"], dtype=np.int64)
-    pre = next(p for p in synapses.get("pathways") or () if p["prepost"] == "pre")
+    pre = next((p for p in synapses.get("pathways") or () if p["prepost"] == "pre"), {})
     delays = np.broadcast_to(np.asarray(pre.get("delay", 0.0), dtype=float), i.shape)
     steps = (delays / float(dt) + 0.5).astype(np.int64)  # Brian's rounding
     source, target = synapses["source"], synapses["target"]
