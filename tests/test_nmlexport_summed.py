@@ -161,3 +161,31 @@ def test_summed_weights_from_a_subgroup_are_brians_at_every_sample(tmp_path):
     assert np.all(brian["state"]["I"][:, 0] == 0)
     assert len(brian["spikes"]["t"]) >= 4
     compare_spikes(brian["spikes"], lems["spikes"], brian["dt"], neurons=range(3))
+
+
+def _conductance(method):
+    """A summed synaptic current that reads the post-synaptic v: I = g*(E - v)."""
+    inp = SpikeGeneratorGroup(2, [0, 1, 0, 1, 0], [2, 3, 10, 10.5, 11] * ms, name="inp")
+    cells = NeuronGroup(2, """dv/dt = (-v + I)/(5*ms) : 1
+                              I : 1""",
+                        threshold="v > 0.3", reset="v = -0.1", method=method, name="cells")
+    synapses = Synapses(inp, cells, """dg/dt = -g/(3*ms) : 1 (clock-driven)
+                                       I_post = g*(1.5 - v_post) : 1 (summed)""",
+                        on_pre="g += 0.8", method=method, name="conductances")
+    synapses.connect()
+    state = StateMonitor(cells, ["v", "I"], record=True, name="state")
+    return ModelSpec([inp, cells, synapses, state, SpikeMonitor(cells, name="spikes")],
+                     durations=[25 * ms])
+
+
+@needs_jneuroml
+def test_summed_currents_reading_the_post_synaptic_v_are_brians(tmp_path):
+    model = export_model(_conductance, tmp_path)
+    assert '<Requirement name="v"' in model.read_text()
+    assert severe_lines(run_jneuroml(model)) == []
+    lems = load_recordings(model)
+    prefs.codegen.target = "numpy"
+    brian = simulate_brian(_conductance)
+    _compare_every_sample(brian["state"], lems["state"], ("v", "I"))
+    assert len(brian["spikes"]["t"]) >= 2
+    compare_spikes(brian["spikes"], lems["spikes"], brian["dt"], neurons=range(2))

@@ -247,7 +247,7 @@ class NMLExporter:
             after_update=not portable)
         synapse_dimensions |= complete_plastic_types(synapse_types, parts.plastic, dt)
         synapse_dimensions |= expose_summed_terms(synapse_types, parts.plastic,
-                                                  parts.synapse_bases)
+                                                  parts.synapse_bases, parts.carried)
         for plan in parts.plastic:
             if plan.post:  # the synapses see their cell's spikes through lastspike
                 expose_spike_time(cells[plan.group].cell_type)

@@ -140,7 +140,8 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
     Returns
     -------
     dict
-        Post-synaptic variable -> (Brian expression of the term, its unit).
+        Post-synaptic variable -> (Brian expression of the term, its unit, the
+        post-synaptic variables it reads: Brian name -> (variable, unit)).
 
     Raises
     ------
@@ -157,13 +158,14 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
     ...             'equations': [{'name': 'g_syn_post', 'type': 'subexpression',
     ...                            'expr': 'g', 'unit': Unit(1), 'flags': ['summed']}]}
     >>> plan_summed_variables(synapses, {'pre': post, 'post': post}, {'g'}, None)
-    {'g_syn': ('g', Unit(1))}
+    {'g_syn': ('g', Unit(1), {})}
     """
     post = sides["post"]
     namespace = dict(synapses.get("namespace") or {})
     slots = synapses.get("summed_slots") or {}
     cell_variables = {side: {eq["name"] for eq in group.get("equations") or ()}
                       for side, group in sides.items()}
+    post_equations = {eq["name"]: eq for eq in post.get("equations") or ()}
     planned = {}
     for equation in synapses.get("equations") or ():
         if "summed" not in (equation.get("flags") or ()):
@@ -181,6 +183,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
             raise refuse(f"the summed variable '{name}' onto a part of '{post['name']}'",
                          "Brian leaves the other neurons' value unchanged; the export sums "
                          "over the synapses of every cell of the group.")
+        reads = {}  # Brian name -> (post-synaptic variable, unit)
         for identifier in sorted(identifiers_in(equation["expr"])):
             if identifier in synaptic or identifier == "dt":
                 continue
@@ -188,9 +191,18 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                          if identifier.endswith(suffix)
                          and identifier[:-len(suffix)] in cell_variables[side]),
                         "post" if identifier in cell_variables["post"] else None)
-            if side is not None:
+            if side == "pre":
                 raise refuse(f"the summed variable '{name}' reading '{identifier}' (a "
-                             f"variable of the {side}-synaptic neurons)", _GAP_JUNCTION_HINT)
+                             f"variable of the pre-synaptic neurons)", _GAP_JUNCTION_HINT)
+            if side == "post":
+                # the synapse reads its own cell's state at the start of the step
+                cell_variable = identifier[:-5] if identifier.endswith("_post") else identifier
+                if post_equations[cell_variable]["type"] != "differential equation":
+                    raise refuse(f"the summed variable '{name}' reading '{identifier}'",
+                                 "A summed term can read the post-synaptic neurons' "
+                                 "differential equations' variables only.")
+                reads[identifier] = (cell_variable, post_equations[cell_variable]["unit"])
+                continue
             value = constant_value(identifier, namespace)
             if value is None or np.ndim(value) != 0:
                 raise refuse(f"'{identifier}' in the summed variable '{name}'",
@@ -201,7 +213,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                 written for written, _, _ in parse_statements(reset, post["name"], "the reset")}:
             raise refuse(f"the summed variable '{name}' onto '{variable}', which the reset "
                          f"of '{post['name']}' also sets")
-        planned[variable] = (equation["expr"], equation["unit"])
+        planned[variable] = (equation["expr"], equation["unit"], reads)
     return planned
 
 
@@ -248,10 +260,24 @@ def summed_onto(plans, group: str) -> dict[str, tuple[str, str]]:
 
 def add_summed_terms(component_type, plan, mapping: Mapping, dimensions: set) -> None:
     """Give a plastic synapse type the derived terms of its summed variables."""
-    for variable, (expr, unit) in sorted((plan.summed or {}).items()):
+    from brian2tools.baseexport import UnsupportedFeatureError
+
+    from .plastic_synapses import _RESERVED
+    for variable, (expr, unit, reads) in sorted((plan.summed or {}).items()):
         dimension = lems_dimension(unit, plan.name)
         dimensions.add(dimension)
-        value = render_expression(expr, mapping, plan.name,
+        names = dict(mapping)
+        for identifier, (cell_variable, cell_unit) in sorted(reads.items()):
+            if cell_variable in plan.state.values() or cell_variable in _RESERVED:
+                raise UnsupportedFeatureError(
+                    plan.name, f"the summed variable '{variable}' reading '{identifier}'",
+                    f"'{cell_variable}' is also a variable of the synapses.")
+            names[identifier] = cell_variable
+            if cell_variable not in component_type.requirements:
+                cell_dimension = lems_dimension(cell_unit, plan.name)
+                dimensions.add(cell_dimension)
+                component_type.add(lems.Requirement(cell_variable, cell_dimension.name))
+        value = render_expression(expr, names, plan.name,
                                   f"the summed variable '{variable}'")
         component_type.add(lems.Exposure(term_name(variable), dimension.name))
         component_type.dynamics.add(lems.DerivedVariable(
@@ -259,7 +285,8 @@ def add_summed_terms(component_type, plan, mapping: Mapping, dimensions: set) ->
             value=value))
 
 
-def expose_summed_terms(component_types: list, plans, bases: Mapping[str, str]) -> set:
+def expose_summed_terms(component_types: list, plans, bases: Mapping[str, str],
+                        carried: Mapping = None) -> set:
     """
     Declare the summed terms in the synapse base types; a zero term in the other types.
 
@@ -272,6 +299,8 @@ def expose_summed_terms(component_types: list, plans, bases: Mapping[str, str]) 
         The plans of the plastic synapses.
     bases : mapping
         Neuron group -> the name of its synapse base type.
+    carried : mapping, optional
+        Neuron group -> the variables its synapses carry (a term cannot read them).
 
     Returns
     -------
@@ -283,11 +312,20 @@ def expose_summed_terms(component_types: list, plans, bases: Mapping[str, str]) 
     >>> expose_summed_terms([], [], {})
     set()
     """
+    from brian2tools.baseexport import UnsupportedFeatureError
+
+    carried = carried or {}
     dimensions = set()
     by_name = {component_type.name: component_type for component_type in component_types}
     for plan in plans:
         base = by_name.get(bases.get(plan.group))
-        for variable, (_, unit) in sorted((getattr(plan, "summed", None) or {}).items()):
+        for variable, (_, unit, reads) in sorted((getattr(plan, "summed", None) or {}).items()):
+            for identifier, (cell_variable, _) in reads.items():
+                if cell_variable in (carried.get(plan.group) or ()):
+                    raise UnsupportedFeatureError(
+                        plan.name, f"the summed variable '{variable}' reading '{identifier}'",
+                        f"Synapses carry '{cell_variable}' (the cell keeps no single value "
+                        "of it).")
             dimension = lems_dimension(unit, plan.name)
             dimensions.add(dimension)
             term = term_name(variable)
