@@ -189,3 +189,51 @@ def test_summed_currents_reading_the_post_synaptic_v_are_brians(tmp_path):
     _compare_every_sample(brian["state"], lems["state"], ("v", "I"))
     assert len(brian["spikes"]["t"]) >= 2
     compare_spikes(brian["spikes"], lems["spikes"], brian["dt"], neurons=range(2))
+
+
+def _refused(variant):
+    """Models with a summed variable the export refuses, and what the refusal names."""
+    def build(method):
+        inp = SpikeGeneratorGroup(1, [0], [1] * ms, name="inp")
+        cells = NeuronGroup(3, """dv/dt = (-v + I)/(5*ms) : 1
+                                  I : 1
+                                  c : 1""",
+                            threshold="v > 1", reset="I = 0" if variant == "reset" else "v = 0",
+                            method=method, name="cells")
+        target = cells[1:3] if variant == "subgroup" else cells
+        term = {"parameter": "I_post = g*c_post : 1 (summed)"}
+        synapses = Synapses(inp, target, f"""dg/dt = -g/(3*ms) : 1 (clock-driven)
+                                                {term.get(variant, 'I_post = g : 1 (summed)')}""",
+                            on_pre="g += 1", method=method, name="summing")
+        synapses.connect()
+        return ModelSpec([inp, cells, synapses], durations=[1 * ms])
+    return build
+
+
+@pytest.mark.parametrize("variant, fragments", [
+    ("subgroup", ["summing", "onto a part of 'cells'"]),
+    ("reset", ["summing", "which the reset of 'cells' also sets"]),
+    ("parameter", ["summing", "reading 'c_post'"]),
+])
+def test_what_cannot_be_summed_is_refused_by_name(variant, fragments, tmp_path):
+    with pytest.raises(UnsupportedFeatureError) as raised:
+        export_model(_refused(variant), tmp_path)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+
+
+def test_summed_variables_onto_the_pre_synaptic_neurons_are_refused_by_name(tmp_path):
+    def build(method):
+        cells = NeuronGroup(2, """dv/dt = -v/(5*ms) : 1
+                                  x : 1""", threshold="v > 1", reset="v = 0",
+                            method=method, name="cells")
+        synapses = Synapses(cells, cells, """dg/dt = -g/(3*ms) : 1 (clock-driven)
+                                             x_pre = g : 1 (summed)""",
+                            method=method, name="summing")
+        synapses.connect()
+        return ModelSpec([cells, synapses], durations=[1 * ms])
+
+    with pytest.raises(UnsupportedFeatureError) as raised:
+        export_model(build, tmp_path)
+    assert "summing" in str(raised.value) and "onto the pre-synaptic neurons" in str(
+        raised.value)
