@@ -237,3 +237,10 @@ def test_summed_variables_onto_the_pre_synaptic_neurons_are_refused_by_name(tmp_
         export_model(build, tmp_path)
     assert "summing" in str(raised.value) and "onto the pre-synaptic neurons" in str(
         raised.value)
+
+
+def test_the_portable_form_refuses_summed_variables_by_name(tmp_path):
+    with pytest.raises(UnsupportedFeatureError) as raised:
+        export_model(_alpha, tmp_path, portable=True)
+    message = str(raised.value)
+    assert "alpha" in message and "summed variable 'g_syn'" in message and "portable" in message

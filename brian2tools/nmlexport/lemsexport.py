@@ -511,6 +511,11 @@ def _marker(number: int) -> str:
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
     for plan in parts.plastic:
+        if plan.summed:
+            raise UnsupportedFeatureError(
+                plan.name, f"the summed variable '{sorted(plan.summed)[0]}' in the portable "
+                "(NEURON-ready) form", "The portable form has no synapse type that exposes a "
+                "term for its cell to sum; export such networks in the default form (jNeuroML).")
         raise UnsupportedFeatureError(
             plan.name, "plastic synapses (a state per synapse) in the portable (NEURON-ready) "
             "form", "The portable form writes synapses as NEURON's standard mechanisms, which "
