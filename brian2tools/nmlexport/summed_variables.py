@@ -50,7 +50,7 @@ from .synapse_components import ATTACHMENTS
 from .units import constant_value, format_quantity, lems_dimension
 
 __all__ = ["term_name", "summed_name", "plan_summed_variables", "summed_onto",
-           "expose_summed_terms", "add_summed_sums"]
+           "add_summed_terms", "expose_summed_terms", "add_summed_sums"]
 
 logger = get_logger(__name__)
 
@@ -259,7 +259,40 @@ def summed_onto(plans, group: str) -> dict[str, tuple[str, str]]:
 
 
 def add_summed_terms(component_type, plan, mapping: Mapping, dimensions: set) -> None:
-    """Give a plastic synapse type the derived terms of its summed variables."""
+    """
+    Give a synapse component type the derived terms of its summed variables.
+
+    Parameters
+    ----------
+    component_type : lems.ComponentType
+        The synapse type of a `~.plastic_synapses.PlasticSynapses` plan,
+        modified in place: an exposed ``DerivedVariable`` per summed
+        variable, and a ``Requirement`` for each post-synaptic variable read.
+    plan : PlasticSynapses
+        The plan, with its ``summed`` terms (`plan_summed_variables`).
+    mapping : mapping
+        Brian name -> LEMS name of the synapse's variables and constants.
+    dimensions : set
+        The dimensions used so far (added to in place).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        When a term reads a post-synaptic variable named like a variable of
+        the synapses.
+
+    Examples
+    --------
+    >>> import lems.api as lems
+    >>> from brian2 import Unit
+    >>> from brian2tools.nmlexport.plastic_synapses import PlasticSynapses
+    >>> plan = PlasticSynapses('S', 'G', state={'g': 'g'},
+    ...                        summed={'I': ('g*(2 - v_post)', Unit(1), {'v_post': ('v', Unit(1))})})
+    >>> synapse_type = lems.ComponentType('S_synapse')
+    >>> add_summed_terms(synapse_type, plan, {'g': 'g'}, set())
+    >>> print(synapse_type.dynamics.derived_variables['I__term'].value)
+    g * (2 - v)
+    """
     from brian2tools.baseexport import UnsupportedFeatureError
 
     from .plastic_synapses import _RESERVED
