@@ -244,3 +244,33 @@ def test_the_portable_form_refuses_summed_variables_by_name(tmp_path):
         export_model(_alpha, tmp_path, portable=True)
     message = str(raised.value)
     assert "alpha" in message and "summed variable 'g_syn'" in message and "portable" in message
+
+
+def _with_carried(method):
+    """Summed conductances and synapses that carry 'ge' onto the same cells."""
+    inp = SpikeGeneratorGroup(2, [0, 1, 0, 1], [3, 6, 12, 12] * ms, name="inp")
+    cells = NeuronGroup(2, """dv/dt = (-v + g_syn + ge)/(10*ms) : 1
+                              dge/dt = -ge/(4*ms) : 1
+                              g_syn : 1""",
+                        threshold="v > 0.5", reset="v = 0", method=method, name="cells")
+    summing = Synapses(inp, cells, """dg/dt = -g/(2*ms) : 1 (clock-driven)
+                                      g_syn_post = g : 1 (summed)""",
+                       on_pre="g += 1", method=method, name="summing")
+    summing.connect(i=[0, 1], j=[0, 1])
+    carrying = Synapses(inp, cells, on_pre="ge += 1.5", delay=1 * ms, name="carrying")
+    carrying.connect(i=[1, 0], j=[0, 1])
+    state = StateMonitor(cells, ["v", "ge", "g_syn"], record=True, name="state")
+    return ModelSpec([inp, cells, summing, carrying, state], durations=[25 * ms])
+
+
+@needs_jneuroml
+def test_summed_and_carried_synapses_onto_the_same_cells_are_brians(tmp_path):
+    model = export_model(_with_carried, tmp_path)
+    text = model.read_text()
+    assert "g_syn__term__zero" in text  # the carrying synapses' zero term
+    assert severe_lines(run_jneuroml(model)) == []
+    lems = load_recordings(model)
+    prefs.codegen.target = "numpy"
+    brian = simulate_brian(_with_carried)
+    _compare_every_sample(brian["state"], lems["state"], ("v", "ge", "g_syn"))
+    assert np.max(brian["state"]["ge"]) > 1 and np.max(brian["state"]["g_syn"]) > 0.5
