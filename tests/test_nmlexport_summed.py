@@ -115,7 +115,8 @@ def test_gap_junctions_are_refused_by_name(tmp_path):
     with pytest.raises(UnsupportedFeatureError) as raised:
         export_model(_gap_junctions, tmp_path)
     message = str(raised.value)
-    assert "gaps" in message and "Igap_post" in message and "v_p" in message
+    assert "gaps" in message and "Igap_post" in message and "'v_pre'" in message
+    assert "pre-synaptic neurons" in message
 
 
 def _constant_terms(method):
@@ -211,7 +212,7 @@ def _refused(variant):
 
 
 @pytest.mark.parametrize("variant, fragments", [
-    ("subgroup", ["summing", "onto a part of 'cells'"]),
+    ("subgroup", ["summing", "clock-driven", "after the synapses' state update"]),
     ("reset", ["summing", "which the reset of 'cells' also sets"]),
     ("parameter", ["summing", "reading 'c_post'"]),
 ])
@@ -274,3 +275,40 @@ def test_summed_and_carried_synapses_onto_the_same_cells_are_brians(tmp_path):
     brian = simulate_brian(_with_carried)
     _compare_every_sample(brian["state"], lems["state"], ("v", "ge", "g_syn"))
     assert np.max(brian["state"]["ge"]) > 1 and np.max(brian["state"]["g_syn"]) > 0.5
+
+
+def _subgroups(method):
+    """Two Synapses objects summing onto parts of a group; the last cell keeps its I."""
+    inp = SpikeGeneratorGroup(2, [0, 1, 0, 1], [2, 4, 9, 9.5] * ms, name="inp")
+    cells = NeuronGroup(5, """dv/dt = (-v + I)/(5*ms) : 1
+                              I : 1""",
+                        threshold="v > 0.4", reset="v = 0", method=method, name="cells")
+    cells.I = [0.1, 0.2, 0.3, 0.4, 0.5]
+    # onto a subgroup, Brian sums after the cells' update: they use the previous sum
+    first = Synapses(inp, cells[0:2], """w : 1
+                                         I_post = w : 1 (summed)""",
+                     on_pre="w += 0.4", name="first")
+    first.connect()
+    second = Synapses(inp, cells[2:4], """w : 1
+                                          I_post = w : 1 (summed)""", name="second")
+    second.connect(i=[0, 1], j=[0, 0])
+    second.w = [0.25, 0.5]
+    state = StateMonitor(cells, ["v", "I"], record=True, name="state")
+    return ModelSpec([inp, cells, first, second, state], durations=[20 * ms])
+
+
+@needs_jneuroml
+def test_summed_variables_onto_subgroups_are_brians(tmp_path):
+    model = export_model(_subgroups, tmp_path)
+    assert severe_lines(run_jneuroml(model)) == []
+    lems = load_recordings(model)
+    prefs.codegen.target = "numpy"
+    brian = simulate_brian(_subgroups)
+    _compare_every_sample(brian["state"], lems["state"], ("v", "I"))
+    current = brian["state"]["I"]
+    # the second Synapses: cell 2 sums 0.75, cell 3 has no synapse (0); cell 4 keeps 0.5
+    np.testing.assert_allclose(current[2:, -1], [0.75, 0, 0.5])
+    assert np.max(current[0]) > 0.5
+    # the cells integrated their initial I in the first step (the previous sum)
+    np.testing.assert_allclose(brian["state"]["v"][:2, 1], [0.1 * 0.02, 0.2 * 0.02])
+    np.testing.assert_allclose(current[:2, 1], [0, 0])

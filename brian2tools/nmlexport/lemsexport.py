@@ -235,12 +235,15 @@ class NMLExporter:
             _check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables
+        summed = {name: summed_onto(parts.plastic, name) for name in groups}
+        for name, variables in summed.items():  # the sum of the previous step: a state
+            monitored[name].update(v for v, cells in variables.items() if cells[0][2])
         cells = {name: build_cell_types(group, dt, monitored[name],
                                         carried=parts.carried.get(name) or (),
                                         synapse_base=parts.synapse_bases.get(name),
                                         track_spikes=name in parts.spike_times,
                                         brian_steps=not portable,
-                                        summed=summed_onto(parts.plastic, name))
+                                        summed=summed[name])
                  for name, group in groups.items()}
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
             parts.synapse_types, groups, parts.carried, monitored, dt,

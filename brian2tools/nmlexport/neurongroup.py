@@ -168,7 +168,7 @@ class _CellBuilder:
     def __init__(self, group: dict, dt, monitored: set, carried=(), synapse_base=None,
                  track_spikes=False, brian_steps=False, summed=()):
         self.group = group
-        self.summed = set(summed)  # summed variables (.summed_variables)
+        self.summed = dict(summed)  # summed variable -> cells summed onto (.summed_variables)
         # Brian's exponential Euler steps (jNeuroML only: NEURON integrates itself)
         self.exponential = brian_steps and uses_exponential_euler(group)
         # keep lastspike even without refractoriness (events are gated with it)
@@ -576,8 +576,9 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
         Integrate with Brian's ``exponential_euler`` steps where the group
         asks for them (:mod:`.exponential_euler`; for jNeuroML, not for
         the portable form).
-    summed : iterable of str, optional
-        Summed variables of the group (:mod:`.summed_variables`; needs ``synapse_base``).
+    summed : mapping, optional
+        Summed variable -> the ranges of cells Synapses sum onto
+        (:mod:`.summed_variables`; needs ``synapse_base``).
 
     Returns
     -------

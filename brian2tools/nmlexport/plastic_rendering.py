@@ -165,7 +165,7 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
             dynamics.add(lems.StateVariable(temporaries[variable], dimension.name))
         dynamics.add(lems.StateVariable(_EVENT_TIME, time.name))
         exprs = [expr for _, _, expr in plan.pre + plan.post] + list(plan.clock_driven.values())
-        exprs += [expr for expr, _, _ in plan.summed.values()]
+        exprs += [entry[0] for entry in plan.summed.values()]
         mapping = _mapping(plan, names, exprs, dt)
         mapping.update({temporary: name for temporary, name in temporaries.items()})
         for variable, expr in plan.clock_driven.items():

@@ -29,9 +29,8 @@ What is refused, by name (`plan_summed_variables`):
   the previous step for a cell updated later, so the sum would mix values of
   two steps (about 0.3 % of the current's range for the gap junctions of the
   documentation) instead of Brian's values at the start of the step;
-* summed variables onto the pre-synaptic neurons, onto a part of a group
-  (the other neurons would have to keep their own value), or in another
-  slot than Brian's default;
+* summed variables onto the pre-synaptic neurons, or in another slot than
+  Brian's default;
 * summed variables of synapses without a state of their own (their terms
   could only be constants or read the neurons' variables);
 * a variable that the reset or other code of the neurons also sets.
@@ -141,7 +140,9 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
     -------
     dict
         Post-synaptic variable -> (Brian expression of the term, its unit, the
-        post-synaptic variables it reads: Brian name -> (variable, unit)).
+        post-synaptic variables it reads: Brian name -> (variable, unit), and
+        ``(start, stop, previous)``: the cells it sums onto, and whether Brian
+        sums after their update).
 
     Raises
     ------
@@ -158,7 +159,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
     ...             'equations': [{'name': 'g_syn_post', 'type': 'subexpression',
     ...                            'expr': 'g', 'unit': Unit(1), 'flags': ['summed']}]}
     >>> plan_summed_variables(synapses, {'pre': post, 'post': post}, {'g'}, None)
-    {'g_syn': ('g', Unit(1), {})}
+    {'g_syn': ('g', Unit(1), {}, (0, 1, False))}
     """
     post = sides["post"]
     namespace = dict(synapses.get("namespace") or {})
@@ -178,11 +179,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                          "The export reproduces Brian's default schedule (the 'groups' "
                          "slot, before the neurons' state update).")
         target = synapses.get("target") or {}
-        if int(target.get("start") or 0) != 0 or int(target.get("stop", post["N"])) \
-                != int(post["N"]):
-            raise refuse(f"the summed variable '{name}' onto a part of '{post['name']}'",
-                         "Brian leaves the other neurons' value unchanged; the export sums "
-                         "over the synapses of every cell of the group.")
+        cells = (int(target.get("start") or 0), int(target.get("stop", post["N"])))
         reads = {}  # Brian name -> (post-synaptic variable, unit)
         for identifier in sorted(identifiers_in(equation["expr"])):
             if identifier in synaptic or identifier == "dt":
@@ -213,11 +210,45 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                 written for written, _, _ in parse_statements(reset, post["name"], "the reset")}:
             raise refuse(f"the summed variable '{name}' onto '{variable}', which the reset "
                          f"of '{post['name']}' also sets")
-        planned[variable] = (equation["expr"], equation["unit"], reads)
+        previous = _after_the_update(synapses, name, slot, post, equation, reads, refuse)
+        planned[variable] = (equation["expr"], equation["unit"], reads, cells + (previous,))
     return planned
 
 
-def summed_onto(plans, group: str) -> dict[str, tuple[str, str]]:
+def _after_the_update(synapses: Mapping, name: str, slot: Mapping, post: Mapping,
+                      equation: Mapping, reads: Mapping, refuse) -> bool:
+    """
+    Whether Brian sums after the neurons' state update (they then use the previous sum).
+
+    Brian runs the objects of a slot by ``order``, then by name. The updater
+    of a summed variable onto a whole group comes first (its order is the
+    group's minus 1); onto a subgroup it has the group's order, and the
+    names decide: it may run after the neurons' update (they then integrate
+    with the sum of the previous step, which the cell keeps as a state
+    variable) and after the synapses' own update (its terms then use their
+    advanced values, which the export does not reproduce).
+    """
+    mine = (int(slot.get("order", -1)), f"{synapses['name']}_summed_variable_{name}")
+    group = (int(post.get("order") or 0), f"{post['name']}_stateupdater")
+    own = (int(synapses.get("order") or 0), f"{synapses['name']}_stateupdater")
+    clock_driven = {eq["name"] for eq in synapses.get("equations") or ()
+                    if eq["type"] == "differential equation"
+                    and "event-driven" not in (eq.get("flags") or ())}
+    used = identifiers_in(equation["expr"])
+    if mine > own and used & clock_driven:
+        raise refuse(f"the summed variable '{name}' of clock-driven variables, which Brian "
+                     f"updates after the synapses' state update (order {mine[0]})",
+                     "The export sums the terms at the start of the step; Brian does so "
+                     "for a whole group (give the summed-variable updater a lower order "
+                     "to keep this order for a subgroup).")
+    if mine > group and reads:
+        raise refuse(f"the summed variable '{name}' reading '{sorted(reads)[0]}', which "
+                     f"Brian updates after the state update of '{post['name']}'",
+                     "The export reads the post-synaptic variables at the start of the step.")
+    return mine > group
+
+
+def summed_onto(plans, group: str) -> dict[str, list[tuple[int, int]]]:
     """
     The summed variables of a neuron group, from the plans of plastic synapses.
 
@@ -231,30 +262,46 @@ def summed_onto(plans, group: str) -> dict[str, tuple[str, str]]:
     Returns
     -------
     dict
-        Variable -> (Synapses object, its synapse component type).
+        Variable -> the cells that Synapses sum onto, ``(start, stop, previous)``
+        (``previous``: Brian sums after the neurons' update, which use the
+        sum of the previous step).
 
     Raises
     ------
     UnsupportedFeatureError
-        When two Synapses objects sum onto the same variable.
+        When two Synapses objects sum onto the same variable of the same cells.
 
     Examples
     --------
-    >>> summed_onto([], 'G')
-    {}
+    >>> from brian2 import Unit
+    >>> from brian2tools.nmlexport.plastic_synapses import PlasticSynapses
+    >>> plans = [PlasticSynapses('S', 'G', summed={'I': ('w', Unit(1), {}, (0, 2, False))}),
+    ...          PlasticSynapses('T', 'G', summed={'I': ('w', Unit(1), {}, (2, 5, False))})]
+    >>> summed_onto(plans, 'G')
+    {'I': [(0, 2, False), (2, 5, False)]}
     """
     from brian2tools.baseexport import UnsupportedFeatureError
 
-    found = {}
+    found: dict = {}
+    owners: dict = {}
     for plan in plans:
         if plan.group != group:
             continue
-        for variable in getattr(plan, "summed", None) or {}:
-            if variable in found:
-                raise UnsupportedFeatureError(
-                    plan.name, f"the summed variable '{variable}' of '{group}', which "
-                    f"'{found[variable][0]}' also sums onto")
-            found[variable] = (plan.name, plan.type_name)
+        for variable, (_, _, _, cells) in (getattr(plan, "summed", None) or {}).items():
+            start, stop, previous = cells
+            for other_start, other_stop, other_previous in found.get(variable, ()):
+                if start < other_stop and other_start < stop:
+                    raise UnsupportedFeatureError(
+                        plan.name, f"the summed variable '{variable}' of '{group}', which "
+                        f"'{owners[variable]}' also sums onto for the same cells")
+                if previous != other_previous:
+                    raise UnsupportedFeatureError(
+                        plan.name, f"the summed variable '{variable}' of '{group}', which "
+                        f"Brian updates {'after' if previous else 'before'} the neurons' "
+                        f"update, and '{owners[variable]}' "
+                        f"{'before' if previous else 'after'} it")
+            found.setdefault(variable, []).append(cells)
+            owners[variable] = plan.name
     return found
 
 
@@ -287,7 +334,8 @@ def add_summed_terms(component_type, plan, mapping: Mapping, dimensions: set) ->
     >>> from brian2 import Unit
     >>> from brian2tools.nmlexport.plastic_synapses import PlasticSynapses
     >>> plan = PlasticSynapses('S', 'G', state={'g': 'g'},
-    ...                        summed={'I': ('g*(2 - v_post)', Unit(1), {'v_post': ('v', Unit(1))})})
+    ...                        summed={'I': ('g*(2 - v_post)', Unit(1),
+    ...                                      {'v_post': ('v', Unit(1))}, (0, 1, False))})
     >>> synapse_type = lems.ComponentType('S_synapse')
     >>> add_summed_terms(synapse_type, plan, {'g': 'g'}, set())
     >>> print(synapse_type.dynamics.derived_variables['I__term'].value)
@@ -296,7 +344,7 @@ def add_summed_terms(component_type, plan, mapping: Mapping, dimensions: set) ->
     from brian2tools.baseexport import UnsupportedFeatureError
 
     from .plastic_synapses import _RESERVED
-    for variable, (expr, unit, reads) in sorted((plan.summed or {}).items()):
+    for variable, (expr, unit, reads, _) in sorted((plan.summed or {}).items()):
         dimension = lems_dimension(unit, plan.name)
         dimensions.add(dimension)
         names = dict(mapping)
@@ -352,7 +400,8 @@ def expose_summed_terms(component_types: list, plans, bases: Mapping[str, str],
     by_name = {component_type.name: component_type for component_type in component_types}
     for plan in plans:
         base = by_name.get(bases.get(plan.group))
-        for variable, (_, unit, reads) in sorted((getattr(plan, "summed", None) or {}).items()):
+        for variable, (_, unit, reads, _) in sorted(
+                (getattr(plan, "summed", None) or {}).items()):
             for identifier, (cell_variable, _) in reads.items():
                 if cell_variable in (carried.get(plan.group) or ()):
                     raise UnsupportedFeatureError(
@@ -362,9 +411,14 @@ def expose_summed_terms(component_types: list, plans, bases: Mapping[str, str],
             dimension = lems_dimension(unit, plan.name)
             dimensions.add(dimension)
             term = term_name(variable)
+            if term in base.exposures:
+                continue  # another Synapses object sums onto other cells of the group
             base.add(lems.Exposure(term, dimension.name))
             for component_type in component_types:
-                if component_type.extends != base.name or component_type.name == plan.type_name:
+                if component_type.extends != base.name:
+                    continue
+                if any(getattr(other, "summed", None) and variable in other.summed
+                       and other.type_name == component_type.name for other in plans):
                     continue
                 zero = f"{term}__zero"
                 component_type.add(lems.Constant(zero, format_quantity(0 * unit, dimension),
@@ -381,20 +435,24 @@ def add_summed_sums(builder, dynamics, summed) -> None:
     The cell's code reads ``x__summed`` (the sum of the terms at the start of
     the step) for ``x``; a recorded ``x`` is a state variable set to that sum
     after the update, the value Brian's monitor records at the next step.
+    When Synapses sum onto some cells of the group only, a per-cell flag
+    ``x__summing`` keeps the other cells' own value, as Brian does.
 
     Parameters
     ----------
     builder : object
         The cell builder of :mod:`.neurongroup` (its ``cell_type``,
-        ``identifiers``, ``monitored``, ``synapse_base`` and helpers).
+        ``identifiers``, ``size``, ``synapse_base`` and helpers).
     dynamics : lems.Dynamics
         The cell type's dynamics, modified in place.
-    summed : collection of str
-        The group's summed variables.
+    summed : mapping
+        The group's summed variables -> the cells summed onto (`summed_onto`);
+        a variable that Brian sums after the neurons' update must be a state
+        variable of the cell (recorded).
 
     Examples
     --------
-    >>> add_summed_sums(None, None, ())  # nothing to sum
+    >>> add_summed_sums(None, None, {})  # nothing to sum
     """
     if not summed:
         return
@@ -402,12 +460,27 @@ def add_summed_sums(builder, dynamics, summed) -> None:
     if ATTACHMENTS not in cell_type.attachments:
         cell_type.add(lems.Attachments(ATTACHMENTS, builder.synapse_base))
     record = lems.OnCondition(_ALWAYS)
-    for variable in sorted(summed):
+    for variable, ranges in sorted(summed.items()):
         dimension = builder.variable_dimension(variable).name
-        dynamics.add(lems.DerivedVariable(summed_name(variable), dimension=dimension,
+        terms = f"{summed_name(variable)}__terms"
+        dynamics.add(lems.DerivedVariable(terms, dimension=dimension,
                                           select=f"{ATTACHMENTS}[*]/{term_name(variable)}",
                                           reduce="add"))
-        builder.identifiers[variable] = summed_name(variable)
+        summing = np.zeros(builder.size)
+        for start, stop, _ in ranges:
+            summing[start:stop] = 1
+        if np.all(summing == 1):
+            value = terms
+        else:
+            flag = f"{variable}__summing"
+            builder.per_cell_or_constant(flag, summing, builder.dimension_of(1))
+            own = builder.identifiers[variable]
+            value = f"{flag} * {terms} + (1 - {flag}) * {own}"
+        dynamics.add(lems.DerivedVariable(summed_name(variable), dimension=dimension,
+                                          value=value))
+        if not ranges[0][2]:
+            builder.identifiers[variable] = summed_name(variable)
+        # else the cell reads the state variable: the sum of the previous step
         if variable in dynamics.state_variables:  # recorded
             record.add(lems.StateAssignment(variable, summed_name(variable)))
     if record.actions:
