@@ -3,37 +3,44 @@ Summed variables (``x_post = expr : 1 (summed)``) in NeuroML2/LEMS.
 
 Brian sets a summed variable of the post-synaptic neurons, at every time
 step, to the sum over each neuron's synapses of an expression evaluated per
-synapse. Its ``SummedVariableUpdater`` runs in the ``'groups'`` slot just
-before the neurons' state updater, so the neurons integrate with the sum of
-the synapses' values at the start of the step, and a StateMonitor (which
-records at the start of the next step) sees the sum computed one step
-earlier.
+synapse. Onto a whole group, its ``SummedVariableUpdater`` runs in the
+``'groups'`` slot just before the neurons' state updater, so the neurons
+integrate with the sum of the synapses' values at the start of the step,
+and a StateMonitor (which records at the start of the next step) sees the
+sum computed one step earlier.
 
-The export maps this onto NeuroML's way of summing synapses: the synapse
-component type of the Synapses object (a synapse with a state of its own,
-:mod:`.plastic_synapses`) exposes the term as a derived variable
-``x__term``; the cell sums ``synapses[*]/x__term`` (``reduce="add"``) in a
-derived variable ``x__summed`` that its equations, threshold and reset read
-instead of ``x``. jNeuroML evaluates derived variables (the synapses' and
-the cell's) from the state at the start of the step, before advancing it,
-which is Brian's order; a recorded ``x`` is a state variable set to that sum
-after the update, as Brian's monitor sees it. Every other synapse type of
-the group exposes a zero term, so that the cell can sum one list.
+The export maps this onto NeuroML's way of summing synapses: the Synapses
+object becomes a synapse component type with a state of its own
+(:mod:`.plastic_synapses`, also when it has no equations) that exposes the
+term as a derived variable ``x__term`` (reading the post-synaptic cell's
+state through a ``Requirement``); the cell sums ``synapses[*]/x__term``
+(``reduce="add"``) in a derived variable ``x__summed`` that its equations,
+threshold and reset read instead of ``x``. jNeuroML evaluates derived
+variables (the synapses' and the cell's) from the state at the start of the
+step, before advancing it, which is Brian's order; a recorded ``x`` is a
+state variable set to that sum after the update, as Brian's monitor sees
+it. Every other synapse type of the group exposes a zero term, so that the
+cell can sum one list.
+
+Onto a subgroup, a per-cell flag keeps the other cells' own value, and
+Brian's updater may run after the neurons' update (Brian orders a slot's
+objects by ``order``, then name): the cell then reads the state variable
+``x``, set to the sum after each step (`summed_onto`).
 
 What is refused, by name (`plan_summed_variables`):
 
-* terms that read the neurons' variables (``w * (v_pre - v_post)``, gap
-  junctions): jNeuroML gives a synapse its peer cell's values as they were
-  when that cell last evaluated its derived variables, which is the start of
-  the current step for a cell updated earlier in the step and the start of
-  the previous step for a cell updated later, so the sum would mix values of
-  two steps (about 0.3 % of the current's range for the gap junctions of the
-  documentation) instead of Brian's values at the start of the step;
+* terms that read the pre-synaptic neurons' variables (``w * (v_pre -
+  v_post)``, gap junctions): jNeuroML gives a synapse its peer cell's
+  values as they were when that cell last evaluated them, which is the
+  start of the current step for a cell updated earlier in the step and the
+  start of the previous step for a cell updated later, so the sum would mix
+  values of two steps (about 0.3 % of the current's range for the gap
+  junctions of Brian's documentation) instead of Brian's values at the
+  start of the step;
 * summed variables onto the pre-synaptic neurons, or in another slot than
-  Brian's default;
-* summed variables of synapses without a state of their own (their terms
-  could only be constants or read the neurons' variables);
-* a variable that the reset or other code of the neurons also sets.
+  Brian's default, and orders of updaters in which Brian sums values that
+  were already advanced;
+* a variable that the reset of the neurons also sets.
 """
 
 from __future__ import annotations
