@@ -80,8 +80,9 @@ def _gap_junctions(method):
                         name="gaps")
     synapses.connect()
     synapses.w = 0.02
-    return ModelSpec([cells, synapses, StateMonitor(cells, "v", record=True, name="state")],
-                     durations=[10 * ms])
+    return ModelSpec([cells, synapses,
+                      StateMonitor(cells, ["v", "Igap"], record=True, name="state"),
+                      SpikeMonitor(cells, name="spikes")], durations=[40 * ms])
 
 
 # ------------------------------------------------------------------- tests
@@ -111,12 +112,38 @@ def test_summed_alpha_conductances_are_brians_at_every_sample(tmp_path):
     assert np.all(brian["state"]["g_syn"][:, 0] == 0)
 
 
-def test_gap_junctions_are_refused_by_name(tmp_path):
+@needs_jneuroml
+def test_gap_junctions_are_brians_at_every_sample(tmp_path):
+    model = export_model(_gap_junctions, tmp_path)
+    text = model.read_text()
+    # the coupling to the other cells: their population's sum at the start of the step
+    assert 'select="cells[*]/v" reduce="add"' in text
+    assert severe_lines(run_jneuroml(model)) == []
+    lems = load_recordings(model)
+    prefs.codegen.target = "numpy"
+    brian = simulate_brian(_gap_junctions)
+    _compare_every_sample(brian["state"], lems["state"], ("v", "Igap"))
+    assert len(brian["spikes"]["t"]) >= 5
+    compare_spikes(brian["spikes"], lems["spikes"], brian["dt"], neurons=range(5))
+    # the coupling did something: Igap is not 0
+    assert np.max(np.abs(brian["state"]["Igap"])) > 0.01
+
+
+def test_gap_junctions_between_some_cells_are_refused_by_name(tmp_path):
+    def build(method):
+        spec = _gap_junctions(method)
+        cells, _, monitor = spec.objects[:3]
+        synapses = Synapses(cells, cells, """w : 1
+                                             Igap_post = w * (v_pre - v_post) : 1 (summed)""",
+                            name="sparse")
+        synapses.connect(i=[0, 1], j=[1, 0])
+        return ModelSpec([cells, synapses, monitor], durations=[1 * ms])
+
     with pytest.raises(UnsupportedFeatureError) as raised:
-        export_model(_gap_junctions, tmp_path)
+        export_model(build, tmp_path)
     message = str(raised.value)
-    assert "gaps" in message and "Igap_post" in message and "'v_pre'" in message
-    assert "pre-synaptic neurons" in message
+    assert "sparse" in message and "Igap_post" in message and "'v_pre'" in message
+    assert "pre-synaptic neurons" in message and "every (other) cell" in message
 
 
 def _constant_terms(method):

@@ -50,7 +50,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
-from .summed_variables import expose_summed_terms, summed_onto
+from .summed_variables import add_population_sums, expose_summed_terms, summed_onto
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
@@ -245,6 +245,8 @@ class NMLExporter:
                                         brian_steps=not portable,
                                         summed=summed[name])
                  for name, group in groups.items()}
+        for cell in cells.values():
+            add_population_sums(cell)  # sums over the other cells (gap junctions)
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
             parts.synapse_types, groups, parts.carried, monitored, dt,
             after_update=not portable)

@@ -56,7 +56,8 @@ from .synapse_components import ATTACHMENTS
 from .units import constant_value, format_quantity, lems_dimension
 
 __all__ = ["term_name", "summed_name", "plan_summed_variables", "summed_onto",
-           "add_summed_terms", "expose_summed_terms", "add_summed_sums"]
+           "add_summed_terms", "expose_summed_terms", "add_summed_sums",
+           "add_population_sums"]
 
 logger = get_logger(__name__)
 
@@ -188,7 +189,11 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
         target = synapses.get("target") or {}
         cells = (int(target.get("start") or 0), int(target.get("stop", post["N"])))
         reads = {}  # Brian name -> (post-synaptic variable, unit)
-        for identifier in sorted(identifiers_in(equation["expr"])):
+        # a coupling of a group's cells with all others (gap junctions): the part
+        # linear in the pre-synaptic variables is a sum over the whole population
+        expr, pre_part = _pre_synaptic_part(synapses, name, equation["expr"], sides,
+                                            synaptic, namespace, refuse)
+        for identifier in sorted(identifiers_in(expr)):
             if identifier in synaptic or identifier == "dt":
                 continue
             side = next((side for suffix, side in (("_pre", "pre"), ("_post", "post"))
@@ -217,9 +222,92 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                 written for written, _, _ in parse_statements(reset, post["name"], "the reset")}:
             raise refuse(f"the summed variable '{name}' onto '{variable}', which the reset "
                          f"of '{post['name']}' also sets")
-        previous = _after_the_update(synapses, name, slot, post, equation, reads, refuse)
-        planned[variable] = (equation["expr"], equation["unit"], reads, cells + (previous,))
+        previous = _after_the_update(synapses, name, slot, post, equation,
+                                     {**reads, **{f"{part[0]}_pre": None
+                                                  for part in pre_part}}, refuse)
+        planned[variable] = (expr, equation["unit"], reads, cells + (previous, pre_part))
     return planned
+
+
+def _pre_synaptic_part(synapses: Mapping, name: str, expr: str, sides: Mapping,
+                       synaptic: set, namespace: Mapping, refuse) -> tuple[str, tuple]:
+    """
+    Split a term into what the synapse computes and a sum over the pre-synaptic population.
+
+    jNeuroML evaluates a population's derived variables before its cells, so
+    ``select="cells[*]/v" reduce="add"`` gives every cell the sum of the
+    group's ``v`` at the start of the step. A term ``c*v_pre + f(...)``
+    (``w*(v_pre - v_post)``) of synapses coupling every cell of a group with
+    every cell (or every other cell) of the same group, with a coefficient
+    ``c`` shared by all synapses, sums to ``c*(sum of v) + sum of f``: the
+    first part is the population's sum, the second the synapses' terms.
+
+    Returns the synapses' part (Brian code) and, for each pre-synaptic
+    variable, ``(variable, coefficient (SI), unit, without the cell itself)``.
+    """
+    import sympy
+    from brian2 import Quantity, get_dimensions
+    from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
+
+    from .synapse_components import evaluate_increment
+
+    pre, post = sides["pre"], sides["post"]
+    pre_equations = {eq["name"]: eq for eq in pre.get("equations") or ()}
+    used = {identifier[:-4]: identifier for identifier in identifiers_in(expr)
+            if identifier.endswith("_pre") and identifier[:-4] in pre_equations}
+    if not used:
+        return expr, ()
+    feature = (f"the summed variable '{name}' reading '{sorted(used.values())[0]}' (a "
+               "variable of the pre-synaptic neurons)")
+    source, target = synapses.get("source") or {}, synapses.get("target") or {}
+    size = int(post["N"])
+    i = np.asarray(synapses.get("i", ()), dtype=np.int64)
+    j = np.asarray(synapses.get("j", ()), dtype=np.int64)
+    whole = all(int(reference.get("start") or 0) == 0
+                and int(reference.get("stop", size)) == size
+                for reference in (source, target))
+    pairs = np.unique(i * size + j)
+    everyone = len(pairs) == len(i) == size * size
+    others = len(pairs) == len(i) == size * size - size and not np.any(i == j)
+    if pre["name"] != post["name"] or not whole or not (everyone or others):
+        raise refuse(feature, _GAP_JUNCTION_HINT + " Terms linear in the pre-synaptic "
+                     "variables are exported for synapses that connect every cell of a "
+                     "group with every (other) cell of the group, with one coefficient.")
+    expression = str_to_sympy(expr)
+    symbols = {symbol.name: symbol for symbol in expression.free_symbols}
+    rest = expression.subs({symbols[identifier]: 0 for identifier in used.values()})
+    initial = synapses.get("initial_values") or {}
+    written = set()
+    for pathway in synapses.get("pathways") or ():
+        code = (pathway.get("code") or "").strip()
+        if code:
+            written |= {t for t, _, _ in parse_statements(code, synapses["name"], "a pathway")}
+    parts = []
+    for variable, identifier in sorted(used.items()):
+        equation = pre_equations[variable]
+        coefficient = sympy.diff(expression, symbols[identifier])
+        values = {}
+        for symbol in coefficient.free_symbols:
+            given = np.asarray(initial.get(symbol.name, np.nan), dtype=float).ravel() \
+                if symbol.name in synaptic else None
+            if given is not None and given.size and np.all(given == given[0]) \
+                    and np.all(np.isfinite(given)) and symbol.name not in written:
+                values[symbol.name] = float(given[0])
+            elif given is None and constant_value(symbol.name, namespace) is not None:
+                values[symbol.name] = constant_value(symbol.name, namespace)
+            else:
+                raise refuse(feature, f"The coefficient of '{identifier}' must be the same "
+                                      "constant in every synapse.")
+        value = evaluate_increment(sympy_to_str(coefficient), values) \
+            if coefficient.free_symbols else np.asarray(float(coefficient))
+        if equation["type"] != "differential equation" or value is None:
+            raise refuse(feature, f"The term must be linear in '{identifier}', a variable "
+                                  "with a differential equation.")
+        summed_unit = get_dimensions(next(eq["unit"] for eq in synapses["equations"]
+                                          if eq["name"] == name))
+        unit = Quantity(1.0, dim=summed_unit / get_dimensions(equation["unit"]))
+        parts.append((variable, float(value), unit, bool(others), equation["unit"]))
+    return sympy_to_str(rest), tuple(parts)
 
 
 def _after_the_update(synapses: Mapping, name: str, slot: Mapping, post: Mapping,
@@ -295,8 +383,8 @@ def summed_onto(plans, group: str) -> dict[str, list[tuple[int, int]]]:
         if plan.group != group:
             continue
         for variable, (_, _, _, cells) in (getattr(plan, "summed", None) or {}).items():
-            start, stop, previous = cells
-            for other_start, other_stop, other_previous in found.get(variable, ()):
+            start, stop, previous, _ = cells
+            for other_start, other_stop, other_previous, _ in found.get(variable, ()):
                 if start < other_stop and other_start < stop:
                     raise UnsupportedFeatureError(
                         plan.name, f"the summed variable '{variable}' of '{group}', which "
@@ -474,7 +562,7 @@ def add_summed_sums(builder, dynamics, summed) -> None:
                                           select=f"{ATTACHMENTS}[*]/{term_name(variable)}",
                                           reduce="add"))
         summing = np.zeros(builder.size)
-        for start, stop, _ in ranges:
+        for start, stop, _, _ in ranges:
             summing[start:stop] = 1
         if np.all(summing == 1):
             value = terms
@@ -483,6 +571,8 @@ def add_summed_sums(builder, dynamics, summed) -> None:
             builder.per_cell_or_constant(flag, summing, builder.dimension_of(1))
             own = builder.identifiers[variable]
             value = f"{flag} * {terms} + (1 - {flag}) * {own}"
+        for _, _, _, pre_part in ranges:
+            value += _population_part(builder, variable, pre_part)
         dynamics.add(lems.DerivedVariable(summed_name(variable), dimension=dimension,
                                           value=value))
         if not ranges[0][2]:
@@ -492,3 +582,60 @@ def add_summed_sums(builder, dynamics, summed) -> None:
             record.add(lems.StateAssignment(variable, summed_name(variable)))
     if record.actions:
         dynamics.add(record)
+
+
+_POPULATION_SUM = "__population_sum"
+
+
+def _population_part(builder, variable: str, pre_part) -> str:
+    """The LEMS terms of a summed variable that are sums over the cell's population."""
+    text = ""
+    for cell_variable, coefficient, unit, others, cell_unit in pre_part:
+        if cell_variable in builder.carried:
+            raise builder.refuse(f"the summed variable '{variable}' reading '{cell_variable}' "
+                                 "of the other cells", f"Synapses carry '{cell_variable}'.")
+        population_sum = f"{cell_variable}{_POPULATION_SUM}"
+        if population_sum not in builder.cell_type.requirements:
+            builder.cell_type.add(lems.Requirement(
+                population_sum, builder.dimension_of(cell_unit).name))
+        constant = f"{variable}__coupling_{cell_variable}"
+        builder.constant(constant, coefficient * unit)
+        text += (f" + {constant} * ({population_sum} - {cell_variable})" if others
+                 else f" + {constant} * {population_sum}")
+    return text
+
+
+def add_population_sums(cell_types) -> None:
+    """
+    Give a population type the sums over its cells that the cells require.
+
+    jNeuroML evaluates the population's derived variables before it steps its
+    cells, so each cell reads the sum of the values at the start of the step
+    (used for summed variables that read the other cells: gap junctions).
+
+    Parameters
+    ----------
+    cell_types : CellTypes
+        A group's types (:mod:`.neurongroup`); its population type is
+        modified in place.
+
+    Examples
+    --------
+    >>> import lems.api as lems
+    >>> from brian2tools.nmlexport.neurongroup import CellTypes
+    >>> cell = lems.ComponentType('P_cell')
+    >>> cell.add(lems.Requirement('v__population_sum', 'voltage'))
+    >>> types = CellTypes('P', 2, cell, lems.ComponentType('P_population'))
+    >>> add_population_sums(types)
+    >>> print(types.population_type.dynamics.derived_variables['v__population_sum'].select)
+    cells[*]/v
+    """
+    population = cell_types.population_type
+    for requirement in list(cell_types.cell_type.requirements):
+        name = requirement.name
+        if not name.endswith(_POPULATION_SUM) or name in population.exposures:
+            continue
+        population.add(lems.Exposure(name, requirement.dimension))
+        population.dynamics.add(lems.DerivedVariable(
+            name, dimension=requirement.dimension, exposure=name,
+            select=f"cells[*]/{name[:-len(_POPULATION_SUM)]}", reduce="add"))
