@@ -82,7 +82,7 @@ def _gap_junctions(method):
     synapses.w = 0.02
     return ModelSpec([cells, synapses,
                       StateMonitor(cells, ["v", "Igap"], record=True, name="state"),
-                      SpikeMonitor(cells, name="spikes")], durations=[40 * ms])
+                      SpikeMonitor(cells, name="spikes")], durations=[80 * ms])
 
 
 # ------------------------------------------------------------------- tests

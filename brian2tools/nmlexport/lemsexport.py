@@ -519,8 +519,10 @@ def _check_portable_network(description: dict, parts) -> None:
         if plan.summed:
             raise UnsupportedFeatureError(
                 plan.name, f"the summed variable '{sorted(plan.summed)[0]}' in the portable "
-                "(NEURON-ready) form", "The portable form has no synapse type that exposes a "
-                "term for its cell to sum; export such networks in the default form (jNeuroML).")
+                "(NEURON-ready) form", "The portable form writes NEURON's standard synapse "
+                "mechanisms, which have no term for the cell to sum (NeuroML's gapJunction "
+                "would fit gap junctions between cells with a membrane potential in volts, but "
+                "is not exported yet); export such networks in the default form (jNeuroML).")
         raise UnsupportedFeatureError(
             plan.name, "plastic synapses (a state per synapse) in the portable (NEURON-ready) "
             "form", "The portable form writes synapses as NEURON's standard mechanisms, which "

@@ -27,16 +27,27 @@ Brian's updater may run after the neurons' update (Brian orders a slot's
 objects by ``order``, then name): the cell then reads the state variable
 ``x``, set to the sum after each step (`summed_onto`).
 
+Gap junctions (``Igap_post = w*(v_pre - v_post) : 1 (summed)``): jNeuroML
+gives a synapse its peer cell's values as they were when that cell last
+evaluated them, which is the start of the current step for a cell updated
+earlier in the step and the start of the previous step for a cell updated
+later (a synapse pair joined by a ``Tunnel``, as NeuroML's ``gapJunction``
+does, mixes values of two steps: 0.26 % of the current's range for the gap
+junctions of Brian's documentation). But jNeuroML evaluates a population's
+derived variables before it steps the population's cells, so a sum over the
+population (``select="cells[*]/v" reduce="add"``) holds every cell's value
+at the start of the step. A term linear in the pre-synaptic variables, with
+one coefficient for all synapses, of synapses that connect every cell of a
+group with every (other) cell of the group, is therefore split
+(`_pre_synaptic_part`): ``c*v_pre`` sums to ``c*(population sum)`` (minus
+the cell's own value without self-connections), which the cell reads through
+a ``Requirement``; the rest (``-w*v_post``) is the synapses' term. This is
+exact.
+
 What is refused, by name (`plan_summed_variables`):
 
-* terms that read the pre-synaptic neurons' variables (``w * (v_pre -
-  v_post)``, gap junctions): jNeuroML gives a synapse its peer cell's
-  values as they were when that cell last evaluated them, which is the
-  start of the current step for a cell updated earlier in the step and the
-  start of the previous step for a cell updated later, so the sum would mix
-  values of two steps (about 0.3 % of the current's range for the gap
-  junctions of Brian's documentation) instead of Brian's values at the
-  start of the step;
+* other terms that read the pre-synaptic neurons' variables (other
+  connectivity, another group, coefficients that differ between synapses);
 * summed variables onto the pre-synaptic neurons, or in another slot than
   Brian's default, and orders of updaters in which Brian sums values that
   were already advanced;
@@ -68,8 +79,7 @@ _GAP_JUNCTION_HINT = (
     "jNeuroML gives a synapse the variables of its peer cell as they were when that cell "
     "last evaluated them: the start of the step for a cell updated earlier, the start of "
     "the previous step for one updated later. Brian uses the values at the start of the "
-    "step for every cell, so the export supports summed terms that use the synapses' own "
-    "variables and constants only.")
+    "step for every cell.")
 
 
 def term_name(variable: str) -> str:
@@ -202,7 +212,9 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                         "post" if identifier in cell_variables["post"] else None)
             if side == "pre":
                 raise refuse(f"the summed variable '{name}' reading '{identifier}' (a "
-                             f"variable of the pre-synaptic neurons)", _GAP_JUNCTION_HINT)
+                             "variable of the pre-synaptic neurons)",
+                             _GAP_JUNCTION_HINT + " A term may be linear in them (see the "
+                             "gap junctions of the NeuroML export's documentation).")
             if side == "post":
                 # the synapse reads its own cell's state at the start of the step
                 cell_variable = identifier[:-5] if identifier.endswith("_post") else identifier
