@@ -339,3 +339,31 @@ def test_summed_variables_onto_subgroups_are_brians(tmp_path):
     # the cells integrated their initial I in the first step (the previous sum)
     np.testing.assert_allclose(brian["state"]["v"][:2, 1], [0.1 * 0.02, 0.2 * 0.02])
     np.testing.assert_allclose(current[:2, 1], [0, 0])
+
+
+def _gap_junctions_without_self(method):
+    """Gap junctions between every two different cells, with a conductance from the namespace."""
+    cells = NeuronGroup(4, """dv/dt = (1.1 - v + Igap)/(10*ms) : 1
+                              Igap : 1""",
+                        threshold="v > 1", reset="v = 0", refractory=2 * ms, method=method,
+                        name="cells")
+    cells.v = "i * 0.3"
+    synapses = Synapses(cells, cells, "Igap_post = g_gap * (v_pre - v_post) : 1 (summed)",
+                        name="gaps")
+    synapses.connect(condition="i != j")
+    return ModelSpec([cells, synapses,
+                      StateMonitor(cells, ["v", "Igap"], record=True, name="state"),
+                      SpikeMonitor(cells, name="spikes")], namespace={"g_gap": 0.05},
+                     durations=[60 * ms])
+
+
+@needs_jneuroml
+def test_gap_junctions_without_self_connections_are_brians(tmp_path):
+    model = export_model(_gap_junctions_without_self, tmp_path)
+    assert severe_lines(run_jneuroml(model)) == []
+    lems = load_recordings(model)
+    prefs.codegen.target = "numpy"
+    brian = simulate_brian(_gap_junctions_without_self)
+    _compare_every_sample(brian["state"], lems["state"], ("v", "Igap"))
+    assert len(brian["spikes"]["t"]) >= 4
+    compare_spikes(brian["spikes"], lems["spikes"], brian["dt"], neurons=range(4))
