@@ -159,8 +159,9 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
     dict
         Post-synaptic variable -> (Brian expression of the term, its unit, the
         post-synaptic variables it reads: Brian name -> (variable, unit), and
-        ``(start, stop, previous)``: the cells it sums onto, and whether Brian
-        sums after their update).
+        ``(start, stop, previous, pre_part)``: the cells it sums onto, whether
+        Brian sums after their update, and the part that is a sum over the
+        population, for gap junctions).
 
     Raises
     ------
@@ -177,7 +178,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
     ...             'equations': [{'name': 'g_syn_post', 'type': 'subexpression',
     ...                            'expr': 'g', 'unit': Unit(1), 'flags': ['summed']}]}
     >>> plan_summed_variables(synapses, {'pre': post, 'post': post}, {'g'}, None)
-    {'g_syn': ('g', Unit(1), {}, (0, 1, False))}
+    {'g_syn': ('g', Unit(1), {}, (0, 1, False, ()))}
     """
     post = sides["post"]
     namespace = dict(synapses.get("namespace") or {})
@@ -369,9 +370,10 @@ def summed_onto(plans, group: str) -> dict[str, list[tuple[int, int]]]:
     Returns
     -------
     dict
-        Variable -> the cells that Synapses sum onto, ``(start, stop, previous)``
-        (``previous``: Brian sums after the neurons' update, which use the
-        sum of the previous step).
+        Variable -> the cells that Synapses sum onto, ``(start, stop, previous,
+        pre_part)`` (``previous``: Brian sums after the neurons' update, which
+        use the sum of the previous step; ``pre_part``: the sums over the
+        population, see `_pre_synaptic_part`).
 
     Raises
     ------
@@ -382,10 +384,10 @@ def summed_onto(plans, group: str) -> dict[str, list[tuple[int, int]]]:
     --------
     >>> from brian2 import Unit
     >>> from brian2tools.nmlexport.plastic_synapses import PlasticSynapses
-    >>> plans = [PlasticSynapses('S', 'G', summed={'I': ('w', Unit(1), {}, (0, 2, False))}),
-    ...          PlasticSynapses('T', 'G', summed={'I': ('w', Unit(1), {}, (2, 5, False))})]
+    >>> plans = [PlasticSynapses('S', 'G', summed={'I': ('w', Unit(1), {}, (0, 2, False, ()))}),
+    ...          PlasticSynapses('T', 'G', summed={'I': ('w', Unit(1), {}, (2, 5, False, ()))})]
     >>> summed_onto(plans, 'G')
-    {'I': [(0, 2, False), (2, 5, False)]}
+    {'I': [(0, 2, False, ()), (2, 5, False, ())]}
     """
     from brian2tools.baseexport import UnsupportedFeatureError
 
@@ -442,7 +444,7 @@ def add_summed_terms(component_type, plan, mapping: Mapping, dimensions: set) ->
     >>> from brian2tools.nmlexport.plastic_synapses import PlasticSynapses
     >>> plan = PlasticSynapses('S', 'G', state={'g': 'g'},
     ...                        summed={'I': ('g*(2 - v_post)', Unit(1),
-    ...                                      {'v_post': ('v', Unit(1))}, (0, 1, False))})
+    ...                                      {'v_post': ('v', Unit(1))}, (0, 1, False, ()))})
     >>> synapse_type = lems.ComponentType('S_synapse')
     >>> add_summed_terms(synapse_type, plan, {'g': 'g'}, set())
     >>> print(synapse_type.dynamics.derived_variables['I__term'].value)
