@@ -40,6 +40,7 @@ from .network_export import (
 )
 from .neurongroup import build_cell_types
 from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
+from .population_sums import add_population_sums
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
 from .run_changes import merge_runs, refuse_in_portable_form
@@ -50,7 +51,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
-from .summed_variables import add_population_sums, expose_summed_terms, summed_onto
+from .summed_variables import expose_summed_terms, summed_onto
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,

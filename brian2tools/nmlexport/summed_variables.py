@@ -39,10 +39,10 @@ population (``select="cells[*]/v" reduce="add"``) holds every cell's value
 at the start of the step. A term linear in the pre-synaptic variables, with
 one coefficient for all synapses, of synapses that connect every cell of a
 group with every (other) cell of the group, is therefore split
-(`_pre_synaptic_part`): ``c*v_pre`` sums to ``c*(population sum)`` (minus
-the cell's own value without self-connections), which the cell reads through
-a ``Requirement``; the rest (``-w*v_post``) is the synapses' term. This is
-exact.
+(:mod:`.population_sums`): ``c*v_pre`` sums to ``c*(population sum)``
+(minus the cell's own value without self-connections), which the cell reads
+through a ``Requirement``; the rest (``-w*v_post``) is the synapses' term.
+This is exact.
 
 What is refused, by name (`plan_summed_variables`):
 
@@ -63,25 +63,18 @@ import numpy as np
 from brian2.utils.logger import get_logger
 
 from .lemsrendering import identifiers_in, parse_statements, render_expression
+from .population_sums import GAP_JUNCTION_HINT, population_terms, split_pre_synaptic_part
 from .synapse_components import ATTACHMENTS
 from .units import constant_value, format_quantity, lems_dimension
 
 __all__ = ["term_name", "summed_name", "plan_summed_variables", "summed_onto",
-           "add_summed_terms", "expose_summed_terms", "add_summed_sums",
-           "add_population_sums"]
+           "add_summed_terms", "expose_summed_terms", "add_summed_sums"]
 
 logger = get_logger(__name__)
 
 # what Brian's summed-variable updater is scheduled with by default
 _DEFAULT_SLOT = "groups"
 _ALWAYS = "t .geq. 0"
-_GAP_JUNCTION_HINT = (
-    "jNeuroML gives a synapse the variables of its peer cell as they were when that cell "
-    "last evaluated them: the start of the step for a cell updated earlier, the start of "
-    "the previous step for one updated later. Brian uses the values at the start of the "
-    "step for every cell.")
-
-
 def term_name(variable: str) -> str:
     """
     The LEMS name of a synapse's term of the summed variable ``variable``.
@@ -202,7 +195,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
         reads = {}  # Brian name -> (post-synaptic variable, unit)
         # a coupling of a group's cells with all others (gap junctions): the part
         # linear in the pre-synaptic variables is a sum over the whole population
-        expr, pre_part = _pre_synaptic_part(synapses, name, equation["expr"], sides,
+        expr, pre_part = split_pre_synaptic_part(synapses, name, equation["expr"], sides,
                                             synaptic, namespace, refuse)
         for identifier in sorted(identifiers_in(expr)):
             if identifier in synaptic or identifier == "dt":
@@ -214,7 +207,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
             if side == "pre":
                 raise refuse(f"the summed variable '{name}' reading '{identifier}' (a "
                              "variable of the pre-synaptic neurons)",
-                             _GAP_JUNCTION_HINT + " A term may be linear in them (see the "
+                             GAP_JUNCTION_HINT + " A term may be linear in them (see the "
                              "gap junctions of the NeuroML export's documentation).")
             if side == "post":
                 # the synapse reads its own cell's state at the start of the step
@@ -240,87 +233,6 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                                                   for part in pre_part}}, refuse)
         planned[variable] = (expr, equation["unit"], reads, cells + (previous, pre_part))
     return planned
-
-
-def _pre_synaptic_part(synapses: Mapping, name: str, expr: str, sides: Mapping,
-                       synaptic: set, namespace: Mapping, refuse) -> tuple[str, tuple]:
-    """
-    Split a term into what the synapse computes and a sum over the pre-synaptic population.
-
-    jNeuroML evaluates a population's derived variables before its cells, so
-    ``select="cells[*]/v" reduce="add"`` gives every cell the sum of the
-    group's ``v`` at the start of the step. A term ``c*v_pre + f(...)``
-    (``w*(v_pre - v_post)``) of synapses coupling every cell of a group with
-    every cell (or every other cell) of the same group, with a coefficient
-    ``c`` shared by all synapses, sums to ``c*(sum of v) + sum of f``: the
-    first part is the population's sum, the second the synapses' terms.
-
-    Returns the synapses' part (Brian code) and, for each pre-synaptic
-    variable, ``(variable, coefficient (SI), unit, without the cell itself)``.
-    """
-    import sympy
-    from brian2 import Quantity, get_dimensions
-    from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
-
-    from .synapse_components import evaluate_increment
-
-    pre, post = sides["pre"], sides["post"]
-    pre_equations = {eq["name"]: eq for eq in pre.get("equations") or ()}
-    used = {identifier[:-4]: identifier for identifier in identifiers_in(expr)
-            if identifier.endswith("_pre") and identifier[:-4] in pre_equations}
-    if not used:
-        return expr, ()
-    feature = (f"the summed variable '{name}' reading '{sorted(used.values())[0]}' (a "
-               "variable of the pre-synaptic neurons)")
-    source, target = synapses.get("source") or {}, synapses.get("target") or {}
-    size = int(post["N"])
-    i = np.asarray(synapses.get("i", ()), dtype=np.int64)
-    j = np.asarray(synapses.get("j", ()), dtype=np.int64)
-    whole = all(int(reference.get("start") or 0) == 0
-                and int(reference.get("stop", size)) == size
-                for reference in (source, target))
-    pairs = np.unique(i * size + j)
-    everyone = len(pairs) == len(i) == size * size
-    others = len(pairs) == len(i) == size * size - size and not np.any(i == j)
-    if pre["name"] != post["name"] or not whole or not (everyone or others):
-        raise refuse(feature, _GAP_JUNCTION_HINT + " Terms linear in the pre-synaptic "
-                     "variables are exported for synapses that connect every cell of a "
-                     "group with every (other) cell of the group, with one coefficient.")
-    expression = str_to_sympy(expr)
-    symbols = {symbol.name: symbol for symbol in expression.free_symbols}
-    rest = expression.subs({symbols[identifier]: 0 for identifier in used.values()})
-    initial = synapses.get("initial_values") or {}
-    written = set()
-    for pathway in synapses.get("pathways") or ():
-        code = (pathway.get("code") or "").strip()
-        if code:
-            written |= {t for t, _, _ in parse_statements(code, synapses["name"], "a pathway")}
-    parts = []
-    for variable, identifier in sorted(used.items()):
-        equation = pre_equations[variable]
-        coefficient = sympy.diff(expression, symbols[identifier])
-        values = {}
-        for symbol in coefficient.free_symbols:
-            given = np.asarray(initial.get(symbol.name, np.nan), dtype=float).ravel() \
-                if symbol.name in synaptic else None
-            if given is not None and given.size and np.all(given == given[0]) \
-                    and np.all(np.isfinite(given)) and symbol.name not in written:
-                values[symbol.name] = float(given[0])
-            elif given is None and constant_value(symbol.name, namespace) is not None:
-                values[symbol.name] = constant_value(symbol.name, namespace)
-            else:
-                raise refuse(feature, f"The coefficient of '{identifier}' must be the same "
-                                      "constant in every synapse.")
-        value = evaluate_increment(sympy_to_str(coefficient), values) \
-            if coefficient.free_symbols else np.asarray(float(coefficient))
-        if equation["type"] != "differential equation" or value is None:
-            raise refuse(feature, f"The term must be linear in '{identifier}', a variable "
-                                  "with a differential equation.")
-        summed_unit = get_dimensions(next(eq["unit"] for eq in synapses["equations"]
-                                          if eq["name"] == name))
-        unit = Quantity(1.0, dim=summed_unit / get_dimensions(equation["unit"]))
-        parts.append((variable, float(value), unit, bool(others), equation["unit"]))
-    return sympy_to_str(rest), tuple(parts)
 
 
 def _after_the_update(synapses: Mapping, name: str, slot: Mapping, post: Mapping,
@@ -373,7 +285,7 @@ def summed_onto(plans, group: str) -> dict[str, list[tuple[int, int]]]:
         Variable -> the cells that Synapses sum onto, ``(start, stop, previous,
         pre_part)`` (``previous``: Brian sums after the neurons' update, which
         use the sum of the previous step; ``pre_part``: the sums over the
-        population, see `_pre_synaptic_part`).
+        population, see `~.population_sums.split_pre_synaptic_part`).
 
     Raises
     ------
@@ -586,7 +498,7 @@ def add_summed_sums(builder, dynamics, summed) -> None:
             own = builder.identifiers[variable]
             value = f"{flag} * {terms} + (1 - {flag}) * {own}"
         for _, _, _, pre_part in ranges:
-            value += _population_part(builder, variable, pre_part)
+            value += population_terms(builder, variable, pre_part)
         dynamics.add(lems.DerivedVariable(summed_name(variable), dimension=dimension,
                                           value=value))
         if not ranges[0][2]:
@@ -596,60 +508,3 @@ def add_summed_sums(builder, dynamics, summed) -> None:
             record.add(lems.StateAssignment(variable, summed_name(variable)))
     if record.actions:
         dynamics.add(record)
-
-
-_POPULATION_SUM = "__population_sum"
-
-
-def _population_part(builder, variable: str, pre_part) -> str:
-    """The LEMS terms of a summed variable that are sums over the cell's population."""
-    text = ""
-    for cell_variable, coefficient, unit, others, cell_unit in pre_part:
-        if cell_variable in builder.carried:
-            raise builder.refuse(f"the summed variable '{variable}' reading '{cell_variable}' "
-                                 "of the other cells", f"Synapses carry '{cell_variable}'.")
-        population_sum = f"{cell_variable}{_POPULATION_SUM}"
-        if population_sum not in builder.cell_type.requirements:
-            builder.cell_type.add(lems.Requirement(
-                population_sum, builder.dimension_of(cell_unit).name))
-        constant = f"{variable}__coupling_{cell_variable}"
-        builder.constant(constant, coefficient * unit)
-        text += (f" + {constant} * ({population_sum} - {cell_variable})" if others
-                 else f" + {constant} * {population_sum}")
-    return text
-
-
-def add_population_sums(cell_types) -> None:
-    """
-    Give a population type the sums over its cells that the cells require.
-
-    jNeuroML evaluates the population's derived variables before it steps its
-    cells, so each cell reads the sum of the values at the start of the step
-    (used for summed variables that read the other cells: gap junctions).
-
-    Parameters
-    ----------
-    cell_types : CellTypes
-        A group's types (:mod:`.neurongroup`); its population type is
-        modified in place.
-
-    Examples
-    --------
-    >>> import lems.api as lems
-    >>> from brian2tools.nmlexport.neurongroup import CellTypes
-    >>> cell = lems.ComponentType('P_cell')
-    >>> cell.add(lems.Requirement('v__population_sum', 'voltage'))
-    >>> types = CellTypes('P', 2, cell, lems.ComponentType('P_population'))
-    >>> add_population_sums(types)
-    >>> print(types.population_type.dynamics.derived_variables['v__population_sum'].select)
-    cells[*]/v
-    """
-    population = cell_types.population_type
-    for requirement in list(cell_types.cell_type.requirements):
-        name = requirement.name
-        if not name.endswith(_POPULATION_SUM) or name in population.exposures:
-            continue
-        population.add(lems.Exposure(name, requirement.dimension))
-        population.dynamics.add(lems.DerivedVariable(
-            name, dimension=requirement.dimension, exposure=name,
-            select=f"cells[*]/{name[:-len(_POPULATION_SUM)]}", reduce="add"))
