@@ -228,6 +228,8 @@ def _refused(variant):
                                   c : 1""",
                             threshold="v > 1", reset="I = 0" if variant == "reset" else "v = 0",
                             method=method, name="cells")
+        if variant == "regularly":
+            cells.run_regularly("I = 0.5", dt=1 * ms)
         target = cells[1:3] if variant == "subgroup" else cells
         term = {"parameter": "I_post = g*c_post : 1 (summed)"}
         synapses = Synapses(inp, target, f"""dg/dt = -g/(3*ms) : 1 (clock-driven)
@@ -241,6 +243,7 @@ def _refused(variant):
 @pytest.mark.parametrize("variant, fragments", [
     ("subgroup", ["summing", "clock-driven", "after the synapses' state update"]),
     ("reset", ["summing", "which the reset of 'cells' also sets"]),
+    ("regularly", ["summing", "which code of 'cells' run during the simulation also sets"]),
     ("parameter", ["summing", "reading 'c_post'"]),
 ])
 def test_what_cannot_be_summed_is_refused_by_name(variant, fragments, tmp_path):

@@ -51,7 +51,8 @@ What is refused, by name (`plan_summed_variables`):
 * summed variables onto the pre-synaptic neurons, or in another slot than
   Brian's default, and orders of updaters in which Brian sums values that
   were already advanced;
-* a variable that the reset of the neurons also sets.
+* a variable that the reset of the neurons, or their ``run_regularly``
+  code, also sets.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from brian2.utils.logger import get_logger
 from .lemsrendering import identifiers_in, parse_statements, render_expression
 from .population_sums import GAP_JUNCTION_HINT, population_terms, split_pre_synaptic_part
 from .synapse_components import ATTACHMENTS
+from .time_functions import operation_targets
 from .units import constant_value, format_quantity, lems_dimension
 
 __all__ = ["term_name", "summed_name", "plan_summed_variables", "summed_onto",
@@ -196,7 +198,7 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
         # a coupling of a group's cells with all others (gap junctions): the part
         # linear in the pre-synaptic variables is a sum over the whole population
         expr, pre_part = split_pre_synaptic_part(synapses, name, equation["expr"], sides,
-                                            synaptic, namespace, refuse)
+                                                 synaptic, namespace, refuse)
         for identifier in sorted(identifiers_in(expr)):
             if identifier in synaptic or identifier == "dt":
                 continue
@@ -228,6 +230,9 @@ def plan_summed_variables(synapses: Mapping, sides: Mapping[str, Mapping],
                 written for written, _, _ in parse_statements(reset, post["name"], "the reset")}:
             raise refuse(f"the summed variable '{name}' onto '{variable}', which the reset "
                          f"of '{post['name']}' also sets")
+        if variable in operation_targets(post, post["name"]):
+            raise refuse(f"the summed variable '{name}' onto '{variable}', which code of "
+                         f"'{post['name']}' run during the simulation also sets")
         previous = _after_the_update(synapses, name, slot, post, equation,
                                      {**reads, **{f"{part[0]}_pre": None
                                                   for part in pre_part}}, refuse)
