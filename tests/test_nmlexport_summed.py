@@ -1,13 +1,17 @@
 """
-Tests of the NeuroML export of summed variables (brian2tools.nmlexport.summed_variables).
+Tests of the NeuroML export of summed variables (brian2tools.nmlexport.summed_variables
+and brian2tools.nmlexport.population_sums).
 
-A summed variable whose term uses the synapses' own variables (an alpha-shaped
-conductance integrated in clock-driven synapses, ``g_syn_post = g : 1
-(summed)``) is exported and simulated by jNeuroML, and every sample of the
-neuron's ``v`` and ``g_syn`` is compared with Brian (runtime device, forward
-Euler), within jNeuroML's 8 significant digits. What the export cannot
-reproduce exactly (terms that read the neurons' variables, such as gap
-junctions) is refused by name.
+Models with summed variables are exported and simulated by jNeuroML, and
+every sample of the neurons' ``v`` and of the summed variable is compared
+with Brian (runtime device, forward Euler), within jNeuroML's 8 significant
+digits, with the spikes: clock-driven alpha conductances
+(``g_syn_post = w*g : 1 (summed)``), summed weights from a subgroup of
+sources, a current reading the post-synaptic ``v``, summed and carried
+synapses onto the same cells, two Synapses objects summing onto subgroups
+(in Brian's order of updaters), and gap junctions (``Igap_post = w*(v_pre -
+v_post)``) between all cells of a group, with and without self-connections.
+What the export cannot reproduce exactly is refused by name.
 """
 
 import numpy as np
