@@ -133,21 +133,27 @@ def test_gap_junctions_are_brians_at_every_sample(tmp_path):
     assert np.max(np.abs(brian["state"]["Igap"])) > 0.01
 
 
-def test_gap_junctions_between_some_cells_are_refused_by_name(tmp_path):
+@pytest.mark.parametrize("connect, weights, fragment", [
+    ({"i": [0, 1], "j": [1, 0]}, 0.02, "every (other) cell"),
+    ({}, "0.01 * i", "must be the same constant in every synapse"),
+])
+def test_gap_junctions_the_export_cannot_sum_are_refused_by_name(connect, weights, fragment,
+                                                                 tmp_path):
     def build(method):
         spec = _gap_junctions(method)
         cells, _, monitor = spec.objects[:3]
         synapses = Synapses(cells, cells, """w : 1
                                              Igap_post = w * (v_pre - v_post) : 1 (summed)""",
-                            name="sparse")
-        synapses.connect(i=[0, 1], j=[1, 0])
+                            name="other_gaps")
+        synapses.connect(**connect)
+        synapses.w = weights
         return ModelSpec([cells, synapses, monitor], durations=[1 * ms])
 
     with pytest.raises(UnsupportedFeatureError) as raised:
         export_model(build, tmp_path)
     message = str(raised.value)
-    assert "sparse" in message and "Igap_post" in message and "'v_pre'" in message
-    assert "pre-synaptic neurons" in message and "every (other) cell" in message
+    assert "other_gaps" in message and "Igap_post" in message and "'v_pre'" in message
+    assert "pre-synaptic neurons" in message and fragment in message
 
 
 def _constant_terms(method):
