@@ -43,6 +43,7 @@ from .neurongroup import build_cell_types
 from .own_clock import check_clocks
 from .plastic_delivery import deliver_to_cells
 from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
+from .population_sums import add_population_sums
 from .portable import group_cells, make_portable
 from .portable_network import portable_sources, prepare_current_synapses, split_projection
 from .run_changes import merge_runs, refuse_in_portable_form
@@ -53,6 +54,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
+from .summed_variables import expose_summed_terms, summed_onto
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .synaptic_subexpressions import inline_synaptic_subexpressions
 from .units import (
@@ -242,18 +244,26 @@ class NMLExporter:
             _check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables
+        summed = {name: summed_onto(parts.plastic, name) for name in groups}
+        for name, variables in summed.items():  # the sum of the previous step: a state
+            monitored[name].update(v for v, cells in variables.items() if cells[0][2])
         cells = {name: build_cell_types(group, dt, monitored[name],
                                         carried=parts.carried.get(name) or (),
                                         synapse_base=parts.synapse_bases.get(name),
                                         track_spikes=name in parts.spike_times,
-                                        brian_steps=not portable)
+                                        brian_steps=not portable,
+                                        summed=summed[name])
                  for name, group in groups.items()}
+        for cell in cells.values():
+            add_population_sums(cell)  # sums over the other cells (gap junctions)
         synapse_types, synapse_components, synapse_dimensions = synapse_type_definitions(
             parts.synapse_types, groups, parts.carried, monitored, dt,
             after_update=not portable)
         synapse_dimensions |= complete_plastic_types(synapse_types, parts.plastic, dt)
         synapse_dimensions |= deliver_to_cells({name: cell.cell_type for name, cell in cells.items()},
                                                synapse_types, parts.plastic, parts.synapse_bases)
+        synapse_dimensions |= expose_summed_terms(synapse_types, parts.plastic,
+                                                  parts.synapse_bases, parts.carried)
         for plan in parts.plastic:
             if plan.post:  # the synapses see their cell's spikes through lastspike
                 expose_spike_time(cells[plan.group].cell_type)
@@ -535,6 +545,13 @@ def _marker(number: int) -> str:
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
     for plan in parts.plastic:
+        if plan.summed:
+            raise UnsupportedFeatureError(
+                plan.name, f"the summed variable '{sorted(plan.summed)[0]}' in the portable "
+                "(NEURON-ready) form", "The portable form writes NEURON's standard synapse "
+                "mechanisms, which have no term for the cell to sum (NeuroML's gapJunction "
+                "would fit gap junctions between cells with a membrane potential in volts, but "
+                "is not exported yet); export such networks in the default form (jNeuroML).")
         raise UnsupportedFeatureError(
             plan.name, "plastic synapses (a state per synapse) in the portable (NEURON-ready) "
             "form", "The portable form writes synapses as NEURON's standard mechanisms, which "

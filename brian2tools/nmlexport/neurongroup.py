@@ -53,6 +53,7 @@ from .method_steps import cell_steps, stepped_method
 from .noise import NORMAL_DRAW, noise_state_name, noise_terms
 from .own_clock import add_clock_counter, gate_condition, gate_derivative, start_clock
 from .refractoriness import add_refractoriness_update, refractory_steps_of
+from .summed_variables import add_summed_sums
 from .synapse_components import (
     ATTACHMENTS,
     own_name,
@@ -167,8 +168,9 @@ class _CellBuilder:
     """Builds the component types of one NeuronGroup description."""
 
     def __init__(self, group: dict, dt, monitored: set, carried=(), synapse_base=None,
-                 track_spikes=False, brian_steps=False):
+                 track_spikes=False, brian_steps=False, summed=()):
         self.group = group
+        self.summed = dict(summed)  # summed variable -> cells summed onto (.summed_variables)
         # Brian's steps of its method (jNeuroML only: NEURON integrates itself)
         self.exponential = brian_steps and uses_exponential_euler(group)
         self.stepped = stepped_method(group) if brian_steps else None
@@ -200,7 +202,7 @@ class _CellBuilder:
             | {function(name) for name in self.carried
                for function in (own_name, sum_name, total_name, recorded_sum_name)}
         )
-        if self.carried and synapse_base is None:
+        if (self.carried or self.summed) and synapse_base is None:
             raise ValueError("carried variables need the synapse base type")
         self.cell_name = self.names.new(f"{self.owner}_cell")
         self.population_name = self.names.new(f"{self.owner}_population")
@@ -357,6 +359,7 @@ class _CellBuilder:
             dynamics.add(lems.StateVariable(name, dimension.name, exposure=name))
             self.result.exposures[name] = (name, get_dimensions(self._unit_of(name)))
         carried_recorded = self._carried_sums(dynamics)
+        add_summed_sums(self, dynamics, self.summed)
         temporaries = self._temporaries(reset_statements, set(state_variables))
         for temporary in temporaries.values():
             dynamics.add(lems.StateVariable(temporary, "none"))
@@ -555,7 +558,7 @@ class _CellBuilder:
 
 def build_cell_types(group: dict, dt, monitored=(), carried=(),
                      synapse_base: str | None = None, track_spikes: bool = False,
-                     brian_steps: bool = False) -> CellTypes:
+                     brian_steps: bool = False, summed=()) -> CellTypes:
     """
     Build the LEMS component types of one NeuronGroup.
 
@@ -579,6 +582,9 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     brian_steps : bool, optional
         Write the steps of the group's method (:mod:`.method_steps`,
         :mod:`.exponential_euler`; for jNeuroML, not the portable form).
+    summed : mapping, optional
+        Summed variable -> the ranges of cells Synapses sum onto
+        (:mod:`.summed_variables`; needs ``synapse_base``).
 
     Returns
     -------
@@ -604,5 +610,5 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     ('neurons_cell', ['v_init'])
     """
     return _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes,
-                        brian_steps).build()
+                        brian_steps, summed).build()
 

@@ -23,6 +23,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 from .lemsrendering import identifiers_in, render_expression
 from .plastic_delivery import delivered_name, delivery_handler
 from .plastic_synapses import _EVENT_TIME, _LASTSPIKE, _RESERVED, _SEEN, PlasticSynapses
+from .summed_variables import add_summed_terms
 from .synapse_components import state_name
 from .units import constant_value, format_quantity, lems_dimension
 
@@ -168,12 +169,14 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
             dynamics.add(lems.StateVariable(temporaries[variable], dimension.name))
         dynamics.add(lems.StateVariable(_EVENT_TIME, time.name))
         exprs = [expr for _, _, expr in plan.pre + plan.post] + list(plan.clock_driven.values())
+        exprs += [entry[0] for entry in plan.summed.values()]
         mapping = _mapping(plan, names, exprs, dt)
         mapping.update({temporary: name for temporary, name in temporaries.items()})
         for variable, expr in plan.clock_driven.items():
             dynamics.add(lems.TimeDerivative(plan.state[variable], render_expression(
                 expr, mapping, plan.name,
                 f"the clock-driven equation of '{variable}'")))
+        add_summed_terms(component_type, plan, mapping, dimensions)
         step = names.constant("dt__step", dt * second)
         on_event = next(h for h in dynamics.event_handlers
                         if isinstance(h, lems.OnEvent) and h.port == "in")

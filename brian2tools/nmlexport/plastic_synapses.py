@@ -57,6 +57,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 from .lemsrendering import identifiers_in, parse_statements
 from .network_parts import CellPaths
 from .plastic_delivery import Delivery, delivery_delays, plan_delivery
+from .summed_variables import plan_summed_variables
 from .synapse_components import SynapseType, SynapticProjection
 from .units import constant_value
 
@@ -122,6 +123,8 @@ class PlasticSynapses:
     delivery : Delivery or None
         What ``on_pre`` adds to post-synaptic variables the synapses do not
         carry (:mod:`.plastic_delivery`).
+    summed : dict
+        Post-synaptic variable -> (term, unit) of the summed variables (:mod:`.summed_variables`).
     """
 
     name: str
@@ -139,6 +142,7 @@ class PlasticSynapses:
     type_name: str = ""
     component: str = ""
     delivery: Delivery | None = None
+    summed: dict = field(default_factory=dict)
 
 
 def _equations(synapses: Mapping) -> dict:
@@ -158,8 +162,8 @@ def is_plastic(synapses: Mapping) -> bool:
     """
     Whether a ``Synapses`` object keeps a state of its own per synapse.
 
-    That is: it has differential equations, or its pathways change synaptic
-    variables.
+    That is: it has differential equations or summed variables, or its
+    pathways change synaptic variables.
 
     Parameters
     ----------
@@ -181,8 +185,9 @@ def is_plastic(synapses: Mapping) -> bool:
     (True, False)
     """
     equations = _equations(synapses)
-    if any(eq["type"] == "differential equation" for eq in equations.values()):
-        return True
+    if any(eq["type"] == "differential equation" or "summed" in (eq.get("flags") or ())
+           for eq in equations.values()):
+        return True  # summed variables: terms of a synapse component (.summed_variables)
     for pathway in synapses.get("pathways") or ():
         for target, _, _ in _pathway_statements(synapses, pathway):
             if target in equations:
@@ -318,12 +323,10 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
     if post.get("kind") != "neurongroup":
         raise refuse(f"plastic synapses onto '{post['name']}', which is not a NeuronGroup",
                      "A synapse with a state lives on its post-synaptic cell.")
-    equations = _equations(synapses)
+    # summed variables are terms the synapse exposes (.summed_variables), not its state
+    equations = {variable: eq for variable, eq in _equations(synapses).items()
+                 if "summed" not in (eq.get("flags") or ())}
     for variable, eq in equations.items():
-        flags = set(eq.get("flags") or ())
-        if "summed" in flags:
-            raise refuse(f"the summed variable '{variable}'",
-                         "Summed variables need a value transmitted at every time step.")
         if eq["type"] == "subexpression":
             raise refuse(f"the synaptic subexpression '{variable}'",
                          "Write its expression where it is used.")
@@ -443,7 +446,8 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
                          "pathway that uses it",
                          "The synapse sees the post-synaptic spike one step after Brian's "
                          "state update; only event-driven variables are exact there.")
-    if not plan.changed and plan.delivery is None:
+    plan.summed = plan_summed_variables(synapses, sides, synaptic, refuse)
+    if not plan.changed and plan.delivery is None and not plan.summed:
         raise refuse("plastic synapses whose 'pre' pathway adds to no variable of the "
                      "post-synaptic neurons",
                      "The export attaches such synapses to the variable they add to.")
@@ -585,7 +589,7 @@ def add_plastic_parts(plan: PlasticSynapses, synapses: Mapping, parts, unique, d
         parts.spike_times.add(plan.group)
     i = np.asarray(synapses["i"], dtype=np.int64)
     j = np.asarray(synapses["j"], dtype=np.int64)
-    pre = next(p for p in synapses.get("pathways") or () if p["prepost"] == "pre")
+    pre = next((p for p in synapses.get("pathways") or () if p["prepost"] == "pre"), {})
     delays = np.broadcast_to(np.asarray(pre.get("delay", 0.0), dtype=float), i.shape)
     steps = (delays / float(dt) + 0.5).astype(np.int64)  # Brian's rounding
     source, target = synapses["source"], synapses["target"]
