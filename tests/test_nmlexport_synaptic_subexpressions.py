@@ -102,3 +102,18 @@ def test_recording_a_synaptic_subexpression_is_refused_by_name(tmp_path):
         reinit_and_delete()
         set_device("runtime")
     assert not (tmp_path / "model.xml").exists()
+
+
+def test_summed_variables_stay_and_use_the_subexpressions_code():
+    from brian2tools.nmlexport.synaptic_subexpressions import inline_synaptic_subexpressions
+
+    synapses = {"name": "S", "pathways": [{"name": "pre", "code": "h += 1"}], "equations": [
+        {"name": "g", "type": "differential equation", "expr": "-g/tau", "flags": []},
+        {"name": "g_eff", "type": "subexpression", "expr": "w*g", "flags": []},
+        {"name": "g_syn_post", "type": "subexpression", "expr": "g_eff", "flags": ["summed"]}]}
+    description = {"synapses": [synapses], "statemonitors": []}
+    out = inline_synaptic_subexpressions(description)
+    assert [(eq["name"], eq["expr"]) for eq in out["synapses"][0]["equations"]] == [
+        ("g", "-g/tau"), ("g_syn_post", "(w*g)")]
+    # the description it was given is unchanged
+    assert [eq["name"] for eq in synapses["equations"]] == ["g", "g_eff", "g_syn_post"]

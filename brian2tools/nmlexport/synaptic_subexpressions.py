@@ -31,8 +31,9 @@ logger = get_logger(__name__)
 
 def _subexpressions(synapses: Mapping) -> dict[str, str]:
     """Name -> code of the synapses' subexpressions, each written out in terms of none."""
+    # (a summed variable is a subexpression too, computed for the post-synaptic cells)
     found = {eq["name"]: eq["expr"] for eq in synapses.get("equations") or ()
-             if eq.get("type") == "subexpression"}
+             if eq.get("type") == "subexpression" and "summed" not in (eq.get("flags") or ())}
     replaced = {name: f"({code})" for name, code in found.items()}
     # subexpressions may use each other: substitute until none is left (a
     # cycle would be refused by Brian before the export)
