@@ -429,7 +429,7 @@ class _CellBuilder:
         # threshold and reset
         if self.threshold:
             step = self.inlined(f"({_TIME} - {_DT})")
-            test = render_condition(self.threshold, step, self.owner, "the threshold", booleans)
+            test = render_condition(self.threshold, step, self.owner, "the threshold", booleans, random=True)
             if has_refractoriness:
                 test = f"({test}) .and. ({_NOT_REFRACTORY} .gt. 0.5)"
             on_spike = lems.OnCondition(test)
@@ -534,7 +534,7 @@ class _CellBuilder:
     def _reset_actions(self, handler, statements, temporaries: dict):
         mapping = self.inlined(f"({_TIME} - {_DT})")
         for target, op, expr in statements:
-            value = render_expression(expr, mapping, self.owner, "the reset", self.booleans)
+            value = render_expression(expr, mapping, self.owner, "the reset", self.booleans, random=True)
             lems_target = temporaries.get(target, target)
             if op != "=":
                 value = f"{lems_target} {op[0]} ({value})"
