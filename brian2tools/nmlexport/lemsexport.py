@@ -50,6 +50,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
+from .stochastic_sources import refuse_time_varying_sources
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .units import (
     LEMS_UNITS_CONSTANTS_FILE,
@@ -506,6 +507,7 @@ def _marker(number: int) -> str:
 
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
+    refuse_time_varying_sources(description)  # NEURON draws them mid-step
     for plan in parts.plastic:
         raise UnsupportedFeatureError(
             plan.name, "plastic synapses (a state per synapse) in the portable (NEURON-ready) "

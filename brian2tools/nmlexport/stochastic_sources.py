@@ -47,7 +47,8 @@ from .noise import NORMAL_DRAW
 from .truth_values import UNIFORM_DRAW
 from .units import format_number, format_quantity, lems_dimension
 
-__all__ = ["time_varying_poisson_source", "binomial_input_draw", "every_step_source"]
+__all__ = ["time_varying_poisson_source", "binomial_input_draw", "every_step_source",
+           "refuse_time_varying_sources"]
 
 logger = get_logger(__name__)
 
@@ -265,3 +266,36 @@ def binomial_input_draw(size: int, probability: float,
         return _exact_binomial(size, probability)
     scale = math.sqrt(size * probability * (1 - probability))
     return f"({format_number(mean)} + {format_number(scale)} * ({NORMAL_DRAW}))"
+
+
+def refuse_time_varying_sources(description: Mapping) -> None:
+    """
+    Refuse, by name, a PoissonGroup with rates in time in the portable (NEURON-ready) form.
+
+    NEURON tests conditions that do not involve ``v`` in the middle of a
+    step, jNeuroML at its end (:mod:`.run_changes`): the rate of a step and
+    its draw would not be Brian's. Such groups are exported in the default
+    form (jNeuroML) only.
+
+    Parameters
+    ----------
+    description : dict
+        The network description (its ``poissongroups``).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For the first PoissonGroup whose rates depend on ``t``.
+
+    Examples
+    --------
+    >>> refuse_time_varying_sources({'poissongroups': [{'name': 'p', 'rates': '5*Hz'}]})
+    """
+    for group in description.get("poissongroups") or ():
+        rates = group.get("rates")
+        if isinstance(rates, str) and "t" in identifiers_in(rates):
+            raise UnsupportedFeatureError(
+                group["name"], f"the time-dependent rates '{rates}' in the portable "
+                "(NEURON-ready) form",
+                "NEURON evaluates functions of time and conditions in the middle of a step, "
+                "jNeuroML at its end: export the model in the default form (jNeuroML).")
