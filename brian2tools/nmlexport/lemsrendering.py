@@ -32,7 +32,13 @@ from collections.abc import Callable, Collection, Mapping
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
-from .truth_values import RANDOM_FUNCTIONS, draw_count, random_draw, truth_of_comparison
+from .truth_values import (
+    RANDOM_FUNCTIONS,
+    draw_count,
+    random_draw,
+    truth_of_comparison,
+    unit_of_comparison,
+)
 from .units import format_number
 
 __all__ = [
@@ -267,6 +273,9 @@ class _Renderer:
                 right_text, right_precedence = self.value(right)
                 difference = (f"{self.wrap(left_text, left_precedence, _ADDITIVE)} - "
                               f"{self.wrap(right_text, right_precedence, _MULTIPLICATIVE)}")
+                unit = unit_of_comparison(ast.unparse(left))
+                if unit is not None:  # jLEMS's H takes dimensionless arguments only
+                    difference = f"({difference}) / {unit}"
                 term = truth_of_comparison(type(op).__name__, difference)
                 if term is None:
                     raise self.refuse(f"the equality test of a random number "

@@ -65,6 +65,7 @@ from .time_functions import (
     operation_code,
     operation_targets,
 )
+from .truth_values import comparison_units
 from .units import LEMSDimension, format_number, format_quantity, lems_dimension
 
 __all__ = ["CellTypes", "build_cell_types", "SUPPORTED_FLAGS"]
@@ -598,6 +599,8 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     >>> types.cell_type.name, sorted(types.per_cell)
     ('neurons_cell', ['v_init'])
     """
-    return _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes,
-                        brian_steps).build()
+    builder = _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes,
+                           brian_steps)
+    with comparison_units(builder):  # comparisons as numbers: H of dimensionless differences
+        return builder.build()
 

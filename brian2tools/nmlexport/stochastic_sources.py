@@ -44,7 +44,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, render_expression
 from .noise import NORMAL_DRAW
-from .truth_values import UNIFORM_DRAW
+from .truth_values import UNIFORM_DRAW, comparison_units
 from .units import format_number, format_quantity, lems_dimension
 
 __all__ = ["time_varying_poisson_source", "binomial_input_draw", "every_step_source",
@@ -90,6 +90,30 @@ def _constant(value, owner: str, what: str) -> str:
             owner, f"the constant {what} of dimension '{dimension.name}' in the rates",
             "The source types use the dimensions NeuroML declares only.")
     return f"{format_quantity(value, dimension)}|{dimension.name}"
+
+
+class _SourceUnits:
+    """What `~.truth_values.comparison_units` asks of a cell builder, for a source type."""
+
+    def __init__(self, owner: str, namespace: Mapping, constants: dict):
+        self.owner, self.namespace, self.constants = owner, namespace, constants
+        self.names = self
+
+    def _units(self) -> dict:
+        return {**DEFAULT_UNITS, **{key: value for key, value in self.namespace.items()
+                                    if np.ndim(value) == 0}}
+
+    def new(self, base: str) -> str:
+        name = base
+        while name in self.constants or name in self.namespace or name in _RESERVED:
+            name += "_"
+        return name
+
+    def dimension_of(self, value):
+        return lems_dimension(value, self.owner)
+
+    def constant(self, name: str, value) -> None:
+        self.constants[name] = _constant(value, self.owner, f"'{name}'")
 
 
 def time_varying_poisson_source(group: Mapping, dt: float, type_name: str,
@@ -156,7 +180,8 @@ def time_varying_poisson_source(group: Mapping, dt: float, type_name: str,
             raise refuse(f"the non-scalar constant '{identifier}' in the rates '{rates}'")
         constants[identifier] = _constant(value, owner, f"'{identifier}'")
         mapping[identifier] = identifier
-    rate = render_expression(rates, mapping, owner, "the rates")
+    with comparison_units(_SourceUnits(owner, namespace, constants)):
+        rate = render_expression(rates, mapping, owner, "the rates")
     test = f"{UNIFORM_DRAW} .lt. ({rate}) * dt"  # Brian's threshold: rand() < rates*dt
     source = _source_type(type_name, test, constants, parameters)
     children = []

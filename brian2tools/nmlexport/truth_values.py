@@ -22,6 +22,11 @@ step, ``H(-d)`` for ``a < b``: it differs from Brian only at an exact tie,
 which has probability ``2**-53`` per draw of ``random(1)`` (a double in
 [0, 1)); an equality test of a draw is refused.
 
+jLEMS accepts only dimensionless arguments to its functions (``H``
+included): the difference of two voltages is divided by a constant of one
+volt of the cell type (`comparison_units`, `unit_of_comparison`), which
+changes no sign.
+
 `random_draw` writes Brian's ``rand()`` as ``random(1)``, a uniform number in
 [0, 1) like Brian's (jLEMS: ``1 * java.util.Random.nextDouble()``), and
 ``randn()`` as a Box–Muller normal number (:data:`.noise.NORMAL_DRAW`). Each
@@ -33,12 +38,19 @@ evaluation).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import numpy as np
+from brian2 import second
+from brian2.units.fundamentalunits import DIMENSIONLESS, Quantity, get_dimensions
 from brian2.utils.logger import get_logger
 
 from .noise import NORMAL_DRAW
 
 __all__ = ["RANDOM_FUNCTIONS", "UNIFORM_DRAW", "random_draw", "truth_of_comparison",
-           "draw_count"]
+           "draw_count", "comparison_units", "unit_of_comparison"]
 
 logger = get_logger(__name__)
 
@@ -141,3 +153,95 @@ def truth_of_comparison(comparison: str, difference: str) -> str | None:
         return zero if comparison == "Eq" else f"(1 - {zero})"
     sign = f"(H({difference}) - H(-({difference})))"
     return _OF_SIGN[comparison].format(s=sign)
+
+
+# functions of Brian code, for the dimension of a side of a comparison
+_DIMENSION_FUNCTIONS = {
+    **{name: (lambda x: x) for name in ("abs", "floor", "ceil", "int", "float")},
+    **{name: (lambda *args: 1.0) for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh",
+                                              "exp", "log", "log10", "expm1", "log1p",
+                                              "exprel", "sign", "rand", "randn", "timestep")},
+    "sqrt": np.sqrt, "clip": lambda x, low, high: x,
+}
+
+_RESOLVER: ContextVar = ContextVar("brian2tools_comparison_units", default=None)
+
+
+class _UnitConstants:
+    """Constants of one cell type: one unit per dimension compared (``volt__unit``...)."""
+
+    def __init__(self, builder):
+        self.builder = builder
+        self.names: dict = {}
+
+    def __call__(self, code: str) -> str | None:
+        units = {"t": second, "dt": second, "lastspike": second, "i": 1, "N": 1,
+                 "not_refractory": 1, **self.builder._units()}
+        namespace = {name: Quantity(1.0, dim=get_dimensions(unit))
+                     for name, unit in units.items()}
+        try:
+            dimension = get_dimensions(eval(code, {"__builtins__": {}},  # noqa: S307 -- Brian code
+                                            {**namespace, **_DIMENSION_FUNCTIONS}))
+        except Exception:  # noqa: BLE001 -- unknown: written as is (jLEMS checks it)
+            return None
+        if dimension is DIMENSIONLESS:
+            return None
+        if dimension not in self.names:
+            unit = Quantity(1.0, dim=dimension)
+            name = self.builder.names.new(f"{self.builder.dimension_of(unit).name}__unit")
+            self.builder.constant(name, unit)
+            self.names[dimension] = name
+        return self.names[dimension]
+
+
+@contextmanager
+def comparison_units(builder) -> Iterator[None]:
+    """
+    While building a cell type, give the comparisons written as numbers their units.
+
+    Parameters
+    ----------
+    builder : neurongroup._CellBuilder
+        The builder of the cell type: its units and its constants.
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    Outside a cell type, no unit is known:
+
+    >>> unit_of_comparison('v') is None
+    True
+    """
+    token = _RESOLVER.set(_UnitConstants(builder))
+    try:
+        yield
+    finally:
+        _RESOLVER.reset(token)
+
+
+def unit_of_comparison(code: str) -> str | None:
+    """
+    The LEMS constant that makes a side of a comparison dimensionless, if any.
+
+    Parameters
+    ----------
+    code : str
+        Brian code of one side of a comparison.
+
+    Returns
+    -------
+    str or None
+        The name of a constant of one SI unit of the dimension of ``code`` in
+        the cell type being built (see `comparison_units`); None if ``code``
+        is dimensionless or its dimension is not known.
+
+    Examples
+    --------
+    >>> unit_of_comparison('rand()') is None
+    True
+    """
+    resolver = _RESOLVER.get()
+    return None if resolver is None else resolver(code)
