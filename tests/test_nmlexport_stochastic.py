@@ -377,3 +377,56 @@ def test_poisson_input_written_as_a_draw_of_each_step(tmp_path):
     assert "(10 + 3.146426544510455 * (sqrt(-2 * log(1 - random(1)))" in text
     assert 'test="t .geq. 0"' in text  # the source firing in every step
     assert "spikeGeneratorPoisson\"" not in text.split("<network")[1]
+
+
+# ---------------------------------------------------------------------- #
+# The portable form (NEURON): comparisons as numbers, rand() in a reset
+# ---------------------------------------------------------------------- #
+def _random_reset():
+    group = NeuronGroup(200, """dv/dt = (I*int(v < 15*mV) + 20*mV*int(v >= 15*mV) - v)/(10*ms)
+                                : volt
+                                I : volt""",
+                        threshold="v > 18*mV", reset="v = 5*mV*rand()", method="euler",
+                        name="cells")
+    group.I = 25 * mV
+    state = StateMonitor(group, "v", record=True, name="state")
+    spikes = SpikeMonitor(group, name="spikes")
+    run(200 * ms)
+    return {"state": state, "spikes": spikes}
+
+
+def _after_spikes(recording):
+    """The values sampled in the step after each spike (the reset's draws)."""
+    v, t, i = recording["state"]["v"], recording["spikes"]["t"], recording["spikes"]["i"]
+    steps = np.round(t / float(DT)).astype(int) + 1
+    kept = steps < v.shape[1]
+    return v[i[kept], steps[kept]]
+
+
+@pytest.mark.slow
+def test_random_reset_and_comparisons_in_neuron(tmp_path):
+    from brian2tools.nmlexport.engines import engine_available
+
+    if engine_available("neuron") is not None:
+        pytest.skip(engine_available("neuron"))
+    brian = _run(_random_reset)
+    prefs.codegen.target = "numpy"
+    reinit_and_delete()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="neuron")
+    try:
+        start_scope()
+        defaultclock.dt = DT
+        exported = _recordings(_random_reset())
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    # the drive switches at 15 mV (a comparison as a number): the same spike count
+    assert len(exported["spikes"]["t"]) == len(brian["spikes"]["t"]) > 1000
+    for recording, drift in ((brian, 0.0), (exported, 0.25e-3)):
+        values = _after_spikes(recording)
+        # uniform in [0, 5 mV); NEURON's sample after a spike holds one step of drift
+        # (25 mV * dt / tau = 0.25 mV)
+        _within(values.mean(), 2.5e-3 + drift, 5e-3 / np.sqrt(12 * len(values)),
+                what="mean of the reset values")
+        _within(values.std(), 5e-3 / np.sqrt(12), 5e-3 / np.sqrt(12) / np.sqrt(len(values)),
+                errors=5, what="spread of the reset values")
