@@ -67,10 +67,7 @@ def _rates(group: Mapping, refuse: _Refuse) -> np.ndarray:
     if isinstance(rates, str):
         namespace = {key: (float(value) if np.ndim(value) == 0 else np.asarray(value, float))
                      for key, value in (group.get("namespace") or {}).items()}
-        used = identifiers_in(rates)
-        if "t" in used:
-            raise refuse(f"the time-dependent rates '{rates}'",
-                         "NeuroML Poisson sources have constant rates.")
+        used = identifiers_in(rates)  # rates in time: stochastic_sources
         context = {**{key: float(value) for key, value in DEFAULT_UNITS.items()
                       if key in used}, **namespace,
                    "i": np.arange(size, dtype=float), "N": size}
