@@ -192,6 +192,26 @@ def test_random_threshold_follows_the_timed_rates_in_jneuroml(tmp_path):
         assert len(set(zip(steps_of, i, strict=True))) == len(t)
 
 
+def _certain_after_the_update():
+    # v is 0 before each update and 1 after it: rand() < v holds after the update only
+    group = NeuronGroup(3, "dv/dt = 1/dt : 1", threshold="rand() < v", reset="v = 0",
+                        method="euler", name="cells")
+    spikes = SpikeMonitor(group, name="spikes")
+    run(1 * ms)
+    return {"spikes": spikes}
+
+
+@pytest.mark.slow
+@needs_jneuroml
+def test_random_threshold_is_tested_after_the_update_in_jneuroml(tmp_path):
+    brian = _run(_certain_after_the_update)
+    exported = _run(_certain_after_the_update, tmp_path)
+    # every cell at every step, from the first one
+    assert len(brian["spikes"]["t"]) == 3 * 10 and brian["spikes"]["t"].min() == 0
+    np.testing.assert_array_equal(exported["spikes"]["i"], brian["spikes"]["i"])
+    np.testing.assert_allclose(exported["spikes"]["t"], brian["spikes"]["t"], atol=1e-9)
+
+
 def _random_switch():
     group = NeuronGroup(400, """dv/dt = (I - v)/(10*ms) : 1
                                 I : 1""", threshold="v > 1", reset="v = 0",
