@@ -26,6 +26,7 @@ from brian2 import (
     PoissonInput,
     SpikeMonitor,
     StateMonitor,
+    Synapses,
     TimedArray,
     defaultclock,
     ms,
@@ -42,7 +43,8 @@ from nml_helpers import missing_jneuroml
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
 from brian2tools.nmlexport.lemsrendering import render_condition, render_expression
-from brian2tools.nmlexport.stochastic_sources import binomial_input_draw
+from brian2tools.nmlexport.stochastic_sources import _SourceUnits, binomial_input_draw
+from brian2tools.nmlexport.truth_values import comparison_units
 
 needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
                                     reason=str(missing_jneuroml()))
@@ -88,7 +90,14 @@ def _within(observed, expected, standard_error, errors=4.0, what=""):
 # ---------------------------------------------------------------------- #
 # Comparisons and logical operators as numbers
 # ---------------------------------------------------------------------- #
-def test_comparisons_are_written_with_steps_that_give_brians_ties():
+@pytest.fixture
+def known_units():
+    """Render as in a source type without constants: the units of comparisons are known."""
+    with comparison_units(_SourceUnits("model", {}, {})):
+        yield
+
+
+def test_comparisons_are_written_with_steps_that_give_brians_ties(known_units):
     mapping = {"x": "x", "y": "y"}
     values = [(-1.5, 2.0), (2.0, 2.0), (3.0, -1.0), (0.0, -0.0), (1e-300, 0.0)]
     for code in ("x < y", "x <= y", "x > y", "x >= y", "x == y", "x != y",
@@ -101,7 +110,7 @@ def test_comparisons_are_written_with_steps_that_give_brians_ties():
             assert got == float(eval(code, {"x": x, "y": y})), (code, x, y, lems)  # noqa: S307
 
 
-def test_a_random_draw_is_compared_once():
+def test_a_random_draw_is_compared_once(known_units):
     mapping = {"p": "p"}
     text = render_expression("2*int(rand() < p)", mapping, random=True)
     assert text == "2 * H(-(random(1) - p))"
@@ -144,6 +153,23 @@ def test_comparisons_as_numbers_every_sample_in_jneuroml(tmp_path):
     for variable, scale in (("v", 1), ("I", 1), ("k", 1), ("u", 1e-3)):
         np.testing.assert_allclose(exported["state"][variable], brian["state"][variable],
                                    rtol=0, atol=2e-5 * scale, err_msg=variable)
+
+
+def test_comparisons_as_numbers_in_synaptic_code_are_refused_by_name(tmp_path):
+    # synaptic code has no unit constants: jLEMS would reject H of a voltage
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"))
+    try:
+        start_scope()
+        cells = NeuronGroup(2, "dv/dt = -v/(10*ms) : volt", threshold="v > 1*volt",
+                            reset="v = 0*volt", method="exact", name="cells")
+        synapses = Synapses(cells, cells, on_pre="v += 2*mV*int(v < 10*mV)", name="kick")
+        synapses.connect()
+        with pytest.raises(UnsupportedFeatureError,
+                           match="'kick'.*comparison or logical operator as a number"):
+            run(1 * ms)
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
 
 
 # ---------------------------------------------------------------------- #

@@ -34,6 +34,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from .truth_values import (
     RANDOM_FUNCTIONS,
+    comparison_units_active,
     draw_count,
     random_draw,
     truth_of_comparison,
@@ -273,13 +274,18 @@ class _Renderer:
                 right_text, right_precedence = self.value(right)
                 difference = (f"{self.wrap(left_text, left_precedence, _ADDITIVE)} - "
                               f"{self.wrap(right_text, right_precedence, _MULTIPLICATIVE)}")
-                unit = unit_of_comparison(ast.unparse(left))
-                if unit is not None:  # jLEMS's H takes dimensionless arguments only
-                    difference = f"({difference}) / {unit}"
                 term = truth_of_comparison(type(op).__name__, difference)
                 if term is None:
                     raise self.refuse(f"the equality test of a random number "
                                       f"'{ast.unparse(node)}'")
+                if not comparison_units_active():
+                    raise self.refuse(
+                        "a comparison or logical operator as a number",
+                        "jLEMS's H takes dimensionless arguments: they are exported in the "
+                        "code of neuron groups and Poisson rates, whose units are known.")
+                unit = unit_of_comparison(ast.unparse(left))
+                if unit is not None:  # jLEMS's H takes dimensionless arguments only
+                    term = truth_of_comparison(type(op).__name__, f"({difference}) / {unit}")
                 terms.append(term)
                 left = right
             return terms[0] if len(terms) == 1 else "(" + " * ".join(terms) + ")"

@@ -50,7 +50,7 @@ from brian2.utils.logger import get_logger
 from .noise import NORMAL_DRAW
 
 __all__ = ["RANDOM_FUNCTIONS", "UNIFORM_DRAW", "random_draw", "truth_of_comparison",
-           "draw_count", "comparison_units", "unit_of_comparison"]
+           "draw_count", "comparison_units", "comparison_units_active", "unit_of_comparison"]
 
 logger = get_logger(__name__)
 
@@ -220,6 +220,26 @@ def comparison_units(builder) -> Iterator[None]:
         yield
     finally:
         _RESOLVER.reset(token)
+
+
+def comparison_units_active() -> bool:
+    """
+    Whether the units of compared quantities are known (inside `comparison_units`).
+
+    Outside a cell type or a source type (synaptic code, for instance) the
+    renderer cannot make a difference dimensionless, and refuses comparisons
+    used as numbers by name.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> comparison_units_active()
+    False
+    """
+    return _RESOLVER.get() is not None
 
 
 def unit_of_comparison(code: str) -> str | None:
