@@ -796,8 +796,9 @@ def test_render_refusals_name_the_object_and_the_code():
         render_expression("arccos(x) * mV", IDENTIFIERS, "cells", "the equation of v")
     message = str(error.value)
     assert "'cells'" in message and "arccos()" in message and "arccos(x) * mV" in message
-    with pytest.raises(UnsupportedFeatureError, match="comparison"):
-        render_expression("x * (v > a)", IDENTIFIERS)
+    # comparisons are numbers (tests/test_nmlexport_stochastic.py), except an equality of draws
+    with pytest.raises(UnsupportedFeatureError, match="equality test of a random number"):
+        render_expression("x * (rand() == a)", IDENTIFIERS, random=True)
     with pytest.raises(UnsupportedFeatureError, match="'unknown'"):
         render_expression("unknown + x", IDENTIFIERS)
     with pytest.raises(UnsupportedFeatureError, match="statement"):

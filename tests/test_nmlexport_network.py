@@ -601,21 +601,27 @@ def test_an_unknown_form_of_synapses_is_refused():
         build_network_parts(_describe(_small_network), float(DT), 0.005, synapses="tables")
 
 
-def test_unsupported_inputs_are_refused_by_name():
+def test_fast_and_timed_inputs_are_drawn_in_every_step():
+    # statistics in jNeuroML: tests/test_nmlexport_stochastic.py
     def fast_input(method):
         cells = NeuronGroup(2, "dv/dt = -v/(10*ms) : volt", method=method, name="cells")
         drive = PoissonInput(cells, "v", 1000, 10 * Hz, weight=0.1 * mV)
         return [cells, drive], 1 * ms
 
-    with pytest.raises(UnsupportedFeatureError, match="poissoninput.*N \\* rate"):
-        build_network_parts(_describe(fast_input), float(DT), 0.001)
+    parts = build_network_parts(_describe(fast_input), float(DT), 0.001)
+    # N*rate*dt = 1: Brian's exact binomial draw (up to its bound 1 + 10*sqrt(1.999) -> 15)
+    assert [port.statements[0][1].count("random(1)") for port in parts.ports] == [15]
+    assert {element.get("name") for element in parts.source_types} >= {
+        "poissoninput_every_step"}
 
     def timed_rates(method):
         noise = PoissonGroup(2, rates="10*Hz*(1 + sin(2*pi*t/(10*ms)))", name="noise")
         return [noise], 1 * ms
 
-    with pytest.raises(UnsupportedFeatureError, match="noise.*time-dependent"):
-        build_network_parts(_describe(timed_rates), float(DT), 0.001)
+    parts = build_network_parts(_describe(timed_rates), float(DT), 0.001)
+    source = next(element for element in parts.source_types
+                  if element.get("name") == "noise_source")
+    assert source.find("Dynamics/OnCondition").get("test").startswith("random(1) .lt. ")
 
 
 # ------------------------------------------------------- fidelity (jNeuroML)

@@ -54,6 +54,7 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
+from .stochastic_sources import refuse_time_varying_sources
 from .summed_variables import expose_summed_terms, summed_onto
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .synaptic_subexpressions import inline_synaptic_subexpressions
@@ -544,6 +545,7 @@ def _marker(number: int) -> str:
 
 def _check_portable_network(description: dict, parts) -> None:
     """Refuse, by name, the parts of a network the portable form does not export yet."""
+    refuse_time_varying_sources(description)  # NEURON draws them mid-step
     for plan in parts.plastic:
         if plan.summed:
             raise UnsupportedFeatureError(

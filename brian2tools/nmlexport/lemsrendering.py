@@ -13,7 +13,12 @@ write the equivalent LEMS text:
 * the evaluation order of Brian's code is kept by parenthesising, so that
   jNeuroML computes the same floating point numbers;
 * identifiers are replaced by what the caller maps them to (a LEMS variable
-  name, or a parenthesised expression for inlined subexpressions and time).
+  name, or a parenthesised expression for inlined subexpressions and time);
+* comparisons and logical operators used as numbers (``2*int(rand() < 0.5)``)
+  are written with Heaviside steps (:mod:`.truth_values`);
+* ``rand()`` and ``randn()`` are written as the engine's draws where the
+  caller allows them (``random=True``: thresholds, resets and run_regularly
+  statements, which Brian evaluates once per neuron and step or call).
 
 The functions are pure: Brian code and a mapping in, LEMS text out.
 """
@@ -27,6 +32,14 @@ from collections.abc import Callable, Collection, Mapping
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
+from .truth_values import (
+    RANDOM_FUNCTIONS,
+    comparison_units_active,
+    draw_count,
+    random_draw,
+    truth_of_comparison,
+    unit_of_comparison,
+)
 from .units import format_number
 
 __all__ = [
@@ -102,19 +115,19 @@ _DERIVED_FUNCTIONS: dict[str, tuple[int, Callable[..., str]]] = {
     "_step": (1, lambda x: _call("H", x)),
 }
 
-_RANDOM_FUNCTIONS = ("rand", "randn", "poisson")
-
 
 class _Renderer:
     """Walks the syntax tree of one piece of Brian code."""
 
     def __init__(self, code: str, identifiers: Mapping[str, str],
-                 boolean_identifiers: Collection[str], owner: str, context: str):
+                 boolean_identifiers: Collection[str], owner: str, context: str,
+                 random: bool = False):
         self.code = code
         self.identifiers = identifiers
         self.boolean_identifiers = boolean_identifiers
         self.owner = owner
         self.context = context
+        self.random = random
 
     # -- errors ---------------------------------------------------------------
     def refuse(self, what: str, hint: str | None = None) -> UnsupportedFeatureError:
@@ -126,7 +139,9 @@ class _Renderer:
     def value(self, node) -> tuple[str, int]:
         """Render an arithmetic node; returns (text, precedence)."""
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            if isinstance(node.value, bool):
+                return str(int(node.value)), _ATOM  # Brian's int(True) and int(False)
+            if not isinstance(node.value, (int, float)):
                 raise self.refuse(f"the constant {node.value!r} as a number")
             if not math.isfinite(node.value):
                 raise self.refuse(f"the value {node.value!r}", "LEMS has no infinite values.")
@@ -139,15 +154,13 @@ class _Renderer:
                 return f"-{self.wrap(operand, precedence, _UNARY)}", _UNARY
             if isinstance(node.op, ast.UAdd):
                 return self.value(node.operand)
-            raise self.refuse("a logical 'not' as a number")
+            return self.truth(node), _ATOM
         if isinstance(node, ast.BinOp):
             return self.binary(node)
         if isinstance(node, ast.Call):
             return self.call(node), _ATOM
         if isinstance(node, (ast.Compare, ast.BoolOp)):
-            raise self.refuse("a comparison or logical operator as a number",
-                              "LEMS allows them only in conditions (thresholds, "
-                              "boolean refractoriness).")
+            return self.truth(node), _ATOM
         raise self.refuse(f"the syntax '{ast.unparse(node)}'")
 
     @staticmethod
@@ -182,7 +195,8 @@ class _Renderer:
         if op_type is ast.Mod:
             # Python's (and Brian's) modulo: x - y*floor(x/y)
             quotient = _floor(f"({atomic_left} / {atomic_right})")
-            return f"({atomic_left} - {atomic_right} * {quotient})", _ATOM
+            return self.single_draws(f"({atomic_left} - {atomic_right} * {quotient})",
+                                     [atomic_left, atomic_right], "'%'"), _ATOM
         raise self.refuse(f"the operation '{ast.unparse(node)}'")
 
     def name(self, identifier: str) -> str:
@@ -191,7 +205,7 @@ class _Renderer:
         if identifier in _CONSTANTS:
             return format_number(_CONSTANTS[identifier])
         if identifier in ("True", "False"):
-            raise self.refuse(f"the boolean constant {identifier} as a number")
+            return "1" if identifier == "True" else "0"
         if identifier == "xi" or identifier.startswith("xi_"):
             raise self.refuse(
                 f"the noise term {identifier} (a stochastic equation)",
@@ -206,12 +220,18 @@ class _Renderer:
         if not isinstance(node.func, ast.Name) or node.keywords:
             raise self.refuse(f"the call '{ast.unparse(node)}'")
         function = node.func.id
-        if function in _RANDOM_FUNCTIONS:
-            raise self.refuse(
-                f"the random function {function}()",
-                "jNeuroML's random numbers cannot reproduce Brian's: only initial values "
-                "may be random in a NeuroML export.",
-            )
+        if function in RANDOM_FUNCTIONS:
+            draw = random_draw(function, len(node.args)) if self.random else None
+            if draw is None:
+                raise self.refuse(
+                    f"the random function {function}()",
+                    "Random numbers are exported in thresholds, resets and run_regularly "
+                    "statements (rand() and randn(), one draw per cell and evaluation); "
+                    "here jNeuroML would draw them again wherever the value is used.",
+                )
+            return draw
+        if function in ("int", "float") and len(node.args) == 1 and _is_truth(node.args[0]):
+            return self.truth(node.args[0])  # already 0 or 1
         arguments = []
         for argument in node.args:
             text, precedence = self.value(argument)
@@ -224,7 +244,53 @@ class _Renderer:
             raise self.refuse(f"the function {function}()", "LEMS has no equivalent function.")
         if len(arguments) != expected:
             raise self.refuse(f"{function}() with {len(arguments)} argument(s) (it takes {expected})")
-        return build(*arguments)
+        return self.single_draws(build(*arguments), arguments, f"{function}()")
+
+    def single_draws(self, text: str, operands: list[str], what: str) -> str:
+        """``text``, unless it repeats an operand with a random draw (two draws for one)."""
+        if draw_count(text) > sum(draw_count(operand) for operand in operands):
+            raise self.refuse(f"a random number in {what}",
+                              f"LEMS writes {what} with its argument twice, which would "
+                              "draw two numbers where Brian draws one.")
+        return text
+
+    # -- truth values as numbers ------------------------------------------------
+    def truth(self, node) -> str:
+        """A comparison or logical expression as the number 0 or 1 (see `.truth_values`)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return f"(1 - {self.truth(node.operand)})"
+        if isinstance(node, ast.BoolOp):
+            parts = [self.truth(value) for value in node.values]
+            if isinstance(node.op, ast.And):
+                return "(" + " * ".join(parts) + ")"
+            # a or b == not (not a and not b)
+            return "(1 - " + " * ".join(f"(1 - {part})" for part in parts) + ")"
+        if isinstance(node, ast.Compare):
+            terms, left = [], node.left
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                if type(op) not in _COMPARISONS:
+                    raise self.refuse(f"the comparison '{ast.unparse(node)}'")
+                left_text, left_precedence = self.value(left)
+                right_text, right_precedence = self.value(right)
+                difference = (f"{self.wrap(left_text, left_precedence, _ADDITIVE)} - "
+                              f"{self.wrap(right_text, right_precedence, _MULTIPLICATIVE)}")
+                term = truth_of_comparison(type(op).__name__, difference)
+                if term is None:
+                    raise self.refuse(f"the equality test of a random number "
+                                      f"'{ast.unparse(node)}'")
+                if not comparison_units_active():
+                    raise self.refuse(
+                        "a comparison or logical operator as a number",
+                        "jLEMS's H takes dimensionless arguments: they are exported in the "
+                        "code of neuron groups and Poisson rates, whose units are known.")
+                unit = unit_of_comparison(ast.unparse(left))
+                if unit is not None:  # jLEMS's H takes dimensionless arguments only
+                    term = truth_of_comparison(type(op).__name__, f"({difference}) / {unit}")
+                terms.append(term)
+                left = right
+            return terms[0] if len(terms) == 1 else "(" + " * ".join(terms) + ")"
+        text, precedence = self.value(node)  # a boolean variable: already 0 or 1
+        return self.wrap(text, precedence, _ATOM)
 
     # -- conditions -----------------------------------------------------------
     def condition(self, node, negate: bool = False) -> str:
@@ -253,6 +319,11 @@ class _Renderer:
         if isinstance(node, ast.Name) and node.id in self.boolean_identifiers:
             return f"{self.name(node.id)} {'.lt.' if negate else '.gt.'} 0.5"
         raise self.refuse(f"'{ast.unparse(node)}' as a condition", "LEMS conditions are comparisons joined by and/or/not.")
+
+
+def _is_truth(node) -> bool:
+    return isinstance(node, (ast.Compare, ast.BoolOp)) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
 
 
 def strip_parentheses(text: str) -> str:
@@ -295,7 +366,7 @@ def _parse_expression(code: str, owner: str, context: str):
 
 def render_expression(code: str, identifiers: Mapping[str, str], owner: str = "model",
                       context: str = "the expression",
-                      boolean_identifiers: Collection[str] = ()) -> str:
+                      boolean_identifiers: Collection[str] = (), random: bool = False) -> str:
     """
     Render a Brian arithmetic expression as a LEMS expression.
 
@@ -311,7 +382,11 @@ def render_expression(code: str, identifiers: Mapping[str, str], owner: str = "m
     context : str, optional
         Where the code comes from, for error messages (``'the equation of v'``).
     boolean_identifiers : collection of str, optional
-        Identifiers that hold booleans (allowed in conditions only).
+        Identifiers that hold booleans (0 or 1 as numbers).
+    random : bool, optional
+        Write ``rand()`` and ``randn()`` as draws of the engine (for code
+        that the engine evaluates once per cell where Brian does); refused
+        otherwise.
 
     Returns
     -------
@@ -329,13 +404,14 @@ def render_expression(code: str, identifiers: Mapping[str, str], owner: str = "m
     >>> render_expression('v**2/(10*mV) - log(x)', {'v': 'v', 'mV': 'mV', 'x': 'x'})
     'v^2 / (10 * mV) - log(x)'
     """
-    renderer = _Renderer(code, identifiers, boolean_identifiers, owner, context)
+    renderer = _Renderer(code, identifiers, boolean_identifiers, owner, context, random)
     return renderer.value(_parse_expression(code, owner, context))[0]
 
 
 def render_condition(code: str, identifiers: Mapping[str, str], owner: str = "model",
                      context: str = "the condition",
-                     boolean_identifiers: Collection[str] = (), negate: bool = False) -> str:
+                     boolean_identifiers: Collection[str] = (), negate: bool = False,
+                     random: bool = False) -> str:
     """
     Render a Brian boolean expression as a LEMS condition.
 
@@ -353,6 +429,9 @@ def render_condition(code: str, identifiers: Mapping[str, str], owner: str = "mo
         Identifiers holding booleans; written as ``x .gt. 0.5``.
     negate : bool, optional
         Render the negation of the condition instead (LEMS has no ``not``).
+    random : bool, optional
+        Write ``rand()`` and ``randn()`` as draws of the engine, as for
+        `render_expression`.
 
     Returns
     -------
@@ -371,7 +450,7 @@ def render_condition(code: str, identifiers: Mapping[str, str], owner: str = "mo
     >>> render_condition('v > 10*mV', {'v': 'v', 'mV': 'mV'}, negate=True)
     'v .leq. 10 * mV'
     """
-    renderer = _Renderer(code, identifiers, boolean_identifiers, owner, context)
+    renderer = _Renderer(code, identifiers, boolean_identifiers, owner, context, random)
     return renderer.condition(_parse_expression(code, owner, context), negate)
 
 

@@ -5,10 +5,13 @@ The spike sources of a network: spike generators, Poisson groups and Poisson inp
   sources with the spike times Brian uses (periods unrolled over the
   simulated time, see `~.network_parts.spike_generator_times`);
 * a PoissonGroup a population of ``spikeGeneratorPoisson`` sources with
-  each cell's rate;
+  each cell's rate, or, if its rates depend on time, sources that draw
+  Brian's ``rand() < rates*dt`` in each step (:mod:`.stochastic_sources`);
 * a PoissonInput one Poisson source per target cell at ``N * rate``
   sending its events to a port of the target cell that applies the weight
-  (with the gates of :mod:`.network_pathways`).
+  (with the gates of :mod:`.network_pathways`), or, when ``N*rate*dt`` is
+  too large for one event per step, a source firing in every step whose
+  events add ``weight`` times Brian's binomial draw (normal approximation).
 
 Each population has a component type of its own extending NeuroML's
 ``basePopulation``, and the prototype component it names.
@@ -44,6 +47,7 @@ from .network_pathways import (
     _refractory_gate,
     _reset_gate,
 )
+from .stochastic_sources import binomial_input_draw, every_step_source, time_varying_poisson_source
 from .synapse_components import own_name
 from .units import constant_value, format_quantity, lems_dimension
 
@@ -63,10 +67,7 @@ def _rates(group: Mapping, refuse: _Refuse) -> np.ndarray:
     if isinstance(rates, str):
         namespace = {key: (float(value) if np.ndim(value) == 0 else np.asarray(value, float))
                      for key, value in (group.get("namespace") or {}).items()}
-        used = identifiers_in(rates)
-        if "t" in used:
-            raise refuse(f"the time-dependent rates '{rates}'",
-                         "NeuroML Poisson sources have constant rates.")
+        used = identifiers_in(rates)  # rates in time: stochastic_sources
         context = {**{key: float(value) for key, value in DEFAULT_UNITS.items()
                       if key in used}, **namespace,
                    "i": np.arange(size, dtype=float), "N": size}
@@ -121,6 +122,12 @@ def _poisson_children(rates: np.ndarray) -> list[ET.Element]:
 
 def _poisson_group_parts(group: Mapping, dt: float, parts: NetworkParts, taken: set):
     refuse = _Refuse(group["name"])
+    if isinstance(group["rates"], str) and "t" in identifiers_in(group["rates"]):
+        type_name = _unique(f"{group['name']}_source", taken)
+        source, children, prototype = time_varying_poisson_source(group, dt, type_name, refuse)
+        parts.source_types.append(source)
+        _source_population(group["name"], type_name, children, parts, taken, prototype)
+        return
     rates = _rates(group, refuse)
     if np.any(rates < 0):
         raise refuse("negative rates")
@@ -141,10 +148,9 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
     if group is None or group.get("kind") != "neurongroup":
         raise refuse(f"the target '{target['group']}'", "Only neuron groups can be targeted.")
     rate = float(poisson_input["rate"]) * int(poisson_input["N"])
-    if rate * dt > 0.5:
-        raise refuse(f"a total rate of {rate:g} Hz (N * rate) with dt = {dt:g} s",
-                     "jNeuroML's Poisson sources fire at most once per time step, so "
-                     "N * rate * dt must stay small; split the input or reduce dt.")
+    # above one event in two steps, Brian's binomial draw of each step instead of a source
+    draw = (binomial_input_draw(int(poisson_input["N"]), float(poisson_input["rate"]) * dt,
+                                refuse) if rate * dt > 0.5 else None)
     variable = poisson_input["target_var"]
     variables = _equations_by_name(group)
     if variable not in variables or variables[variable]["type"] == "subexpression":
@@ -161,6 +167,8 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
         else:
             raise refuse(f"'{identifier}' in the weight '{weight}'")
     value = render_expression(weight, mapping, name, "the weight")
+    if draw is not None:
+        value = f"({value}) * {draw}"
     gate = _combined_gate(_refractory_gate(group, variable, dt, refuse, "the input"),
                           _reset_gate(group, variable, "+=", refuse, "the input"))
     if gate is not None:
@@ -176,13 +184,22 @@ def _poisson_input_parts(poisson_input: Mapping, groups: Mapping[str, dict], dt:
         parts.written.setdefault(group["name"], set()).add(variable)
     start, stop = int(target.get("start") or 0), int(target["stop"])
     sources_name = _unique(f"{name}_sources", taken)
-    _source_population(sources_name, "spikeGeneratorPoisson",
-                       _poisson_children(np.full(stop - start, rate)), parts, taken,
-                       _POISSON_PROTOTYPE)
     cells = np.arange(stop - start)
+    if draw is None:
+        _source_population(sources_name, "spikeGeneratorPoisson",
+                           _poisson_children(np.full(stop - start, rate)), parts, taken,
+                           _POISSON_PROTOTYPE)
+        sources = cells
+    else:
+        # one source for all targets: each target cell draws its own number per event
+        clock_type = _unique(f"{name}_every_step", taken)
+        parts.source_types.append(every_step_source(clock_type))
+        _source_population(sources_name, clock_type,
+                           [ET.Element("Component", {"type": clock_type})], parts, taken)
+        sources = np.zeros(len(cells), dtype=int)
     parts.projections.append(Projection(
         _connection_name(f"{name}_connection", taken, compact), port.port,
-        _paths(sources_name, 0, cells),
+        _paths(sources_name, 0, sources),
         _paths(group["name"], start, cells), lems_delays(np.zeros(len(cells)), dt, False),
         origin=name, compact=compact,
     ))

@@ -68,6 +68,7 @@ from .time_functions import (
     operation_code,
     operation_targets,
 )
+from .truth_values import comparison_units
 from .units import LEMSDimension, format_number, format_quantity, lems_dimension
 
 __all__ = ["CellTypes", "build_cell_types", "SUPPORTED_FLAGS"]
@@ -439,7 +440,7 @@ class _CellBuilder:
         # threshold and reset
         if self.threshold:
             step = self.inlined(f"({_TIME} - {_DT})")
-            test = render_condition(self.threshold, step, self.owner, "the threshold", booleans)
+            test = render_condition(self.threshold, step, self.owner, "the threshold", booleans, random=True)
             if has_refractoriness:
                 test = f"({test}) .and. ({_NOT_REFRACTORY} .gt. 0.5)"
             on_spike = lems.OnCondition(gate_condition(self, test))
@@ -545,7 +546,7 @@ class _CellBuilder:
     def _reset_actions(self, handler, statements, temporaries: dict):
         mapping = self.inlined(f"({_TIME} - {_DT})")
         for target, op, expr in statements:
-            value = render_expression(expr, mapping, self.owner, "the reset", self.booleans)
+            value = render_expression(expr, mapping, self.owner, "the reset", self.booleans, random=True)
             lems_target = temporaries.get(target, target)
             if op != "=":
                 value = f"{lems_target} {op[0]} ({value})"
@@ -609,6 +610,8 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     >>> types.cell_type.name, sorted(types.per_cell)
     ('neurons_cell', ['v_init'])
     """
-    return _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes,
-                        brian_steps, summed).build()
+    builder = _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes,
+                           brian_steps, summed)
+    with comparison_units(builder):  # comparisons as numbers: H of dimensionless differences
+        return builder.build()
 

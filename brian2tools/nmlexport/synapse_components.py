@@ -208,11 +208,13 @@ def linear_components(group: Mapping, blocked: Collection[str] = ()) -> dict[str
             continue
         try:
             expression = str_to_sympy(equation["expr"])
-        except Exception:  # noqa: BLE001 -- anything sympy cannot read stays in the neuron
+            state = {symbol for symbol in expression.free_symbols if symbol.name in differential}
+            linear = not any(sympy.diff(expression, symbol).free_symbols & state
+                             for symbol in state)
+        except Exception:  # noqa: BLE001 -- anything sympy cannot read or derive (comparisons)
+            continue  # stays in the neuron
+        if not linear:
             continue
-        state = {symbol for symbol in expression.free_symbols if symbol.name in differential}
-        if any(sympy.diff(expression, symbol).free_symbols & state for symbol in state):
-            continue  # not linear
         dependencies[name] = used & differential
     # a variable whose equation uses a variable that cannot move cannot move either
     changed = True

@@ -450,8 +450,9 @@ def _check_targets(builder, operation) -> list:
 def _statements(builder, operation, handler, time_text: str, mask: str | None = None) -> None:
     mapping = builder.inlined(time_text)
     for target, op, expr in _check_targets(builder, operation):
+        # one draw of rand() per cell and call of the operation, as in Brian
         value = render_expression(expr, mapping, builder.owner, operation["context"],
-                                  builder.booleans)
+                                  builder.booleans, random=True)
         if op != "=":
             value = f"{target} {op[0]} ({value})"
         if mask is not None:
