@@ -37,6 +37,8 @@ from brian2tools.baseexport.monitors import (
     fill_state_monitor,
 )
 
+from .custom_events import captured_name
+from .event_monitors import THRESHOLD_SLOTS, event_values, fill_event_values, monitor_windows
 from .recordings import load_recordings
 
 __all__ = ["ENGINES", "PORTABLE_ENGINES", "simulate_model", "brian_recordings",
@@ -152,17 +154,21 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
     n_steps = int(round(sum(float(run["duration"]) for run in runs) / dt))
     times = t_start + np.arange(n_steps) * dt
     converted = {}
-    for monitor in first.get("statemonitors") or ():
+    # a monitor created between runs keeps Brian's window: from its run on (`begin`)
+    for monitor, begin in monitor_windows(runs, "statemonitors"):
         data = _recordings_of(recordings, monitor["name"])
-        values = {name: np.asarray(data[name], dtype=float)[:, :n_steps]
+        # the thresholds slot's values of Brian's step k are in jNeuroML's row k + 1
+        shift = 1 if monitor.get("when", "start") in THRESHOLD_SLOTS else 0
+        values = {name: np.asarray(data[captured_name(name) if shift else name],
+                                   dtype=float)[:, begin + shift:n_steps + shift]
                   for name in monitor["variables"]}
-        if any(array.shape[1] < n_steps for array in values.values()):
+        if any(array.shape[1] < n_steps - begin for array in values.values()):
             raise ValueError(f"The simulation recorded fewer samples for '{monitor['name']}' "
                              f"than the {n_steps} time steps of the run.")
-        converted[monitor["name"]] = {"kind": "state", "t": times, "values": values}
+        converted[monitor["name"]] = {"kind": "state", "t": times[begin:], "values": values}
     lag = dt if engine == "jneuroml" else 0.0
     recordings = _split_shared(recordings, shared or {})
-    for monitor in first.get("spikemonitors") or ():
+    for monitor, begin in monitor_windows(runs, "spikemonitors"):
         data = _recordings_of(recordings, monitor["name"])
         if engine != "jneuroml":
             spike_times = np.asarray(data["t"], dtype=float)
@@ -172,18 +178,19 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
             continue
         steps = _brian_steps(data["t"], dt, t_start)
         # jNeuroML simulates one step more than Brian: its spikes there are not Brian's
-        keep = (steps >= 0) & (steps < n_steps)
-        converted[monitor["name"]] = {"kind": "events",
-                                      "t": t_start + steps[keep] * dt,
-                                      "i": np.asarray(data["i"], dtype=int)[keep]}
-    for monitor in first.get("ratemonitors") or ():
+        keep = (steps >= begin) & (steps < n_steps)
+        indices = np.asarray(data["i"], dtype=int)[keep]
+        converted[monitor["name"]] = {
+            "kind": "events", "t": t_start + steps[keep] * dt, "i": indices,
+            "values": event_values(recordings, monitor, steps[keep], indices)}
+    for monitor, begin in monitor_windows(runs, "ratemonitors"):
         data = _recordings_of(recordings, monitor["name"])
         steps = _brian_steps(data["t"], dt, t_start, lag)
         steps = steps[(steps >= 0) & (steps < n_steps)]
         size = int(monitor["source"]["stop"]) - int(monitor["source"].get("start") or 0)
         counts = np.bincount(steps, minlength=n_steps)[:n_steps]
-        converted[monitor["name"]] = {"kind": "rate", "t": times,
-                                      "rate": counts / (size * dt)}
+        converted[monitor["name"]] = {"kind": "rate", "t": times[begin:],
+                                      "rate": counts[begin:] / (size * dt)}
     return converted
 
 
@@ -248,6 +255,7 @@ def fill_monitors(device, monitors: dict, converted: dict[str, dict]) -> list[st
             fill_state_monitor(device, monitor, data["t"], data["values"])
         elif data["kind"] == "events":
             fill_event_monitor(device, monitor, data["t"], data["i"])
+            fill_event_values(device, monitor, data["t"], data["i"], data.get("values") or {})
         else:
             fill_rate_monitor(device, monitor, data["t"], data["rate"])
         filled.append(name)

@@ -1,0 +1,193 @@
+"""
+Custom events, values recorded at event times, the thresholds slot and
+monitors created between runs, exported to NeuroML/LEMS and simulated in jNeuroML.
+
+Each model is simulated by Brian (runtime device, numpy) and by jNeuroML
+through ``set_device('neuroml2', ..., simulate='jneuroml')``; the script's
+monitors must hold the same recordings: every sample, every event time and
+index, every value recorded at an event. What the portable (NEURON) form
+does not verify is refused there by name.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from brian2 import (
+    EventMonitor,
+    NeuronGroup,
+    SpikeMonitor,
+    StateMonitor,
+    defaultclock,
+    ms,
+    prefs,
+    run,
+    set_device,
+    start_scope,
+)
+from brian2.devices.device import reinit_and_delete
+from nml_helpers import missing_jneuroml
+
+import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
+from brian2tools.baseexport import UnsupportedFeatureError
+from brian2tools.nmlexport import NMLExporter
+
+needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
+                                    reason=str(missing_jneuroml()))
+
+#: jNeuroML writes about 7 significant digits
+_DIGITS = 1e-6
+
+
+def _recordings(monitors):
+    data = {}
+    for name, monitor in monitors.items():
+        if isinstance(monitor, StateMonitor):
+            data[name] = {"t": np.array(monitor.t[:])}
+            for variable in monitor.record_variables:
+                data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
+        else:
+            data[name] = {"t": np.array(monitor.t[:]), "i": np.array(monitor.i[:])}
+            for variable in monitor.record_variables:
+                if variable not in ("t", "i"):
+                    data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
+            data[name]["count"] = np.array(monitor.count[:])
+    return data
+
+
+def _brian_and_jneuroml(build, folder):
+    """The recordings of ``build()`` (which returns its monitors) in Brian and in jNeuroML."""
+    prefs.codegen.target = "numpy"
+    reinit_and_delete()
+    set_device("runtime")
+    start_scope()
+    brian = _recordings(build())
+    reinit_and_delete()
+    set_device("neuroml2", filename=str(folder / "model.xml"), simulate="jneuroml")
+    try:
+        start_scope()
+        exported = _recordings(build())
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    return brian, exported
+
+
+def _same_recordings(brian, exported, scales):
+    """Every sample, event and value of every monitor, within jNeuroML's digits."""
+    assert brian.keys() == exported.keys()
+    for name, data in brian.items():
+        assert exported[name].keys() == data.keys(), name
+        np.testing.assert_allclose(exported[name]["t"], data["t"], rtol=0, atol=1e-9,
+                                   err_msg=f"{name}.t")
+        for variable, values in data.items():
+            if variable == "t":
+                continue
+            if variable in ("i", "count"):
+                np.testing.assert_array_equal(exported[name][variable], values,
+                                              err_msg=f"{name}.{variable}")
+                continue
+            assert exported[name][variable].shape == values.shape, f"{name}.{variable}"
+            np.testing.assert_allclose(exported[name][variable], values, rtol=0,
+                                       atol=_DIGITS * scales[variable],
+                                       err_msg=f"{name}.{variable}")
+
+
+def _export_text(build, **options) -> str:
+    """The LEMS text of ``build()``'s runs (exporter device, no simulation)."""
+    prefs.codegen.target = "numpy"
+    reinit_and_delete()
+    set_device("exporter")
+    try:
+        start_scope()
+        build()
+        from brian2 import device
+
+        exporter = NMLExporter()
+        exporter.create_lems_model(device.runs, **options)
+        return exporter.to_xml()
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+
+
+# ---------------------------------------------------------------------- #
+# Custom events
+# ---------------------------------------------------------------------- #
+def _custom_event():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(5, """dv/dt = (1.2 - v)/(10*ms) : 1
+                              dca/dt = -ca/(50*ms) : 1""",
+                        threshold="v > 1", reset="v = 0",
+                        events={"high": "v > 0.8 and ca < 1"}, method="euler", name="cells")
+    group.run_on_event("high", "ca += 0.1")
+    group.v = "0.2 * i"
+    high = EventMonitor(group, "high", name="high")
+    high_values = EventMonitor(group, "high", variables=["v", "ca"], name="high_values")
+    spikes = SpikeMonitor(group, name="spikes")
+    state = StateMonitor(group, ["v", "ca"], record=True, name="state")
+    run(60 * ms)
+    return {"high": high, "high_values": high_values, "spikes": spikes, "state": state}
+
+
+@needs_jneuroml
+def test_custom_event_every_sample_and_event(tmp_path):
+    brian, exported = _brian_and_jneuroml(_custom_event, tmp_path)
+    assert len(brian["high"]["t"]) > 20 and len(brian["spikes"]["t"]) > 0
+    _same_recordings(brian, exported, {"v": 1, "ca": 1})
+
+
+def test_custom_event_written_as_port_and_handlers():
+    root = ET.fromstring(_export_text(_custom_event))
+    cell = next(t for t in root.iter("ComponentType") if t.get("name") == "cells_cell")
+    assert {p.get("name"): p.get("direction") for p in cell.iter("EventPort")} == \
+        {"spike": "out", "high": "out"}
+    # the EventMonitor selects the cells' port 'high'; the SpikeMonitor their spikes
+    files = {f.get("id"): f for f in root.iter("EventOutputFile")}
+    assert [s.get("eventPort") for s in files["high"]] == ["high"] * 5
+    assert [s.get("eventPort") for s in files["spikes"]] == ["spike"] * 5
+    # handlers in Brian's order: the copy of the reset's target before the spike's test
+    # and reset, then the event's condition (reading the copy), then its code
+    handlers = [h for h in cell.iter("OnCondition")]
+    actions = [(a.get("variable") or a.get("port"), a.get("value"))
+               for h in handlers for a in h]
+    assert actions.index(("v__thresholds", "v")) < actions.index(("spike", None)) \
+        < actions.index(("high__fired", "1")) < actions.index(("ca", "ca + (0.1)")) \
+        < actions.index(("high", None))
+    fired = next(h for h in handlers if h[0].get("value") == "1"
+                 and h[0].get("variable") == "high__fired")
+    assert fired.get("test") == "(v__thresholds .gt. 0.8) .and. (ca__thresholds .lt. 1)"
+
+
+def _refractory_event():
+    defaultclock.dt = 0.1 * ms
+    # the event is not blocked by refractoriness; 'spike' and 'a_low' read not_refractory
+    group = NeuronGroup(3, """dv/dt = (20*mV - v)/(5*ms) : volt (unless refractory)
+                              dn/dt = -n/(20*ms) : 1""",
+                        threshold="v > 10*mV", reset="v = 0*mV", refractory=2 * ms,
+                        events={"above": "v > 5*mV", "a_low": "not not_refractory and n < 50"},
+                        method="euler", name="cells")
+    group.run_on_event("above", "n += 0.1")
+    group.run_on_event("a_low", "v += 0.1*mV")
+    group.v = "3*mV * i"
+    above = EventMonitor(group, "above", variables="n", name="above")
+    low = EventMonitor(group, "a_low", name="low")
+    spikes = SpikeMonitor(group, variables=["v", "n"], name="spikes")
+    state = StateMonitor(group, ["v", "n"], record=True, name="state")
+    run(30 * ms)
+    return {"above": above, "low": low, "spikes": spikes, "state": state}
+
+
+@needs_jneuroml
+def test_custom_events_with_refractoriness(tmp_path):
+    brian, exported = _brian_and_jneuroml(_refractory_event, tmp_path)
+    assert len(brian["low"]["t"]) > 0 and len(brian["above"]["t"]) > len(brian["spikes"]["t"])
+    _same_recordings(brian, exported, {"v": 0.01, "n": 10})
+
+
+def test_custom_event_refused_in_portable_form():
+    with pytest.raises(UnsupportedFeatureError,
+                       match="custom event 'high' in the portable"):
+        _export_text(_custom_event, portable=True)
