@@ -18,6 +18,7 @@ import pytest
 from brian2 import (
     EventMonitor,
     NeuronGroup,
+    PopulationRateMonitor,
     SpikeMonitor,
     StateMonitor,
     defaultclock,
@@ -48,6 +49,8 @@ def _recordings(monitors):
             data[name] = {"t": np.array(monitor.t[:])}
             for variable in monitor.record_variables:
                 data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
+        elif isinstance(monitor, PopulationRateMonitor):
+            data[name] = {"t": np.array(monitor.t[:]), "rate": np.array(monitor.rate_[:])}
         else:
             data[name] = {"t": np.array(monitor.t[:]), "i": np.array(monitor.i[:])}
             for variable in monitor.record_variables:
@@ -191,3 +194,104 @@ def test_custom_event_refused_in_portable_form():
     with pytest.raises(UnsupportedFeatureError,
                        match="custom event 'high' in the portable"):
         _export_text(_custom_event, portable=True)
+
+
+# ---------------------------------------------------------------------- #
+# Values at spike times and in the thresholds slot
+# ---------------------------------------------------------------------- #
+def _spike_variables():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(5, """dv/dt = (1.5 - v)/(10*ms) : 1
+                              dadapt/dt = -adapt/(30*ms) : 1
+                              drive = 2*v + adapt : 1""",
+                        threshold="v > 1 + adapt", reset="v = 0; adapt += 0.1",
+                        method="euler", name="cells")
+    group.v = "0.2 * i"
+    spikes = SpikeMonitor(group, variables=["adapt", "v", "drive"], name="spikes")
+    states = StateMonitor(group, ["v", "adapt", "drive"], record=[0, 3], when="thresholds",
+                          name="states")
+    starts = StateMonitor(group, "v", record=[0, 3], name="starts")
+    run(80 * ms)
+    return {"spikes": spikes, "states": states, "starts": starts}
+
+
+@needs_jneuroml
+def test_spike_variables_and_thresholds_slot_every_value(tmp_path):
+    brian, exported = _brian_and_jneuroml(_spike_variables, tmp_path)
+    assert len(brian["spikes"]["t"]) > 10
+    # Brian records before the reset: the values at the spikes are above threshold
+    assert np.all(brian["spikes"]["v"] > 1 + brian["spikes"]["adapt"])
+    assert np.any(brian["states"]["v"] > 1)
+    _same_recordings(brian, exported, {"v": 1, "adapt": 1, "drive": 3})
+
+
+def test_spike_variables_written_as_values_file():
+    root = ET.fromstring(_export_text(_spike_variables))
+    values = next(f for f in root.iter("OutputFile") if f.get("id") == "spikes__values")
+    assert [c.get("quantity") for c in values.iter("OutputColumn")][:2] == \
+        ["cells[0]/adapt__thresholds", "cells[1]/adapt__thresholds"]
+    assert len(list(values.iter("OutputColumn"))) == 15
+    states = next(f for f in root.iter("OutputFile") if f.get("id") == "states")
+    assert [c.get("quantity") for c in states.iter("OutputColumn")][:2] == \
+        ["cells[0]/v__thresholds", "cells[3]/v__thresholds"]
+
+
+def test_thresholds_slot_refusals():
+    def other_slot():
+        group = NeuronGroup(1, "dv/dt = -v/(5*ms) : 1", name="cells")
+        states = StateMonitor(group, "v", record=0, when="resets", name="states")
+        run(1 * ms)
+        return states
+
+    with pytest.raises(UnsupportedFeatureError, match="'states'.*'resets' slot"):
+        _export_text(other_slot)
+    with pytest.raises(UnsupportedFeatureError, match="'states'.*'thresholds' slot in the "
+                       "portable"):
+        _export_text(_spike_variables, portable=True)
+
+
+# ---------------------------------------------------------------------- #
+# Monitors created between runs
+# ---------------------------------------------------------------------- #
+def _monitors_added():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(4, """dv/dt = (I - v)/(10*ms) : 1
+                              I : 1""",
+                        threshold="v > 1", reset="v = 0", events={"half": "v > 0.5"},
+                        method="euler", name="cells")
+    group.v = "0.25 * i"
+    group.I = 1.2
+    first = SpikeMonitor(group, name="first")
+    run(20 * ms)
+    later = SpikeMonitor(group, variables="v", name="later")
+    state = StateMonitor(group, "v", record=[1, 2], name="state")
+    run(15 * ms)
+    group.I = 1.6
+    half = EventMonitor(group, "half", name="half")
+    rate = PopulationRateMonitor(group, name="rate")
+    run(10 * ms)
+    return {"first": first, "later": later, "state": state, "half": half, "rate": rate}
+
+
+@needs_jneuroml
+def test_monitors_added_between_runs_keep_brians_window(tmp_path):
+    brian, exported = _brian_and_jneuroml(_monitors_added, tmp_path)
+    assert brian["later"]["t"].min() >= 0.020 and brian["half"]["t"].min() >= 0.035
+    assert brian["state"]["t"][0] == pytest.approx(0.020)
+    _same_recordings(brian, exported, {"v": 1, "rate": 1e4})
+    text = (tmp_path / "model.xml").read_text()
+    assert "later was created between runs, at t = 20. ms" in text
+
+
+def test_monitor_added_refused_in_portable_form():
+    def spikes_later():
+        group = NeuronGroup(2, "dv/dt = (12*mV - v)/(10*ms) : volt", threshold="v > 10*mV",
+                            reset="v = 0*mV", method="euler", name="cells")
+        run(1 * ms)
+        later = SpikeMonitor(group, name="later")
+        run(1 * ms)
+        return later
+
+    with pytest.raises(UnsupportedFeatureError, match="'later'.*created between runs in the "
+                       "portable"):
+        _export_text(spikes_later, portable=True)
