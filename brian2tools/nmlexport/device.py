@@ -172,7 +172,8 @@ class LEMSDevice(BaseExporter):
         written = exporter.export_to_file(filename)
         logger.debug(f"NeuroML2/LEMS model written to {written}")
         self.exporter = exporter
-        if simulate is not None:
+        # a run without monitors (a warm-up before monitors are created) has nothing to fill
+        if simulate is not None and exporter.names["recordings"]:
             recordings = simulate_model(written, simulate, ranks=ranks)
             converted = brian_recordings(recordings, runs, simulate,
                                          exporter.names.get("shared_events"))
