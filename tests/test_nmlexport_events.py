@@ -295,3 +295,15 @@ def test_monitor_added_refused_in_portable_form():
     with pytest.raises(UnsupportedFeatureError, match="'later'.*created between runs in the "
                        "portable"):
         _export_text(spikes_later, portable=True)
+
+    def spike_values():
+        group = NeuronGroup(2, "dv/dt = (12*mV - v)/(10*ms) : volt", threshold="v > 10*mV",
+                            reset="v = 0*mV", method="euler", name="cells")
+        spikes = SpikeMonitor(group, variables="v", name="spikes")
+        run(1 * ms)
+        return spikes
+
+    with pytest.raises(UnsupportedFeatureError, match="'spikes'.*variables at event times in "
+                       "the portable"):
+        _export_text(spike_values, portable=True)
+    assert "spikes__values" in _export_text(spike_values)

@@ -79,7 +79,7 @@ def captured_variables(groups: dict, state_monitors, event_monitors) -> dict[str
     """
     captured = {name: set() for name in groups}
     for monitor in state_monitors:
-        if monitor.get("when", "start") in THRESHOLD_SLOTS:
+        if "event" not in monitor and monitor.get("when", "start") in THRESHOLD_SLOTS:
             captured[monitor["source"]["group"]].update(monitor["variables"])
     for monitor in event_monitors:
         group = monitor["source"]["group"]
@@ -281,7 +281,7 @@ def refuse_in_portable_form(groups: dict, state_monitors, event_monitors) -> Non
             raise UnsupportedFeatureError(
                 monitor["name"], "the recording of variables at event times in the portable "
                 "(NEURON) form", hint)
-        if monitor.get("when", "start") in THRESHOLD_SLOTS:
+        if "event" not in monitor and monitor.get("when", "start") in THRESHOLD_SLOTS:
             raise UnsupportedFeatureError(
                 monitor["name"], f"recording in the '{monitor['when']}' slot in the portable "
                 "(NEURON) form", hint)

@@ -232,7 +232,8 @@ class NMLExporter:
 
         if portable:
             refuse_in_portable_form(groups.values())
-            refuse_events_in_portable_form(groups, state_monitors, spike_monitors)
+            refuse_events_in_portable_form(groups, state_monitors,
+                                           spike_monitors + rate_monitors)
             _check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables
