@@ -237,7 +237,7 @@ def window_note(monitor: dict) -> ET.Comment:
     --------
     >>> from brian2 import ms
     >>> window_note({'name': 'spikes', 'recorded_from': 50*ms}).text.split(':')[0]
-    " spikes was created between runs, at t = 50. ms"
+    ' spikes was created between runs, at t = 50. ms'
     """
     return ET.Comment(
         f" {monitor['name']} was created between runs, at t = {monitor['recorded_from']!s}: "
