@@ -237,6 +237,18 @@ def test_spike_variables_written_as_values_file():
 
 
 def test_thresholds_slot_refusals():
+    def spike_state():
+        group = NeuronGroup(1, "dv/dt = -v/(5*ms) : 1 (unless refractory)", threshold="v > 1",
+                            reset="v = 0", refractory=1 * ms, name="cells")
+        states = StateMonitor(group, "not_refractory", record=0, when="thresholds",
+                              name="states")
+        run(1 * ms)
+        return states
+
+    with pytest.raises(UnsupportedFeatureError,
+                       match="'cells'.*recording of 'not_refractory' in the thresholds slot"):
+        _export_text(spike_state)
+
     def other_slot():
         group = NeuronGroup(1, "dv/dt = -v/(5*ms) : 1", name="cells")
         states = StateMonitor(group, "v", record=0, when="resets", name="states")

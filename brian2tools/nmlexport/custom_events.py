@@ -235,8 +235,10 @@ def add_threshold_slot(builder, dynamics, on_start, captured=()) -> None:
         equation = builder.equations.get(variable)
         if equation is None or variable in builder.carried:
             raise _refuse(builder, f"the recording of '{variable}' in the thresholds slot",
-                          "Only variables of the equations (not summed or spike-state "
-                          "variables) can be recorded there.")
+                          "Only variables of the equations can be recorded there: Brian's "
+                          "spike thresholder changes lastspike and not_refractory in that "
+                          "slot (before or after the monitor, by their names), and summed "
+                          "variables are not kept there; record them in the 'start' slot.")
         name = builder.names.new(captured_name(variable))
         dimension = builder.variable_dimension(variable)
         builder.cell_type.add(lems.Exposure(name, dimension.name))
