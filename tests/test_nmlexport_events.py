@@ -21,6 +21,7 @@ from brian2 import (
     PopulationRateMonitor,
     SpikeMonitor,
     StateMonitor,
+    Synapses,
     defaultclock,
     ms,
     prefs,
@@ -223,6 +224,36 @@ def test_spike_variables_and_thresholds_slot_every_value(tmp_path):
     assert np.all(brian["spikes"]["v"] > 1 + brian["spikes"]["adapt"])
     assert np.any(brian["states"]["v"] > 1)
     _same_recordings(brian, exported, {"v": 1, "adapt": 1, "drive": 3})
+
+
+def _values_with_synapses():
+    defaultclock.dt = 0.1 * ms
+    # Brian's synapses act after the thresholds slot: a value recorded at a spike, or in
+    # the thresholds slot, does not include what arrives in that step
+    source = NeuronGroup(2, "dv/dt = (1.3 - v)/(4*ms) : 1", threshold="v > 1", reset="v = 0",
+                         method="euler", name="source")
+    source.v = "0.4 * i"
+    target = NeuronGroup(3, """dv/dt = (0.9 - v)/(10*ms) : 1
+                               dw/dt = -w/(20*ms) : 1""",
+                         threshold="v > 1", reset="v = 0; w += 0.5",
+                         events={"busy": "w > 0.6"}, method="euler", name="target")
+    target.run_on_event("busy", "v -= 0.01")
+    synapses = Synapses(source, target, on_pre="v += 0.15", name="synapses")
+    synapses.connect()
+    spikes = SpikeMonitor(target, variables=["v", "w"], name="spikes")
+    busy = EventMonitor(target, "busy", variables="v", name="busy")
+    states = StateMonitor(target, ["v", "w"], record=True, when="thresholds", name="states")
+    # (a 'start' recording lacks, at the step a synaptic event arrives, its effect: see
+    # the network guide; the thresholds slot has it)
+    run(40 * ms)
+    return {"spikes": spikes, "busy": busy, "states": states}
+
+
+@needs_jneuroml
+def test_values_at_events_with_synapses(tmp_path):
+    brian, exported = _brian_and_jneuroml(_values_with_synapses, tmp_path)
+    assert len(brian["spikes"]["t"]) > 5 and len(brian["busy"]["t"]) > 5
+    _same_recordings(brian, exported, {"v": 1, "w": 1})
 
 
 def test_spike_variables_written_as_values_file():
