@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 from brian2 import (
     EventMonitor,
+    Hz,
     NeuronGroup,
+    PoissonGroup,
     PopulationRateMonitor,
     SpikeMonitor,
     StateMonitor,
@@ -254,6 +256,40 @@ def test_values_at_events_with_synapses(tmp_path):
     brian, exported = _brian_and_jneuroml(_values_with_synapses, tmp_path)
     assert len(brian["spikes"]["t"]) > 5 and len(brian["busy"]["t"]) > 5
     _same_recordings(brian, exported, {"v": 1, "w": 1})
+
+
+def _sub_group_values():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(6, """dv/dt = (1.3 - v)/(5*ms) : 1
+                              dn/dt = -n/(10*ms) : 1""",
+                        threshold="v > 1", reset="v = 0; n += 1", events={"up": "v > 0.5"},
+                        method="euler", name="cells")
+    group.v = "0.15 * i"
+    group.run_on_event("up", "n += 0.01")
+    up = EventMonitor(group[2:5], "up", variables=["n", "v"], name="up")
+    spikes = SpikeMonitor(group[1:3], variables="n", name="spikes")
+    states = StateMonitor(group[3:6], "n", record=[0, 2], when="thresholds", name="states")
+    run(20 * ms)
+    return {"up": up, "spikes": spikes, "states": states}
+
+
+@needs_jneuroml
+def test_values_at_events_of_sub_groups(tmp_path):
+    brian, exported = _brian_and_jneuroml(_sub_group_values, tmp_path)
+    assert set(brian["up"]["i"]) == {0, 1, 2} and set(brian["spikes"]["i"]) == {0, 1}
+    _same_recordings(brian, exported, {"v": 1, "n": 10})
+
+
+def test_values_at_spikes_of_a_spike_source_are_refused():
+    def build():
+        source = PoissonGroup(2, rates=100 * Hz, name="source")
+        spikes = SpikeMonitor(source, variables="rates", name="spikes")
+        run(1 * ms)
+        return spikes
+
+    with pytest.raises(UnsupportedFeatureError, match="'spikes'.*rates of 'source' at its "
+                       "spike times"):
+        _export_text(build)
 
 
 def test_spike_variables_written_as_values_file():

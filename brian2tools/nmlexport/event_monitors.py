@@ -38,7 +38,7 @@ from brian2tools.baseexport import UnsupportedFeatureError
 from . import supporting
 from .custom_events import captured_name
 
-__all__ = ["THRESHOLD_SLOTS", "captured_variables", "thresholds_view", "add_event_values",
+__all__ = ["THRESHOLD_SLOTS", "captured_variables", "event_lag", "thresholds_view", "add_event_values",
            "values_id", "add_later_monitor", "window_note", "refuse_in_portable_form",
            "monitor_windows", "event_values", "fill_event_values"]
 
@@ -47,6 +47,51 @@ logger = get_logger(__name__)
 #: StateMonitor slots that see the state after the update, before resets and synapses
 THRESHOLD_SLOTS = ("before_thresholds", "thresholds", "after_thresholds")
 _MONITOR_LISTS = ("statemonitors", "spikemonitors", "ratemonitors")
+_SCHEDULE = ("start", "groups", "thresholds", "synapses", "resets", "end")
+
+
+def _slot_rank(when: str) -> int:
+    """Brian's position of a scheduling slot (``before_x``, ``x``, ``after_x``)."""
+    for prefix, offset in (("before_", 0), ("after_", 2)):
+        if when.startswith(prefix) and when[len(prefix):] in _SCHEDULE:
+            return 3 * _SCHEDULE.index(when[len(prefix):]) + offset
+    return 3 * _SCHEDULE.index(when) + 1 if when in _SCHEDULE else -1
+
+
+def event_lag(monitor: dict) -> int:
+    """
+    Whether Brian's monitor records the events of the step before (1) or of its step (0).
+
+    Brian tests the spike in the ``thresholds`` slot and a custom event in
+    ``after_thresholds`` (order 0, objects of a slot by name); a monitor
+    scheduled before that test (an ``EventMonitor`` of a sub-group takes the
+    sub-group's ``thresholds`` slot) reads the events of the previous step
+    and stamps them with its own step's time.
+
+    Parameters
+    ----------
+    monitor : dict
+        A SpikeMonitor or EventMonitor description.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> event_lag({'event': 'spike', 'when': 'thresholds', 'order': 1, 'name': 'spikes',
+    ...            'source': {'group': 'g'}})
+    0
+    >>> event_lag({'event': 'up', 'when': 'thresholds', 'order': 2, 'name': 'up',
+    ...            'source': {'group': 'g'}})
+    1
+    """
+    event = monitor.get("event", "spike")
+    test_slot = "thresholds" if event == "spike" else "after_thresholds"
+    test = (_slot_rank(test_slot), 0, f"{monitor['source']['group']}_{event}_thresholder")
+    own = (_slot_rank(monitor.get("when") or test_slot), int(monitor.get("order") or 0),
+           monitor["name"])
+    return int(own < test)
 
 
 def captured_variables(groups: dict, state_monitors, event_monitors) -> dict[str, set]:
@@ -68,7 +113,10 @@ def captured_variables(groups: dict, state_monitors, event_monitors) -> dict[str
     Raises
     ------
     UnsupportedFeatureError
-        For an EventMonitor of an event that its group does not define.
+        For an EventMonitor of an event that its group does not define,
+        variables recorded at the spikes of a spike source (``PoissonGroup``,
+        ...), or variables recorded by a monitor outside the thresholds
+        slots.
 
     Examples
     --------
@@ -84,12 +132,24 @@ def captured_variables(groups: dict, state_monitors, event_monitors) -> dict[str
     for monitor in event_monitors:
         group = monitor["source"]["group"]
         if group not in groups:
-            continue  # a spike source: refused or recorded elsewhere
+            if monitor.get("variables"):
+                raise UnsupportedFeatureError(
+                    monitor["name"], f"the recording of {', '.join(monitor['variables'])} "
+                    f"of '{group}' at its spike times",
+                    "Only NeuronGroups keep their values at spike times in the export.")
+            continue  # a spike source: its spikes are recorded elsewhere
         event = monitor.get("event", "spike")
         if event not in (groups[group].get("events") or {}):
             raise UnsupportedFeatureError(
                 monitor["name"], f"the recording of the event '{event}', which '{group}' "
                 "does not define")
+        if monitor.get("variables") and monitor.get("when", "thresholds") not in THRESHOLD_SLOTS:
+            raise UnsupportedFeatureError(
+                monitor["name"], f"the recording of {', '.join(monitor['variables'])} at event "
+                f"times in the '{monitor['when']}' slot",
+                "The export keeps the values of the thresholds slot (after the update, "
+                "before resets and synaptic effects), where Brian's monitors record by "
+                "default.")
         captured[group].update(monitor.get("variables") or ())
     return captured
 

@@ -38,7 +38,13 @@ from brian2tools.baseexport.monitors import (
 )
 
 from .custom_events import captured_name
-from .event_monitors import THRESHOLD_SLOTS, event_values, fill_event_values, monitor_windows
+from .event_monitors import (
+    THRESHOLD_SLOTS,
+    event_lag,
+    event_values,
+    fill_event_values,
+    monitor_windows,
+)
 from .recordings import load_recordings
 
 __all__ = ["ENGINES", "PORTABLE_ENGINES", "simulate_model", "brian_recordings",
@@ -176,7 +182,8 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
             converted[monitor["name"]] = {"kind": "events", "t": spike_times[keep],
                                           "i": np.asarray(data["i"], dtype=int)[keep]}
             continue
-        steps = _brian_steps(data["t"], dt, t_start)
+        # a monitor before its event's test records the previous step's events
+        steps = _brian_steps(data["t"], dt, t_start) + event_lag(monitor)
         # jNeuroML simulates one step more than Brian: its spikes there are not Brian's
         keep = (steps >= begin) & (steps < n_steps)
         indices = np.asarray(data["i"], dtype=int)[keep]
