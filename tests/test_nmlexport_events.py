@@ -324,6 +324,17 @@ def test_thresholds_slot_refusals():
 
     with pytest.raises(UnsupportedFeatureError, match="'states'.*'resets' slot"):
         _export_text(other_slot)
+
+    def values_at_end():
+        group = NeuronGroup(1, "dv/dt = (1.2 - v)/(5*ms) : 1", threshold="v > 1",
+                            reset="v = 0", method="euler", name="cells")
+        spikes = SpikeMonitor(group, variables="v", when="end", name="spikes")
+        run(1 * ms)
+        return spikes
+
+    with pytest.raises(UnsupportedFeatureError, match="'spikes'.*v at event times in the "
+                       "'end' slot"):
+        _export_text(values_at_end)
     with pytest.raises(UnsupportedFeatureError, match="'states'.*'thresholds' slot in the "
                        "portable"):
         _export_text(_spike_variables, portable=True)

@@ -88,7 +88,8 @@ def event_lag(monitor: dict) -> int:
     """
     event = monitor.get("event", "spike")
     test_slot = "thresholds" if event == "spike" else "after_thresholds"
-    test = (_slot_rank(test_slot), 0, f"{monitor['source']['group']}_{event}_thresholder")
+    group = (monitor.get("source") or {}).get("group", "")
+    test = (_slot_rank(test_slot), 0, f"{group}_{event}_thresholder")
     own = (_slot_rank(monitor.get("when") or test_slot), int(monitor.get("order") or 0),
            monitor["name"])
     return int(own < test)
