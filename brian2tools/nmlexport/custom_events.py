@@ -147,13 +147,17 @@ def event_targets(builder) -> list[str]:
     --------
     >>> from types import SimpleNamespace
     >>> builder = SimpleNamespace(custom_events={'high': ('v > 1', [('ca', '+=', '0.1')])},
-    ...                           parameters=[], differential=['ca'], owner='g')
+    ...                           parameters=[], differential=['ca'], carried=set(), owner='g')
     >>> event_targets(builder)
     ['ca']
     """
     targets = []
     for name, (_, statements) in builder.custom_events.items():
         for target, _, _ in statements:
+            if target in builder.carried:
+                raise _refuse(builder, f"the assignment to '{target}' (a variable that "
+                              f"synapses add to) in the code of the event '{name}'",
+                              "The cell keeps only its own part of that variable.")
             if target not in builder.parameters and target not in builder.differential:
                 raise _refuse(builder, f"the assignment to '{target}' in the code of the "
                               f"event '{name}'",
@@ -230,15 +234,20 @@ def add_threshold_slot(builder, dynamics, on_start, captured=()) -> None:
     if builder.custom_events and builder.reset:
         captured |= {target for target, _, _ in
                      parse_statements(builder.reset, builder.owner, "the reset")
-                     if target in builder.equations}
+                     if target in builder.equations and target not in builder.carried}
     for variable in sorted(captured):
         equation = builder.equations.get(variable)
-        if equation is None or variable in builder.carried:
+        if variable in builder.carried:
+            raise _refuse(builder, f"the recording of '{variable}' (a variable that synapses "
+                          "add to) in the thresholds slot",
+                          "The cell keeps only its own part of it there; record it in the "
+                          "'start' slot.")
+        if equation is None:
             raise _refuse(builder, f"the recording of '{variable}' in the thresholds slot",
                           "Only variables of the equations can be recorded there: Brian's "
                           "spike thresholder changes lastspike and not_refractory in that "
-                          "slot (before or after the monitor, by their names), and summed "
-                          "variables are not kept there; record them in the 'start' slot.")
+                          "slot (before or after the monitor, by their names); record them "
+                          "in the 'start' slot.")
         name = builder.names.new(captured_name(variable))
         dimension = builder.variable_dimension(variable)
         builder.cell_type.add(lems.Exposure(name, dimension.name))
