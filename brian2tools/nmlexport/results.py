@@ -19,6 +19,8 @@ Brian's conventions, and how jNeuroML's recordings are brought to them:
   tested after the update, Brian's before the next one): spike times are
   moved back by one step, which gives Brian's spike times for deterministic
   models.
+* Values recorded at event times and in the thresholds slot, custom
+  events and monitors created between runs: see :mod:`.event_monitors`.
 * A PopulationRateMonitor is recorded as the spikes of its group: the rate
   of each time step is the number of spikes in it divided by the number of
   neurons and by ``dt``.
@@ -133,8 +135,11 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
     -------
     dict
         Monitor name -> ``{'kind': 'state', 't': ..., 'values': {name:
-        array}}``, ``{'kind': 'events', 't': ..., 'i': ...}`` or ``{'kind':
-        'rate', 't': ..., 'rate': ...}``; plain arrays in SI units.
+        array}}``, ``{'kind': 'events', 't': ..., 'i': ..., 'values': {name:
+        array}}`` (the variables recorded at the events, see
+        :mod:`.event_monitors`) or ``{'kind': 'rate', 't': ..., 'rate':
+        ...}``; plain arrays in SI units. A monitor created between runs
+        gets Brian's window only, from the start of its first run.
 
     Raises
     ------
