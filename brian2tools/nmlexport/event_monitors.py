@@ -302,8 +302,8 @@ def window_note(monitor: dict) -> ET.Comment:
     """
     return ET.Comment(
         f" {monitor['name']} was created between runs, at t = {monitor['recorded_from']!s}: "
-        "this file records from the start of the simulation, and brian2tools' reader "
-        "(simulate='jneuroml', load_recordings) keeps Brian's window, from that time on ")
+        "this file records from the start of the simulation; with simulate='jneuroml' "
+        "the script's monitor gets Brian's window, from that time on ")
 
 
 def refuse_in_portable_form(groups: dict, state_monitors, event_monitors) -> None:
