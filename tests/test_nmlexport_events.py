@@ -193,6 +193,19 @@ def test_custom_events_with_refractoriness(tmp_path):
     _same_recordings(brian, exported, {"v": 0.01, "n": 10})
 
 
+def test_event_code_in_another_slot_is_refused():
+    def build():
+        group = NeuronGroup(2, "dv/dt = (1.2 - v)/(5*ms) : 1", threshold="v > 1",
+                            reset="v = 0", events={"half": "v > 0.5"}, name="cells")
+        group.run_on_event("half", "v += 0.01", when="resets")
+        run(1 * ms)
+        return group
+
+    with pytest.raises(UnsupportedFeatureError,
+                       match="'cells'.*code of the custom event 'half' in the 'resets' slot"):
+        _export_text(build)
+
+
 def test_custom_event_refused_in_portable_form():
     with pytest.raises(UnsupportedFeatureError,
                        match="custom event 'high' in the portable"):

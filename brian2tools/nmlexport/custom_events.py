@@ -29,8 +29,8 @@ after its update:
 
 Brian's refractoriness only blocks the spike: custom events are tested in
 every step, unless their condition says otherwise (``not_refractory``).
-The description of a group does not say in which slot ``run_on_event``
-code runs: the export assumes Brian's default, ``'after_resets'``.
+Code of ``run_on_event`` in another slot than Brian's default,
+``'after_resets'``, is refused by name.
 """
 
 from __future__ import annotations
@@ -92,13 +92,15 @@ def custom_events_of(builder) -> dict[str, tuple[str, list]]:
     Returns
     -------
     dict
-        Event name -> (condition, statements of ``run_on_event``), sorted by
-        name (Brian orders the thresholders of a slot by their names).
+        Event name -> (condition, statements of ``run_on_event``), in the
+        order of their code in the ``after_resets`` slot (by ``order``, then
+        by name, as Brian orders the objects of a slot).
 
     Raises
     ------
     UnsupportedFeatureError
-        For a custom event without a condition.
+        For a custom event without a condition, or whose code
+        (``run_on_event``) or test runs in another slot than Brian's default.
 
     Examples
     --------
@@ -108,18 +110,27 @@ def custom_events_of(builder) -> dict[str, tuple[str, list]]:
     >>> custom_events_of(SimpleNamespace(group=group, owner='g'))
     {'high': ('v > 0.8', [('ca', '+=', '0.1')])}
     """
-    events = {}
+    events, orders = {}, {}
+    slots = builder.group.get("event_slots") or {}
     for name, event in sorted((builder.group.get("events") or {}).items()):
         if name == "spike":
             continue
         condition = (event or {}).get("threshold")
         if not condition:
             raise _refuse(builder, f"the custom event '{name}' without a condition")
+        slot = slots.get(name) or {}
+        for part, default in (("threshold", "after_thresholds"), ("reset", "after_resets")):
+            when = (slot.get(part) or {}).get("when", default)
+            if when != default:
+                raise _refuse(builder, f"the {'test' if part == 'threshold' else 'code'} of "
+                              f"the custom event '{name}' in the '{when}' slot",
+                              f"The export runs it in Brian's default slot, '{default}'.")
+        orders[name] = (int((slot.get("reset") or {}).get("order", 0)), name)
         code = (event or {}).get("reset")
         statements = parse_statements(code, builder.owner, f"the code of the event '{name}'") \
             if code else []
         events[name] = (condition, statements)
-    return events
+    return {name: events[name] for name in sorted(events, key=orders.get)}
 
 
 def _refuse(builder, feature: str, hint: str | None = None):
