@@ -386,6 +386,31 @@ def test_monitors_added_between_runs_keep_brians_window(tmp_path):
     assert "later was created between runs, at t = 20. ms" in text
 
 
+def _events_across_runs():
+    defaultclock.dt = 0.1 * ms
+    group = NeuronGroup(3, """dv/dt = (1.2 - v)/(8*ms) : 1
+                              dc/dt = -c/(15*ms) : 1""",
+                        threshold="v > 1", reset="v = 0", events={"over": "v > level"},
+                        method="euler", name="cells", namespace={"level": 0.5})
+    group.run_on_event("over", "c += 0.05")
+    group.v = "0.3 * i"
+    over = EventMonitor(group, "over", variables="c", name="over")
+    run(15 * ms)
+    group.namespace["level"] = 0.8  # the event's condition changes between runs
+    group.c = 0
+    states = StateMonitor(group, ["v", "c"], record=True, when="thresholds", name="states")
+    run(15 * ms)
+    return {"over": over, "states": states}
+
+
+@needs_jneuroml
+def test_custom_events_across_runs_with_changes(tmp_path):
+    brian, exported = _brian_and_jneuroml(_events_across_runs, tmp_path)
+    late = brian["over"]["t"] >= 0.015
+    assert late.any() and (~late).any()
+    _same_recordings(brian, exported, {"v": 1, "c": 1})
+
+
 def test_monitor_added_refused_in_portable_form():
     def spikes_later():
         group = NeuronGroup(2, "dv/dt = (12*mV - v)/(10*ms) : volt", threshold="v > 10*mV",

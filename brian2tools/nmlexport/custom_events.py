@@ -274,21 +274,24 @@ def add_threshold_slot(builder, dynamics, on_start, captured=()) -> None:
 
 def _add_event_conditions(builder, dynamics) -> None:
     """Each custom event's flag, from the state before the reset (after the spike's test)."""
+    builder.event_flags = {}
+    if not builder.custom_events:
+        return
     mapping = dict(builder.identifiers, t=f"({_TIME} - {_DT})")
     mapping.update(builder.copies)
     step = builder.inlined(mapping[_TIME], mapping)
-    builder.event_flags = {}
+    clear = lems.OnCondition(_ALWAYS)  # every flag to 0, then to 1 where the event happens
+    dynamics.add(clear)
     for event, (condition, _) in builder.custom_events.items():
         flag = builder.names.new(f"{event}__fired")
         builder.event_flags[event] = flag
         dynamics.add(lems.StateVariable(flag, "none"))
-        for negate, value in ((False, "1"), (True, "0")):
-            test = render_condition(condition, step, builder.owner,
-                                    f"the condition of the event '{event}'", builder.booleans,
-                                    negate=negate)
-            handler = lems.OnCondition(test)
-            handler.add(lems.StateAssignment(flag, value))
-            dynamics.add(handler)
+        clear.add(lems.StateAssignment(flag, "0"))
+        test = render_condition(condition, step, builder.owner,
+                                f"the condition of the event '{event}'", builder.booleans)
+        handler = lems.OnCondition(test)
+        handler.add(lems.StateAssignment(flag, "1"))
+        dynamics.add(handler)
 
 
 def add_event_actions(builder, dynamics) -> None:
