@@ -252,8 +252,6 @@ def test_spatial_neuron_described(tmp_path):
                                "multiple of the simulation's dt=100. us"),
     (linked_to_reset_script, "follower",
      "the linked variable 'x_in' (linked to 'x' of 'driver')"),
-    # the monitor of the custom event is the first part the export meets
-    (custom_event_script, "high_events", "the recording of the custom event 'high'"),
 ])
 def test_neuroml_refuses_by_name(tmp_path, script, name, feature):
     error = _refused_by_neuroml(tmp_path, script)

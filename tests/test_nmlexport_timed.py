@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from brian2 import (
+    Network,
     NeuronGroup,
     SpikeMonitor,
     StateMonitor,
+    Synapses,
     TimedArray,
     defaultclock,
     ms,
@@ -332,11 +334,16 @@ def test_timed_array_run_regularly_and_a_change_over_two_runs_every_sample(tmp_p
 
 
 def test_an_object_added_in_a_later_run_is_refused_by_name():
+    # (a monitor created between runs is exported: test_nmlexport_events.py)
     def build():
-        group = NeuronGroup(1, "dv/dt = -v/(5*ms) : volt", name="cells")
-        run(1 * ms)
-        late = StateMonitor(group, "v", record=True, name="late")
-        run(1 * ms)
+        group = NeuronGroup(1, "dv/dt = -v/(5*ms) : volt", threshold="v > 1*mV",
+                            name="cells")
+        network = Network(group)
+        network.run(1 * ms)
+        late = Synapses(group, group, on_pre="v += 1*mV", name="late")
+        late.connect()
+        network.add(late)
+        network.run(1 * ms)
         return late
 
     with pytest.raises(UnsupportedFeatureError, match=r"'late'.*between run 0 and run 1: added"):

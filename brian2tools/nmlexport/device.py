@@ -190,7 +190,9 @@ class LEMSDevice(BaseExporter):
             written = exporter.export_to_file(name)
             logger.debug(f"NeuroML2/LEMS model written to {written}")
         self.exporter = exporters[-1]
-        if simulate is not None:  # the last trial: the one the script's monitors hold
+        # the last trial is the one the script's monitors hold; a run without
+        # monitors (a warm-up before monitors are created) has nothing to fill
+        if simulate is not None and exporter.names["recordings"]:
             recordings = simulate_model(written, simulate, ranks=ranks)
             converted = brian_recordings(recordings, trials[-1], simulate,
                                          exporter.names.get("shared_events"))

@@ -32,6 +32,14 @@ from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
 from .connections import connection_type_for, half_step_unit, lines_for, network_type
+from .event_monitors import (
+    THRESHOLD_SLOTS,
+    add_event_values,
+    captured_variables,
+    thresholds_view,
+    window_note,
+)
+from .event_monitors import refuse_in_portable_form as refuse_events_in_portable_form
 from .linked_variables import rewrite_linked_variables
 from .network_export import (
     add_event_ports,
@@ -228,20 +236,15 @@ class NMLExporter:
         monitored = {name: set() for name in groups}
         for monitor in state_monitors:
             check_state_monitor(monitor, dt)
-            monitored[monitor["source"]["group"]].update(monitor["variables"])
-        for monitor in spike_monitors:
-            if monitor.get("event", "spike") != "spike":
-                raise UnsupportedFeatureError(
-                    monitor["name"], f"the recording of the custom event '{monitor['event']}'")
-            if monitor.get("variables"):
-                raise UnsupportedFeatureError(
-                    monitor["name"],
-                    f"the recording of variables at spike times ({', '.join(monitor['variables'])})",
-                    "jNeuroML event files only store spike times and indices.",
-                )
+            if monitor.get("when", "start") not in THRESHOLD_SLOTS:
+                monitored[monitor["source"]["group"]].update(monitor["variables"])
+        # values of the thresholds slot (custom_events.py): when='thresholds', event variables
+        captured = captured_variables(groups, state_monitors, spike_monitors)
 
         if portable:
             refuse_in_portable_form(groups.values())
+            refuse_events_in_portable_form(groups, state_monitors,
+                                           spike_monitors + rate_monitors)
             _check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables
@@ -253,7 +256,7 @@ class NMLExporter:
                                         synapse_base=parts.synapse_bases.get(name),
                                         track_spikes=name in parts.spike_times,
                                         brian_steps=not portable,
-                                        summed=summed[name])
+                                        summed=summed[name], captured=captured[name])
                  for name, group in groups.items()}
         for cell in cells.values():
             add_population_sums(cell)  # sums over the other cells (gap junctions)
@@ -409,8 +412,10 @@ class NMLExporter:
         for position, monitor in enumerate(state_monitors):
             file_name = recording_file_names(monitor["name"], recordingsname,
                                              first=position == 0)["values"]
+            if monitor.get("recorded_from") is not None:
+                simulation.append(window_note(monitor))
             files[monitor["name"]] = add_state_monitor(
-                simulation, monitor, cells[monitor["source"]["group"]],
+                simulation, thresholds_view(monitor), cells[monitor["source"]["group"]],
                 groups[monitor["source"]["group"]], duration, ids, file_name, path)
         synapses_by_name = {s["name"]: s for s in description.get("synapses") or ()}
         for monitor in synapse_monitors:
@@ -450,7 +455,13 @@ class NMLExporter:
                     files[monitor["name"]] = files[recorded_groups[group]]
                 shared_events[monitor["name"]] = (recorded_groups[group], start, stop)
                 continue
+            if monitor.get("recorded_from") is not None:
+                simulation.append(window_note(monitor))
             files[monitor["name"]] = add_event_monitor(simulation, monitor, file_name, path)
+            if monitor.get("variables"):
+                add_event_values(simulation, monitor, cells[source["group"]],
+                                 recording_file_names(f"{monitor['name']}_values",
+                                                      recordingsname)["values"], path)
         root.append(simulation)
         root.append(supporting.target(simulation_id))
         ET.indent(root, space="  ")

@@ -41,6 +41,7 @@ from brian2.core.namespace import DEFAULT_UNITS
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
+from . import custom_events as events
 from .exponential_euler import exponential_step, uses_exponential_euler
 from .lemsrendering import (
     identifiers_in,
@@ -169,9 +170,10 @@ class _CellBuilder:
     """Builds the component types of one NeuronGroup description."""
 
     def __init__(self, group: dict, dt, monitored: set, carried=(), synapse_base=None,
-                 track_spikes=False, brian_steps=False, summed=()):
+                 track_spikes=False, brian_steps=False, summed=(), captured=()):
         self.group = group
         self.summed = dict(summed)  # summed variable -> cells summed onto (.summed_variables)
+        self.captured = set(captured)  # recorded in the thresholds slot (custom_events.py)
         # Brian's steps of its method (jNeuroML only: NEURON integrates itself)
         self.exponential = brian_steps and uses_exponential_euler(group)
         self.stepped = stepped_method(group) if brian_steps else None
@@ -231,12 +233,8 @@ class _CellBuilder:
                                   "Only variables of the model equations can be recorded.")
 
     def _spike_event(self):
-        events = self.group.get("events") or {}
-        for event in events:
-            if event != "spike":
-                raise self.refuse(f"the custom event '{event}'",
-                                  "Only the spike event (threshold and reset) can be exported.")
-        spike = events.get("spike") or {}
+        self.custom_events = events.custom_events_of(self)
+        spike = (self.group.get("events") or {}).get("spike") or {}
         return spike.get("threshold"), spike.get("reset")
 
     # ---------------------------------------------------------------- helpers
@@ -286,7 +284,8 @@ class _CellBuilder:
                 _TIME, _DT, _INDEX, _SIZE, _LASTSPIKE, _NOT_REFRACTORY
             ):
                 raise self.refuse(f"an assignment to '{target}' in the reset '{self.reset}'")
-        written += operation_targets(self.group, self.owner)  # run_regularly, between runs
+        # run_regularly, between runs; run_on_event
+        written += operation_targets(self.group, self.owner) + events.event_targets(self)
         state_parameters = [p for p in self.parameters if p in written or p in self.monitored]
         state_variables = [own_name(name) if name in self.carried else name
                            for name in self.differential] + state_parameters
@@ -298,7 +297,7 @@ class _CellBuilder:
         code = [eq.get("expr") or "" for eq in self.equations.values()]
         code += [self.threshold or "", self.reset or ""]
         code += [self.refractory if isinstance(self.refractory, str) else ""]
-        code += operation_code(self.group)
+        code += operation_code(self.group) + events.event_code(self)
         used = set().union(*(identifiers_in(text) for text in code if text))
 
         identifiers = {}
@@ -437,7 +436,8 @@ class _CellBuilder:
                 start_identifiers[name])))
         dynamics.add(on_start)
 
-        # threshold and reset
+        # threshold and reset (and custom events: Brian tests all conditions first)
+        events.add_threshold_slot(self, dynamics, on_start, self.captured)
         if self.threshold:
             step = self.inlined(f"({_TIME} - {_DT})")
             test = render_condition(self.threshold, step, self.owner, "the threshold", booleans, random=True)
@@ -453,6 +453,7 @@ class _CellBuilder:
             dynamics.add(on_spike)
         elif reset_statements:
             raise self.refuse("a reset without a threshold")
+        events.add_event_actions(self, dynamics)  # run_on_event code, after the resets
         add_operation_handlers(self, dynamics)  # Brian's next step starts
         add_clock_counter(self, dynamics, on_start)
 
@@ -559,7 +560,7 @@ class _CellBuilder:
 
 def build_cell_types(group: dict, dt, monitored=(), carried=(),
                      synapse_base: str | None = None, track_spikes: bool = False,
-                     brian_steps: bool = False, summed=()) -> CellTypes:
+                     brian_steps: bool = False, summed=(), captured=()) -> CellTypes:
     """
     Build the LEMS component types of one NeuronGroup.
 
@@ -586,6 +587,8 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     summed : mapping, optional
         Summed variable -> the ranges of cells Synapses sum onto
         (:mod:`.summed_variables`; needs ``synapse_base``).
+    captured : iterable of str, optional
+        Variables recorded in the thresholds slot (:mod:`.custom_events`).
 
     Returns
     -------
@@ -611,7 +614,7 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
     ('neurons_cell', ['v_init'])
     """
     builder = _CellBuilder(group, dt, set(monitored), carried, synapse_base, track_spikes,
-                           brian_steps, summed)
+                           brian_steps, summed, captured)
     with comparison_units(builder):  # comparisons as numbers: H of dimensionless differences
         return builder.build()
 

@@ -20,6 +20,8 @@ Brian's conventions, and how jNeuroML's recordings are brought to them:
   tested after the update, Brian's before the next one): spike times are
   moved back by one step, which gives Brian's spike times for deterministic
   models.
+* Values recorded at event times and in the thresholds slot, custom
+  events and monitors created between runs: see :mod:`.event_monitors`.
 * A PopulationRateMonitor is recorded as the spikes of its group: the rate
   of each time step is the number of spikes in it divided by the number of
   neurons and by ``dt``.
@@ -38,6 +40,14 @@ from brian2tools.baseexport.monitors import (
     fill_state_monitor,
 )
 
+from .custom_events import captured_name
+from .event_monitors import (
+    THRESHOLD_SLOTS,
+    event_lag,
+    event_values,
+    fill_event_values,
+    monitor_windows,
+)
 from .own_clock import monitor_steps
 from .recordings import load_recordings
 
@@ -127,8 +137,11 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
     -------
     dict
         Monitor name -> ``{'kind': 'state', 't': ..., 'values': {name:
-        array}}``, ``{'kind': 'events', 't': ..., 'i': ...}`` or ``{'kind':
-        'rate', 't': ..., 'rate': ...}``; plain arrays in SI units.
+        array}}``, ``{'kind': 'events', 't': ..., 'i': ..., 'values': {name:
+        array}}`` (the variables recorded at the events, see
+        :mod:`.event_monitors`) or ``{'kind': 'rate', 't': ..., 'rate':
+        ...}``; plain arrays in SI units. A monitor created between runs
+        gets Brian's window only, from the start of its first run.
 
     Raises
     ------
@@ -154,21 +167,25 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
     n_steps = int(round(sum(float(run["duration"]) for run in runs) / dt))
     times = t_start + np.arange(n_steps) * dt
     converted = {}
-    for monitor in first.get("statemonitors") or ():
+    # a monitor created between runs keeps Brian's window: from its run on (`begin`)
+    for monitor, begin in monitor_windows(runs, "statemonitors"):
         data = _recordings_of(recordings, monitor["name"])
-        values = {name: np.asarray(data[name], dtype=float)[:, :n_steps]
+        # the thresholds slot's values of Brian's step k are in jNeuroML's row k + 1
+        shift = 1 if monitor.get("when", "start") in THRESHOLD_SLOTS else 0
+        values = {name: np.asarray(data[captured_name(name) if shift else name],
+                                   dtype=float)[:, begin + shift:n_steps + shift]
                   for name in monitor["variables"]}
-        if any(array.shape[1] < n_steps for array in values.values()):
+        if any(array.shape[1] < n_steps - begin for array in values.values()):
             raise ValueError(f"The simulation recorded fewer samples for '{monitor['name']}' "
                              f"than the {n_steps} time steps of the run.")
         # a monitor with its own dt (a whole number of steps) samples every k-th step
         every = monitor_steps(monitor, dt)
-        converted[monitor["name"]] = {"kind": "state", "t": times[::every],
+        converted[monitor["name"]] = {"kind": "state", "t": times[begin:][::every],
                                       "values": {name: array[:, ::every]
                                                  for name, array in values.items()}}
     lag = dt if engine == "jneuroml" else 0.0
     recordings = _split_shared(recordings, shared or {})
-    for monitor in first.get("spikemonitors") or ():
+    for monitor, begin in monitor_windows(runs, "spikemonitors"):
         data = _recordings_of(recordings, monitor["name"])
         if engine != "jneuroml":
             spike_times = np.asarray(data["t"], dtype=float)
@@ -176,20 +193,22 @@ def brian_recordings(recordings: dict[str, dict], runs: list[dict],
             converted[monitor["name"]] = {"kind": "events", "t": spike_times[keep],
                                           "i": np.asarray(data["i"], dtype=int)[keep]}
             continue
-        steps = _brian_steps(data["t"], dt, t_start)
+        # a monitor before its event's test records the previous step's events
+        steps = _brian_steps(data["t"], dt, t_start) + event_lag(monitor)
         # jNeuroML simulates one step more than Brian: its spikes there are not Brian's
-        keep = (steps >= 0) & (steps < n_steps)
-        converted[monitor["name"]] = {"kind": "events",
-                                      "t": t_start + steps[keep] * dt,
-                                      "i": np.asarray(data["i"], dtype=int)[keep]}
-    for monitor in first.get("ratemonitors") or ():
+        keep = (steps >= begin) & (steps < n_steps)
+        indices = np.asarray(data["i"], dtype=int)[keep]
+        converted[monitor["name"]] = {
+            "kind": "events", "t": t_start + steps[keep] * dt, "i": indices,
+            "values": event_values(recordings, monitor, steps[keep], indices)}
+    for monitor, begin in monitor_windows(runs, "ratemonitors"):
         data = _recordings_of(recordings, monitor["name"])
         steps = _brian_steps(data["t"], dt, t_start, lag)
         steps = steps[(steps >= 0) & (steps < n_steps)]
         size = int(monitor["source"]["stop"]) - int(monitor["source"].get("start") or 0)
         counts = np.bincount(steps, minlength=n_steps)[:n_steps]
-        converted[monitor["name"]] = {"kind": "rate", "t": times,
-                                      "rate": counts / (size * dt)}
+        converted[monitor["name"]] = {"kind": "rate", "t": times[begin:],
+                                      "rate": counts[begin:] / (size * dt)}
     return converted
 
 
@@ -254,6 +273,7 @@ def fill_monitors(device, monitors: dict, converted: dict[str, dict]) -> list[st
             fill_state_monitor(device, monitor, data["t"], data["values"])
         elif data["kind"] == "events":
             fill_event_monitor(device, monitor, data["t"], data["i"])
+            fill_event_values(device, monitor, data["t"], data["i"], data.get("values") or {})
         else:
             fill_rate_monitor(device, monitor, data["t"], data["rate"])
         filled.append(name)

@@ -13,7 +13,10 @@ and with what changed between the runs switching at the run boundaries:
   one-shot timed operation at the boundary step, before everything else in
   that step, as Brian assigns before the run.
 
-Every other change (an object added or removed, a changed ``dt``, a change
+A monitor created between runs is added to the description with the time
+from which Brian records it (:mod:`.event_monitors`).
+
+Every other change (another object added or removed, a changed ``dt``, a change
 of synapses, inputs or monitors) is refused, naming the object and the
 change. `refuse_in_portable_form` refuses all of this in the portable
 (NEURON) form.
@@ -28,6 +31,7 @@ from brian2.units.fundamentalunits import get_dimensions
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
+from .event_monitors import add_later_monitor
 from .time_functions import _GroupRewriter, _names_in
 from .units import format_number
 
@@ -233,6 +237,9 @@ def merge_runs(runs: list[dict]) -> dict:
         boundaries.append(boundary)
         where = f"between run {previous['index']} and run {run['index']}"
         for change in run.get("changes") or ():
+            if change["kind"] == "added" and add_later_monitor(description, run,
+                                                               change["object"]):
+                continue  # a monitor created between runs: recorded in its window
             rewriter = rewriters.get(change["object"])
             if rewriter is None or change["kind"] not in ("assignment", "namespace"):
                 raise _refuse_change(change, previous, run)
@@ -250,7 +257,7 @@ def merge_runs(runs: list[dict]) -> dict:
         values = [next(g for g in run["neurongroups"] if g["name"] == group_name)
                   ["namespace"][name] for run in runs]
         _timed_constant(rewriters[group_name], name, values, boundaries)
-    monitors = list(first.get("statemonitors") or ())
+    monitors = list(description.get("statemonitors") or ())
     for rewriter in rewriters.values():
         rewriter.rewrite_timed_arrays()
         rewriter.rewrite_run_regularly(monitors)

@@ -25,6 +25,9 @@ from .neurongroup import CellTypes
 from .own_clock import monitor_steps
 from .units import format_in_unit, format_number, lems_dimension
 
+# StateMonitor slots recorded after the update (event_monitors.THRESHOLD_SLOTS)
+_THRESHOLD_SLOTS = ("before_thresholds", "thresholds", "after_thresholds")
+
 __all__ = [
     "recording_file_names",
     "recordings_name_for",
@@ -132,11 +135,12 @@ def check_state_monitor(monitor: dict, dt: float) -> None:
     >>> check_state_monitor({'name': 'm', 'dt': None, 'when': 'start'}, 1e-4)
     """
     monitor_steps(monitor, dt)  # a whole number of steps: sampled from every step's record
-    if monitor.get("when", "start") != "start":
+    if monitor.get("when", "start") not in ("start", *_THRESHOLD_SLOTS):
         raise UnsupportedFeatureError(
             monitor["name"], f"recording in the '{monitor['when']}' slot",
-            "jNeuroML records the state at the start of a time step, like Brian's "
-            "default (when='start').",
+            "The export records the state at the start of a time step (Brian's default "
+            "when='start') or after the update, before synaptic effects and resets "
+            "(when='thresholds'); the state of the other slots is not kept.",
         )
 
 def add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, group: dict,
@@ -203,7 +207,9 @@ def add_state_monitor(simulation: ET.Element, monitor: dict, cell: CellTypes, gr
 def add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str,
                       path=None) -> str:
     """
-    Add the ``EventOutputFile`` of a SpikeMonitor or PopulationRateMonitor.
+    Add the ``EventOutputFile`` of a SpikeMonitor, EventMonitor or PopulationRateMonitor.
+
+    An EventMonitor of a custom event selects the cells' port of that event.
 
     Parameters
     ----------
@@ -240,7 +246,8 @@ def add_event_monitor(simulation: ET.Element, monitor: dict, file_name: str,
     events = supporting.event_output_file(name, file_name)
     for index in range(stop - start):
         events.append(supporting.event_selection(str(index),
-                                                 path(source["group"], start + index)))
+                                                 path(source["group"], start + index),
+                                                 monitor.get("event", "spike")))
     simulation.append(events)
     return file_name
 
