@@ -405,7 +405,8 @@ def test_synapses_neuron_cannot_run_are_refused_by_name(tmp_path, equations, on_
 def test_jneuroml_runs_the_portable_network_like_brian(tmp_path):
     _skip_without("jneuroml")
     start_scope()
-    brian = _network_copies(*_feedforward(method="euler"))
+    # the default form in jNeuroML takes Brian's steps of the script's method ('linear')
+    brian = _network_copies(*_feedforward(method="linear"))
     reinit_and_delete()
     lems = _exported_network(tmp_path / "lems", simulate="jneuroml")
     np.testing.assert_array_equal(lems["spike_i"], brian["spike_i"])

@@ -282,9 +282,9 @@ def derive_steps(steps: MethodSteps, dynamics, mapping: Mapping[str, str], names
     >>> dynamics = lems.Dynamics()
     >>> steps = method_steps({'v': ('-v / tau', volt)}, 'exact', 'G')
     >>> derive_steps(steps, dynamics, {'v': 'v', 'tau': 'tau', 'dt': 'dt'},
-    ...              lambda base: 'step' + base, lambda v: 'voltage', 'G')
+    ...              lambda base: base, lambda v: 'voltage', 'G')
     {'v': 'step_v'}
-    >>> print(dynamics.derived_variables[0].value)
+    >>> print(dynamics.derived_variables['step_v'].value)
     v * exp(-dt / tau)
     """
     mapping = dict(mapping)
@@ -322,6 +322,23 @@ def cell_steps(builder, dynamics, mapping: Mapping[str, str]) -> dict[str, str]:
     ------
     UnsupportedFeatureError
         If Brian's method cannot integrate the equations.
+
+    Examples
+    --------
+    The cell builder calls it for a group whose method is stepped:
+
+    >>> from brian2 import ms, volt
+    >>> from brian2tools.nmlexport.neurongroup import build_cell_types
+    >>> group = {'name': 'G', 'N': 1, 'refractory': None, 'method': 'exact',
+    ...          'equations': [{'name': 'v', 'type': 'differential equation',
+    ...                         'expr': '-v/tau', 'unit': volt, 'var_type': 'float',
+    ...                         'flags': []}],
+    ...          'events': {}, 'namespace': {'tau': 10*ms}, 'initial_values': {'v': [0]*volt}}
+    >>> dynamics = build_cell_types(group, 0.1*ms, brian_steps=True).cell_type.dynamics
+    >>> [(d.name, d.value) for d in dynamics.derived_variables]
+    [('step_v', 'v * exp(-dt / tau)')]
+    >>> [(d.variable, d.value) for d in dynamics.time_derivatives]
+    [('v', '(step_v - v) / dt')]
     """
     equations = builder.equations
     full = {name: (equations[name]["expr"], equations[name]["unit"])
