@@ -49,9 +49,10 @@ from brian2 import second
 
 from .supporting import format_repeated
 from .synapse_components import SynapticProjection
-from .units import lems_dimension
+from .units import format_quantity, lems_dimension
 
 __all__ = [
+    "delay_note",
     "HALF_STEP",
     "shared_value",
     "half_step_unit",
@@ -352,3 +353,43 @@ def lines_for(projection, half_step: float | None = None) -> list[str]:
                              projection.delays, projection.weights, half_step=half_step)
     return compact_lines(projection.name, projection.sources, projection.targets,
                          projection.delays, port=projection.port, half_step=half_step)
+
+
+def delay_note(dt: float, after_update: bool = True) -> str:
+    """
+    The comment that explains the delays of the connections in the model file.
+
+    Parameters
+    ----------
+    dt : float
+        The time step (seconds).
+    after_update : bool, optional
+        Whether synaptic additions wait for the receiving cell's update
+        (the default form) or act on arrival (the portable form).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(delay_note(1e-4, after_update=False).split(':')[0].strip())
+    Every delay is Brian's delay plus half a time step (0.05 ms), also for synapses without a delay
+    """
+    half = format_quantity(dt / 2, _TIME)
+    if not after_update:
+        return (f" Every delay is Brian's delay plus half a time step ({half}), also for "
+                "synapses without a delay: NEURON and jNeuroML report a spike one step "
+                "after Brian, and the extra half step keeps each event in the step after "
+                "the one in which Brian applies it, whatever the rounding of the clock. ")
+    return (f" Delays: a delay of d >= 1 Brian time steps is written as Brian's delay minus "
+            f"half a time step ({half}): jNeuroML reports a spike one step after Brian and "
+            "delivers events at the start of a step, and the synapses and cells collect what "
+            "an event adds (x__arriving) and add it after their update, in the step in which "
+            f"Brian applies it. Synapses without a delay are written with {half}: their "
+            "events change the state when they arrive, before the update of the next step, "
+            "which gives Brian's new state; only the value recorded at that step lacks them. "
+            "Connections c0, c1, ...: f fires, t receives (at the port p), d is the delay in "
+            f"hdt, a unit of half a time step ({half}: 1hdt is {half}, 19hdt is 19 times "
+            f"{half}), w the weight (a number in the connection type when all its "
+            "connections share it). ")

@@ -31,7 +31,13 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
-from .connections import connection_type_for, half_step_unit, lines_for, network_type
+from .connections import (
+    connection_type_for,
+    delay_note,
+    half_step_unit,
+    lines_for,
+    network_type,
+)
 from .event_monitors import (
     THRESHOLD_SLOTS,
     add_event_values,
@@ -53,7 +59,12 @@ from .plastic_delivery import deliver_to_cells
 from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
 from .population_sums import add_population_sums
 from .portable import group_cells, make_portable
-from .portable_network import portable_sources, prepare_current_synapses, split_projection
+from .portable_network import (
+    check_portable_network,
+    portable_sources,
+    prepare_current_synapses,
+    split_projection,
+)
 from .run_changes import merge_runs, refuse_in_portable_form
 from .simulation_file import (
     add_event_monitor,
@@ -62,7 +73,6 @@ from .simulation_file import (
     recording_file_names,
     recordings_name_for,
 )
-from .stochastic_sources import refuse_time_varying_sources
 from .summed_variables import expose_summed_terms, summed_onto
 from .synapse_rendering import projection_element, projection_lines, synapse_type_definitions
 from .synaptic_subexpressions import inline_synaptic_subexpressions
@@ -245,7 +255,7 @@ class NMLExporter:
             refuse_in_portable_form(groups.values())
             refuse_events_in_portable_form(groups, state_monitors,
                                            spike_monitors + rate_monitors)
-            _check_portable_network(description, parts)
+            check_portable_network(description, parts)
         for name, variables in parts.written.items():
             monitored[name].update(variables)  # changed by events: LEMS state variables
         summed = {name: summed_onto(parts.plastic, name) for name in groups}
@@ -369,7 +379,7 @@ class NMLExporter:
             for projection in compact:
                 network.set(projection.synapse, projection.synapse)
         if parts.synaptic_projections or parts.projections:
-            network.append(ET.Comment(_delay_note(dt, after_update=not portable)))
+            network.append(ET.Comment(delay_note(dt, after_update=not portable)))
         # connections are text, put in place of a marker once the rest is written
         connections = {}
         synaptic_projections = parts.synaptic_projections
@@ -552,51 +562,6 @@ class NMLExporter:
 
 def _marker(number: int) -> str:
     return f"brian2tools connections {number}"
-
-
-def _check_portable_network(description: dict, parts) -> None:
-    """Refuse, by name, the parts of a network the portable form does not export yet."""
-    refuse_time_varying_sources(description)  # NEURON draws them mid-step
-    for plan in parts.plastic:
-        if plan.summed:
-            raise UnsupportedFeatureError(
-                plan.name, f"the summed variable '{sorted(plan.summed)[0]}' in the portable "
-                "(NEURON-ready) form", "The portable form writes NEURON's standard synapse "
-                "mechanisms, which have no term for the cell to sum (NeuroML's gapJunction "
-                "would fit gap junctions between cells with a membrane potential in volts, but "
-                "is not exported yet); export such networks in the default form (jNeuroML).")
-        raise UnsupportedFeatureError(
-            plan.name, "plastic synapses (a state per synapse) in the portable (NEURON-ready) "
-            "form", "The portable form writes synapses as NEURON's standard mechanisms, which "
-            "keep no per-synapse state or post-synaptic pathway; export such networks in the "
-            "default form (jNeuroML).")
-    for kind in ("poissoninputs",):
-        for obj in description.get(kind) or ():
-            raise UnsupportedFeatureError(
-                obj["name"], f"a {kind[:-1]} in the portable (NEURON-ready) form",
-                "The portable form exports neuron groups, their current synapses and their "
-                "monitors so far; export such networks in the default form (jNeuroML).")
-
-
-def _delay_note(dt: float, after_update: bool = True) -> str:
-    """The comment that explains the delays of the connections in the model file."""
-    half = format_quantity(dt / 2, _TIME_DIMENSION)
-    if not after_update:
-        return (f" Every delay is Brian's delay plus half a time step ({half}), also for "
-                "synapses without a delay: NEURON and jNeuroML report a spike one step "
-                "after Brian, and the extra half step keeps each event in the step after "
-                "the one in which Brian applies it, whatever the rounding of the clock. ")
-    return (f" Delays: a delay of d >= 1 Brian time steps is written as Brian's delay minus "
-            f"half a time step ({half}): jNeuroML reports a spike one step after Brian and "
-            "delivers events at the start of a step, and the synapses and cells collect what "
-            "an event adds (x__arriving) and add it after their update, in the step in which "
-            f"Brian applies it. Synapses without a delay are written with {half}: their "
-            "events change the state when they arrive, before the update of the next step, "
-            "which gives Brian's new state; only the value recorded at that step lacks them. "
-            "Connections c0, c1, ...: f fires, t receives (at the port p), d is the delay in "
-            f"hdt, a unit of half a time step ({half}: 1hdt is {half}, 19hdt is 19 times "
-            f"{half}), w the weight (a number in the connection type when all its "
-            "connections share it). ")
 
 
 def _fresh(name: str, taken: set) -> str:

@@ -40,7 +40,8 @@ from .network_pathways import (
     _side_of,
     _synapse_sides,
 )
-from .plastic_synapses import add_plastic_parts, is_plastic, plan_plastic_synapses
+from .plastic_parts import add_plastic_parts
+from .plastic_synapses import is_plastic, plan_plastic_synapses
 from .synapse_components import (
     SynapseType,
     SynapticProjection,

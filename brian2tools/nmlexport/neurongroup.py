@@ -42,6 +42,7 @@ from brian2.core.namespace import DEFAULT_UNITS
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from . import custom_events as events
+from .cell_parts import NameSource, per_cell_values, sorted_subexpressions
 from .exponential_euler import exponential_step, uses_exponential_euler
 from .lemsrendering import (
     identifiers_in,
@@ -119,53 +120,6 @@ class CellTypes:
     dimensions: set = field(default_factory=set)
 
 
-class _Names:
-    """Hands out LEMS names that do not clash with any Brian identifier."""
-
-    def __init__(self, taken):
-        self.taken = set(taken)
-
-    def new(self, base: str) -> str:
-        name = base
-        while name in self.taken:
-            name += "_"
-        self.taken.add(name)
-        return name
-
-
-def _sorted_subexpressions(subexpressions: dict, owner: str) -> list[str]:
-    """Subexpression names, each after the subexpressions it uses."""
-    dependencies = {
-        name: identifiers_in(expr) & subexpressions.keys() for name, expr in subexpressions.items()
-    }
-    ordered, done = [], set()
-
-    def visit(name, path):
-        if name in done:
-            return
-        if name in path:
-            raise UnsupportedFeatureError(owner, f"the circular subexpression '{name}'")
-        for dependency in sorted(dependencies[name]):
-            visit(dependency, path | {name})
-        done.add(name)
-        ordered.append(name)
-
-    for name in subexpressions:
-        visit(name, frozenset())
-    return ordered
-
-
-def _si_values(values, size: int, owner: str, variable: str) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
-    if array.size == 1:  # a scalar, or the single value of a shared variable
-        array = np.full(size, float(array.ravel()[0]))
-    if array.shape != (size,):
-        raise UnsupportedFeatureError(
-            owner, f"{array.size} initial values for the variable '{variable}' of {size} cells"
-        )
-    return array
-
-
 class _CellBuilder:
     """Builds the component types of one NeuronGroup description."""
 
@@ -199,7 +153,7 @@ class _CellBuilder:
         self._check_features()
         self.threshold, self.reset = self._spike_event()
 
-        self.names = _Names(
+        self.names = NameSource(
             set(self.equations) | set(self.namespace)
             | {_TIME, _DT, _INDEX, _SIZE, _LASTSPIKE, _NOT_REFRACTORY}
             | {function(name) for name in self.carried
@@ -270,7 +224,7 @@ class _CellBuilder:
             if name == _NOT_REFRACTORY:
                 return np.ones(self.size)
             raise self.refuse(f"the variable '{name}' without initial values in the description")
-        return _si_values(values, self.size, self.owner, name)
+        return per_cell_values(values, self.size, self.owner, name)
 
     # ------------------------------------------------------------------ build
     def build(self) -> CellTypes:
@@ -376,7 +330,7 @@ class _CellBuilder:
 
         # subexpressions as derived variables, for the time derivatives
         step_identifiers = dict(identifiers, t=f"({_TIME} - {_DT})")
-        order = _sorted_subexpressions(self.subexpressions, self.owner)
+        order = sorted_subexpressions(self.subexpressions, self.owner)
         for name in order:
             dynamics.add(lems.DerivedVariable(
                 name, dimension=self.variable_dimension(name).name,
@@ -524,7 +478,7 @@ class _CellBuilder:
     def inlined(self, time_text: str, mapping: dict | None = None) -> dict:
         """Identifiers with every subexpression written out (Brian recomputes them where used)."""
         mapping = dict(self.identifiers, t=time_text) if mapping is None else mapping
-        for name in _sorted_subexpressions(self.subexpressions, self.owner):
+        for name in sorted_subexpressions(self.subexpressions, self.owner):
             mapping[name] = "(" + render_expression(
                 self.subexpressions[name], mapping, self.owner, f"the subexpression {name}",
                 self.booleans) + ")"

@@ -49,11 +49,12 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from .network_parts import CellPaths
 from .portable import PortableGroup
+from .stochastic_sources import refuse_time_varying_sources
 from .synapse_components import SynapticProjection, own_name, state_name, sum_name, total_name
 from .units import format_quantity, lems_dimension
 
 __all__ = ["MAX_PROJECTIONS", "NEURON_CAPACITANCE", "prepare_current_synapses",
-           "split_projection", "portable_sources"]
+           "split_projection", "portable_sources", "check_portable_network"]
 
 #: The capacitance of an abstract cell's section in jNeuroML's NEURON code.
 NEURON_CAPACITANCE = "1 nF"
@@ -351,3 +352,47 @@ def portable_sources(parts) -> tuple[dict, list, list]:
         grouped[name] = PortableGroup(name, [{}] * len(distinct), names, population_of,
                                       index_in_population)
     return grouped, populations, components
+
+
+def check_portable_network(description: dict, parts) -> None:
+    """
+    Refuse, by name, the parts of a network the portable form does not export yet.
+
+    Parameters
+    ----------
+    description : dict
+        The model description of the export.
+    parts : NetworkParts
+        Its network parts (:func:`.network_export.build_network_parts`).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        For time-dependent Poisson rates, plastic synapses, summed variables
+        and ``PoissonInput``, naming the object.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> check_portable_network({'poissoninputs': []}, SimpleNamespace(plastic=[]))
+    """
+    refuse_time_varying_sources(description)  # NEURON draws them mid-step
+    for plan in parts.plastic:
+        if plan.summed:
+            raise UnsupportedFeatureError(
+                plan.name, f"the summed variable '{sorted(plan.summed)[0]}' in the portable "
+                "(NEURON-ready) form", "The portable form writes NEURON's standard synapse "
+                "mechanisms, which have no term for the cell to sum (NeuroML's gapJunction "
+                "would fit gap junctions between cells with a membrane potential in volts, but "
+                "is not exported yet); export such networks in the default form (jNeuroML).")
+        raise UnsupportedFeatureError(
+            plan.name, "plastic synapses (a state per synapse) in the portable (NEURON-ready) "
+            "form", "The portable form writes synapses as NEURON's standard mechanisms, which "
+            "keep no per-synapse state or post-synaptic pathway; export such networks in the "
+            "default form (jNeuroML).")
+    for kind in ("poissoninputs",):
+        for obj in description.get(kind) or ():
+            raise UnsupportedFeatureError(
+                obj["name"], f"a {kind[:-1]} in the portable (NEURON-ready) form",
+                "The portable form exports neuron groups, their current synapses and their "
+                "monitors so far; export such networks in the default form (jNeuroML).")
