@@ -210,3 +210,40 @@ def test_a_method_brian_cannot_apply_stays_forward_euler_with_a_warning(caplog):
     assert stepped_method(group) == "rk4"
     group["equations"][0]["stochastic_variables"] = ["xi"]
     assert stepped_method(group) is None  # the noise has its own step
+
+
+def _alpha_synapse(method):
+    """Clock-driven synaptic conductances summed onto a cell (Brian's default: exact)."""
+    start_scope()
+    defaultclock.dt = 0.1 * ms
+    inputs = SpikeGeneratorGroup(2, [0, 1, 0], [5, 20, 40] * ms, name="inputs")
+    cell = NeuronGroup(1, """dv/dt = (-v + g_syn)/(10*ms) : 1
+                             g_syn : 1""", method="euler", name="cell")
+    options = {} if method is None else {"method": method}
+    synapses = Synapses(inputs, cell, """dg/dt = (-g + h)/(2*ms) : 1 (clock-driven)
+                                         dh/dt = -h/(2*ms) : 1 (clock-driven)
+                                         g_syn_post = g : 1 (summed)""",
+                        on_pre="h += 1", delay=1 * ms, name="alpha", **options)
+    synapses.connect()
+    state = StateMonitor(cell, ["v", "g_syn"], record=0, name="cell_state")
+    run(60 * ms)
+    return {name: np.array(getattr(state, name)[0]) for name in ("v", "g_syn")}
+
+
+@pytest.mark.skipif(engine_available("jneuroml") is not None,
+                    reason=str(engine_available("jneuroml")))
+@pytest.mark.parametrize("method", [None, "rk4"], ids=["default", "rk4"])
+def test_clock_driven_synaptic_equations_take_brians_steps(tmp_path, method):
+    brian = _alpha_synapse(method)
+    reinit_and_delete()
+    set_device("neuroml2", filename=str(tmp_path / "model.xml"), simulate="jneuroml")
+    try:
+        exported = _alpha_synapse(method)
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    for name, values in brian.items():
+        # every sample (Brian integrates these linear equations exactly by default)
+        assert np.max(np.abs(exported[name] - values)) <= 1e-6 * np.ptp(values), name
+    text = (tmp_path / "model.xml").read_text()
+    assert "(step_g__clock - g) / dt" in text

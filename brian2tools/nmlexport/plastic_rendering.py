@@ -21,6 +21,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, render_expression
+from .method_steps import derive_steps, method_steps
 from .plastic_delivery import delivered_name, delivery_handler
 from .plastic_synapses import _EVENT_TIME, _LASTSPIKE, _RESERVED, _SEEN, PlasticSynapses
 from .summed_variables import add_summed_terms
@@ -172,10 +173,22 @@ def complete_plastic_types(component_types: list, plans: list[PlasticSynapses],
         exprs += [entry[0] for entry in plan.summed.values()]
         mapping = _mapping(plan, names, exprs, dt)
         mapping.update({temporary: name for temporary, name in temporaries.items()})
+        new_values = {}
+        if plan.method and plan.clock_driven:  # Brian's steps of the synapses' method
+            mapping.setdefault("dt", names.constant("dt", dt * second))
+            steps = method_steps({variable: (expr, plan.units[variable])
+                                  for variable, expr in plan.clock_driven.items()},
+                                 plan.method, plan.name)
+            new_values = derive_steps(
+                steps, dynamics, mapping, lambda base: f"{base}__clock",
+                lambda variable, plan=plan: lems_dimension(plan.units[variable], plan.name).name,
+                plan.name)
         for variable, expr in plan.clock_driven.items():
-            dynamics.add(lems.TimeDerivative(plan.state[variable], render_expression(
-                expr, mapping, plan.name,
-                f"the clock-driven equation of '{variable}'")))
+            state = plan.state[variable]
+            dynamics.add(lems.TimeDerivative(
+                state, f"({new_values[variable]} - {state}) / {mapping['dt']}"
+                if variable in new_values else render_expression(
+                    expr, mapping, plan.name, f"the clock-driven equation of '{variable}'")))
         add_summed_terms(component_type, plan, mapping, dimensions)
         step = names.constant("dt__step", dt * second)
         on_event = next(h for h in dynamics.event_handlers

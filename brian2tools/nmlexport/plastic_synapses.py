@@ -55,6 +55,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in, parse_statements
+from .method_steps import stepped_method
 from .plastic_delivery import Delivery, plan_delivery
 from .summed_variables import plan_summed_variables
 from .units import constant_value
@@ -109,6 +110,9 @@ class PlasticSynapses:
         The same for ``on_post`` (empty if there is none).
     clock_driven : dict
         Brian name -> right-hand side of the clock-driven equations.
+    method : str or None
+        The method whose steps the clock-driven equations take
+        (:mod:`.method_steps`; ``None``: forward Euler).
     temporaries : dict
         Brian name -> unit of the temporaries the pathways' code assigns
         (``r = u*x``).
@@ -133,6 +137,7 @@ class PlasticSynapses:
     pre: list = field(default_factory=list)
     post: list = field(default_factory=list)
     clock_driven: dict = field(default_factory=dict)
+    method: str | None = None
     temporaries: dict = field(default_factory=dict)
     namespace: dict = field(default_factory=dict)
     type_name: str = ""
@@ -335,7 +340,8 @@ def plan_plastic_synapses(synapses: Mapping, sides: Mapping[str, Mapping],
     clock_driven = {variable: eq["expr"] for variable, eq in equations.items()
                     if eq["type"] == "differential equation" and variable not in event_driven}
     plan = PlasticSynapses(name, post["name"], namespace=dict(synapses.get("namespace") or {}),
-                           clock_driven=clock_driven)
+                           clock_driven=clock_driven, method=stepped_method({
+                               **synapses, "equations": [equations[v] for v in clock_driven]}))
     written_out_update = any(
         _LASTUPDATE in identifiers_in(expr) or target == _LASTUPDATE
         for pathway in synapses.get("pathways") or ()
