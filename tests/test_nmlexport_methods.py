@@ -82,9 +82,12 @@ def test_exponential_euler_is_written_as_brians_step(tmp_path):
                     if c.get("name", "").startswith("hh_cell"))
         derivatives = {d.get("variable"): d.get("value")
                        for d in cell.iter("TimeDerivative")}
+        derived = {d.get("name"): d.get("value") for d in cell.iter("DerivedVariable")}
         for variable in ("v", "m", "h", "n"):
-            # f * exprel(A*dt) for jNeuroML; NEURON integrates f itself
-            assert ("- 1) / (" in derivatives[variable]) is not portable, variable
+            # Brian's exponential Euler step for jNeuroML; NEURON integrates f itself
+            step = f"(step_{variable} - {variable}) / dt"
+            assert (derivatives[variable] == step) is not portable, variable
+            assert (f"step_BA_{variable}" in derived) is not portable, variable
 
 
 @pytest.mark.skipif(engine_available("jneuroml") is not None,
@@ -247,3 +250,46 @@ def test_clock_driven_synaptic_equations_take_brians_steps(tmp_path, method):
         assert np.max(np.abs(exported[name] - values)) <= 1e-6 * np.ptp(values), name
     text = (tmp_path / "model.xml").read_text()
     assert "(step_g__clock - g) / dt" in text
+
+
+def _wang_buzsaki():
+    """Instantaneous m as a subexpression of v: Brian's A*v + B split keeps v in B."""
+    start_scope()
+    defaultclock.dt = 0.1 * ms
+    namespace = {"Cm": 1 * ufarad, "gL": 0.1 * msiemens, "EL": -65 * mV, "ENa": 55 * mV,
+                 "EK": -90 * mV, "gNa": 35 * msiemens, "gK": 9 * msiemens}
+    cell = NeuronGroup(2, """
+        dv/dt = (-gNa*m**3*h*(v-ENa)-gK*n**4*(v-EK)-gL*(v-EL)+Iapp)/Cm : volt
+        m = alpha_m/(alpha_m+beta_m) : 1
+        alpha_m = 0.1/mV*10*mV/exprel(-(v+35*mV)/(10*mV))/ms : Hz
+        beta_m = 4*exp(-(v+60*mV)/(18*mV))/ms : Hz
+        dh/dt = 5*(alpha_h*(1-h)-beta_h*h) : 1
+        alpha_h = 0.07*exp(-(v+58*mV)/(20*mV))/ms : Hz
+        beta_h = 1./(exp(-0.1/mV*(v+28*mV))+1)/ms : Hz
+        dn/dt = 5*(alpha_n*(1-n)-beta_n*n) : 1
+        alpha_n = 0.01/mV*10*mV/exprel(-(v+34*mV)/(10*mV))/ms : Hz
+        beta_n = 0.125*exp(-(v+44*mV)/(80*mV))/ms : Hz
+        Iapp : amp""", threshold="v > -20*mV", refractory="v > -20*mV",
+        method="exponential_euler", namespace=namespace, name="wb")
+    cell.v = -70 * mV
+    cell.h = 1
+    cell.Iapp = [1, 2] * nA * 1000
+    state = StateMonitor(cell, ["v", "h", "n"], record=True, name="wb_state")
+    run(50 * ms)
+    return {name: np.array(getattr(state, name)) for name in ("v", "h", "n")}
+
+
+@pytest.mark.skipif(engine_available("jneuroml") is not None,
+                    reason=str(engine_available("jneuroml")))
+def test_exponential_euler_splits_the_equations_as_brian(tmp_path):
+    brian = _wang_buzsaki()
+    reinit_and_delete()
+    set_device("neuroml2", filename=str(tmp_path / "wb.xml"), simulate="jneuroml")
+    try:
+        exported = _wang_buzsaki()
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    assert brian["v"].max() > 0  # it spikes
+    for name, values in brian.items():
+        assert np.max(np.abs(exported[name] - values)) <= 1e-6 * np.ptp(values), name

@@ -29,7 +29,7 @@ A linked constant parameter of the source becomes a parameter of the linked
 group with the source cells' values.
 
 Refused by name, with the reason: a source that cannot be copied exactly
-(it has a reset or refractoriness, noise, exponential Euler steps, inputs
+(it has a reset or refractoriness, noise, inputs
 from synapses or PoissonInputs, operations at given steps, a TimedArray, or
 linked variables itself), linked groups or sources on their own clocks,
 links through an index variable, a linked variable used in a subexpression
@@ -45,8 +45,6 @@ from brian2 import Unit
 from brian2.utils.stringtools import get_identifiers, word_substitute
 
 from brian2tools.baseexport import UnsupportedFeatureError
-
-from .exponential_euler import uses_exponential_euler
 
 __all__ = ["rewrite_linked_variables"]
 
@@ -159,9 +157,6 @@ def _rewrite(group: dict, equation: Mapping, groups: Mapping, description: Mappi
         group["equations"] = others + [dict(replacement, flags=[])]
         return
     _check_source(source, description, refuse)
-    if uses_exponential_euler(group):
-        raise refuse("The group is integrated with exponential Euler steps, its copy of the "
-                     "source would not follow the source's forward-Euler steps.")
     # one copy per source cell map, shared by the links of the group to that source
     copies = group.setdefault("_linked_copies", {})
     key = (source_name, tuple(index.tolist()))
@@ -269,8 +264,6 @@ def _check_source(source: Mapping, description: Mapping, refuse) -> None:
         raise refuse(f"The source '{name}' has a reset, which the copy would not see.")
     if source.get("refractory") is not None:
         raise refuse(f"The source '{name}' has refractoriness.")
-    if uses_exponential_euler(source):
-        raise refuse(f"The source '{name}' is integrated with exponential Euler steps.")
     if source.get("timed_operations") or source.get("run_regularly"):
         raise refuse(f"The source '{name}' changes at given steps (run_regularly or changes "
                      "between runs).")

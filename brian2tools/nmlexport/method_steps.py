@@ -3,8 +3,9 @@ Brian's integration methods as LEMS time derivatives.
 
 jNeuroML integrates a ``TimeDerivative`` ``dx/dt = f`` with forward Euler,
 ``x += dt*f``, every derivative taken from the state at the start of the
-step. Any explicit one-step method of Brian (``exact``/``linear``, ``rk2``,
-``rk4``, ``heun`` for deterministic equations) computes the new value
+step. Any explicit one-step method of Brian (``exact``/``linear``,
+``exponential_euler``, ``rk2``, ``rk4``, ``heun`` for deterministic
+equations) computes the new value
 ``x'`` from that same state, so writing ``dx/dt = (x' - x)/dt`` makes
 jNeuroML's Euler step Brian's step, to rounding. `method_steps` asks Brian's
 own state updater for the code of ``x'`` (Brian's ``StateUpdateMethod``,
@@ -14,9 +15,11 @@ and for the copies of linear variables that synapse components carry
 (:mod:`.synapse_rendering`) to write as derived variables.
 
 Only the default (jNeuroML) form uses this: NEURON integrates the
-derivatives itself. Forward Euler needs nothing (it is jNeuroML's step),
-``exponential_euler`` has its own module (:mod:`.exponential_euler`), and
-equations with noise keep their Euler-Maruyama step (:mod:`.noise`).
+derivatives itself. Forward Euler needs nothing (it is jNeuroML's step), and
+equations with noise keep their Euler-Maruyama step (:mod:`.noise`). For
+``exponential_euler`` Brian's code splits each equation into ``A*x + B`` as
+Brian does (``A`` the terms that are literally linear in ``x``), which a
+derivative of the equation would not reproduce where ``B`` depends on ``x``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ __all__ = ["STEPPED_METHODS", "MethodSteps", "stepped_method", "method_steps", "
 logger = get_logger(__name__)
 
 #: The methods written as Brian's own steps (``euler`` is jNeuroML's step already).
-STEPPED_METHODS = frozenset({"exact", "linear", "rk2", "rk4", "heun", "milstein"})
+STEPPED_METHODS = frozenset({"exact", "linear", "rk2", "rk4", "heun", "milstein",
+                             "exponential_euler"})
+
+#: Methods that evaluate the equations between the steps (at ``t + dt/2``, ...).
+_MULTI_STAGE = frozenset({"rk2", "rk4", "heun", "milstein"})
 
 _STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$")
 
@@ -89,8 +96,8 @@ def stepped_method(group: Mapping) -> str | None:
     Returns
     -------
     str or None
-        ``None`` for forward Euler, exponential Euler and unknown methods,
-        and for equations with noise.
+        ``None`` for forward Euler and unknown methods, and for equations
+        with noise.
 
     Examples
     --------
@@ -107,14 +114,17 @@ def stepped_method(group: Mapping) -> str | None:
         return "euler" if copied & STEPPED_METHODS else None
     if any(eq.get("stochastic_variables") for eq in group.get("equations") or ()):
         return None
-    if any("TimedArray" in feature for feature in group.get("time_features") or ()):
+    if method.lower() in _MULTI_STAGE and any(
+            "TimedArray" in feature for feature in group.get("time_features") or ()):
         # Brian's stages would call the TimedArray between its steps; the
         # export writes it as windows of the time, which stay Euler's
         logger.debug(f"'{group.get('name')}': forward Euler steps with a TimedArray")
         return None
     method = method.lower()
+    constant = set(group.get("time_subexpressions") or ())
     equations = [eq for eq in group.get("equations") or ()
-                 if eq["type"] in ("differential equation", "subexpression")]
+                 if eq["type"] in ("differential equation", "subexpression")
+                 and eq["name"] not in constant]
     reason = _cannot_step(equations, method)
     if reason:
         # the export device does not run Brian's state updater, so a script
@@ -196,6 +206,22 @@ def method_steps(differential: Mapping[str, tuple[str, object]], method: str, ow
     ...                                      'G').temporaries]
     ['__k_v', '_v']
     """
+    key = (tuple((name, code, str(unit)) for name, (code, unit) in differential.items()),
+           tuple((name, code, str(unit)) for name, (code, unit) in (subexpressions or {}).items()),
+           method, None if wanted is None else tuple(sorted(wanted)))
+    if key in _STEPS:  # several identical groups: Brian's solvers take a while
+        return _STEPS[key]
+    steps = _method_steps(differential, method, owner, subexpressions, wanted)
+    if len(_STEPS) > 256:
+        _STEPS.pop(next(iter(_STEPS)))
+    _STEPS[key] = steps
+    return steps
+
+
+_STEPS: dict[tuple, MethodSteps] = {}
+
+
+def _method_steps(differential, method, owner, subexpressions, wanted) -> MethodSteps:
     single = [SingleEquation(DIFFERENTIAL_EQUATION, name, get_dimensions(unit),
                              var_type=FLOAT, expr=Expression(code))
               for name, (code, unit) in differential.items()]
@@ -345,8 +371,10 @@ def cell_steps(builder, dynamics, mapping: Mapping[str, str]) -> dict[str, str]:
             for name in builder.differential}
     # a linked source's new value, read by the group when the source updates first
     following = builder.group.get("linked_next") or {}
+    # TimedArrays (functions of time only) stay derived values, constant over the step
+    constant = set(following) | set(builder.group.get("time_subexpressions") or ())
     subexpressions = {name: (code, equations[name]["unit"])
-                      for name, code in builder.subexpressions.items() if name not in following}
+                      for name, code in builder.subexpressions.items() if name not in constant}
 
     def dimension(variable: str) -> str:
         return builder.variable_dimension(variable).name

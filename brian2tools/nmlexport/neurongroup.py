@@ -43,7 +43,6 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from . import custom_events as events
 from .cell_parts import NameSource, per_cell_values, sorted_subexpressions
-from .exponential_euler import exponential_step, uses_exponential_euler
 from .lemsrendering import (
     identifiers_in,
     parse_statements,
@@ -129,7 +128,6 @@ class _CellBuilder:
         self.summed = dict(summed)  # summed variable -> cells summed onto (.summed_variables)
         self.captured = set(captured)  # recorded in the thresholds slot (custom_events.py)
         # Brian's steps of its method (jNeuroML only: NEURON integrates itself)
-        self.exponential = brian_steps and uses_exponential_euler(group)
         self.stepped = stepped_method(group) if brian_steps else None
         # keep lastspike even without refractoriness (events are gated with it)
         self.track_spikes = track_spikes
@@ -362,8 +360,6 @@ class _CellBuilder:
             state = own_name(name) if name in self.carried else name
             if name in new_values:  # Brian's step: x += dt * (x' - x)/dt
                 expr = f"({new_values[name]} - {state}) / {identifiers.get('dt', _DT)}"
-            elif self.exponential and name not in self.carried:
-                expr = exponential_step(self, name, drift, expr, mapping)
             if has_refractoriness and "unless refractory" in (self.equations[name].get("flags") or ()):
                 expr = f"{_NOT_REFRACTORY} * ({expr})"
             dynamics.add(lems.TimeDerivative(state, gate_derivative(self, expr)))
@@ -536,8 +532,8 @@ def build_cell_types(group: dict, dt, monitored=(), carried=(),
         Keep the time of the last spike in ``lastspike`` even without
         refractoriness (for events gated by it).
     brian_steps : bool, optional
-        Write the steps of the group's method (:mod:`.method_steps`,
-        :mod:`.exponential_euler`; for jNeuroML, not the portable form).
+        Write the steps of the group's method (:mod:`.method_steps`; for
+        jNeuroML, not the portable form).
     summed : mapping, optional
         Summed variable -> the ranges of cells Synapses sum onto
         (:mod:`.summed_variables`; needs ``synapse_base``).

@@ -27,7 +27,7 @@ a multiple of ``dt``) are recorded at every step and sampled as Brian does
 What this cannot write exactly is refused by name (`check_clocks`): a
 ``dt_g`` that is not a whole multiple of ``dt``, objects other than
 NeuronGroups and their monitors on another clock, own-clock groups with
-noise, exponential Euler steps, synapses from or onto them,
+noise, synapses from or onto them,
 PoissonInputs, TimedArrays, ``run_regularly`` operations or changes between
 runs, and runs whose durations are not
 whole multiples of ``dt_g`` (Brian's clock then restarts off its grid).
@@ -44,7 +44,6 @@ from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import UnsupportedFeatureError
 
-from .exponential_euler import uses_exponential_euler
 from .time_functions import STEP_FUNCTION
 
 __all__ = ["clock_steps", "check_clocks", "monitor_steps", "start_clock", "gate_derivative",
@@ -219,8 +218,6 @@ def _check_group(group: Mapping, description: Mapping, durations) -> None:
 
     if group.get("run_regularly") or group.get("timed_operations"):
         raise refuse("run_regularly operations or changes between runs")
-    if uses_exponential_euler(group):  # its steps are written with the simulation's dt
-        raise refuse("exponential Euler steps")
     for equation in group.get("equations") or ():
         if equation.get("stochastic_variables") or "xi" in str(equation.get("expr") or ""):
             raise refuse(f"the noise in the equation of '{equation['name']}'")

@@ -208,6 +208,8 @@ class _GroupRewriter:
         ``dim``) or names of parameters with the unit.
         """
         unit = Quantity(1.0, dim=dim)
+        # functions of time only: Brian's steps read them as constants (.method_steps)
+        self.group.setdefault("time_subexpressions", []).append(name)
         terms = _piecewise_terms(starts, values, zero)
         if not terms:  # always zero
             terms, factor = ["0"], True
@@ -218,6 +220,7 @@ class _GroupRewriter:
         parts = []
         for first in range(0, len(terms), _WINDOWS_PER_PART):
             part = self.new_name(f"{name}__part{first // _WINDOWS_PER_PART}")
+            self.group["time_subexpressions"].append(part)
             chunk = terms[first:first + _WINDOWS_PER_PART]
             self.add_subexpression(part, f"({_balanced_sum(chunk)}){suffix}", unit)
             parts.append(part)
