@@ -156,16 +156,16 @@ def _compare_spikes(brian, lems):
                                    rtol=0, atol=DT * 1e-3)
 
 
-def _export_and_run(build, folder):
-    model = export_model(build, folder)
+def _export_and_run(build, folder, method="euler"):
+    model = export_model(build, folder, method=method)
     log = run_jneuroml(model)
     assert severe_lines(log) == []
     return model, load_recordings(model)
 
 
-def _brian(build):
+def _brian(build, method="euler"):
     prefs.codegen.target = "numpy"
-    return simulate_brian(build)
+    return simulate_brian(build, method=method)
 
 
 # ------------------------------------------------------------------- tests
@@ -217,11 +217,14 @@ def test_increments_with_a_delay_are_brians_at_every_sample(tmp_path, delay_step
 
 
 @needs_jneuroml
-@pytest.mark.parametrize("refractory", [False, True])
-def test_increments_without_a_delay_lack_only_at_the_arrival_sample(tmp_path, refractory):
+@pytest.mark.parametrize("refractory, method", [(False, "euler"), (True, "euler"),
+                                                (True, "exact")])
+def test_increments_without_a_delay_lack_only_at_the_arrival_sample(tmp_path, refractory,
+                                                                    method):
+    # (with 'exact', Brian's step starts from v plus what arrived, as with Euler)
     build = _facilitation(0, refractory=refractory)
-    _, lems = _export_and_run(build, tmp_path)
-    brian = _brian(build)
+    _, lems = _export_and_run(build, tmp_path, method)
+    brian = _brian(build, method)
     _compare_spikes(brian["cells_spikes"], lems["cells_spikes"])
     v_brian = brian["cells_v"]["v"]
     v_lems = np.asarray(lems["cells_v"]["v"])[:, :v_brian.shape[1]]
