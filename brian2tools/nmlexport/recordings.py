@@ -78,6 +78,8 @@ def _read_table(path: str, columns: int) -> np.ndarray:
             f"The recording '{path}' does not exist: run the model with jNeuroML first "
             "(java -jar <jNeuroML jar> <model file> -nogui)."
         )
+    if os.path.getsize(path) == 0:  # no event recorded (numpy would warn)
+        return np.zeros((0, columns))
     table = np.loadtxt(path, ndmin=2)
     if table.size == 0:
         return np.zeros((0, columns))
