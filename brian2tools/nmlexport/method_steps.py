@@ -122,40 +122,22 @@ def stepped_method(group: Mapping) -> str | None:
         return None
     method = method.lower()
     constant = set(group.get("time_subexpressions") or ())
-    equations = [eq for eq in group.get("equations") or ()
-                 if eq["type"] in ("differential equation", "subexpression")
-                 and eq["name"] not in constant]
-    reason = _cannot_step(equations, method)
-    if reason:
+    differential = {eq["name"]: (eq["expr"], eq["unit"]) for eq in group.get("equations") or ()
+                    if eq["type"] == "differential equation"}
+    subexpressions = {eq["name"]: (eq["expr"], eq["unit"])
+                      for eq in group.get("equations") or ()
+                      if eq["type"] == "subexpression" and eq["name"] not in constant}
+    try:
+        # the steps the cell builder asks for (cached): Brian's solver runs once
+        method_steps(differential, method, str(group.get("name")), subexpressions)
+    except UnsupportedFeatureError as error:
         # the export device does not run Brian's state updater, so a script
         # can name a method that Brian would refuse for these equations
         logger.warning(f"'{group.get('name')}' is integrated with forward Euler in "
                        f"jNeuroML: Brian's method '{method}' cannot integrate its "
-                       f"equations ({reason})", once=True)
+                       f"equations ({error.hint})", once=True)
         return None
     return method
-
-
-_CANNOT_STEP: dict[tuple, str | None] = {}
-
-
-def _cannot_step(equations: list, method: str) -> str | None:
-    """Why Brian's ``method`` cannot integrate ``equations`` (``None`` if it can)."""
-    key = (tuple((eq["name"], eq["type"], eq.get("expr") or "", str(eq["unit"]))
-                 for eq in equations), method)
-    if key not in _CANNOT_STEP:
-        single = [SingleEquation(DIFFERENTIAL_EQUATION if eq["type"] == "differential equation"
-                                 else SUBEXPRESSION, eq["name"], get_dimensions(eq["unit"]),
-                                 var_type=FLOAT, expr=Expression(eq["expr"]))
-                  for eq in equations]
-        try:
-            StateUpdateMethod.apply_stateupdater(Equations(single), {}, method)
-            _CANNOT_STEP[key] = None
-        except Exception as error:  # noqa: BLE001 -- the reason is reported, not handled
-            _CANNOT_STEP[key] = str(error)
-        if len(_CANNOT_STEP) > 256:
-            _CANNOT_STEP.pop(next(iter(_CANNOT_STEP)))
-    return _CANNOT_STEP[key]
 
 
 def _dimension_owner(temporary: str, variables) -> str | None:
@@ -208,20 +190,32 @@ def method_steps(differential: Mapping[str, tuple[str, object]], method: str, ow
     """
     key = (tuple((name, code, str(unit)) for name, (code, unit) in differential.items()),
            tuple((name, code, str(unit)) for name, (code, unit) in (subexpressions or {}).items()),
-           method, None if wanted is None else tuple(sorted(wanted)))
-    if key in _STEPS:  # several identical groups: Brian's solvers take a while
-        return _STEPS[key]
-    steps = _method_steps(differential, method, owner, subexpressions, wanted)
-    if len(_STEPS) > 256:
-        _STEPS.pop(next(iter(_STEPS)))
-    _STEPS[key] = steps
-    return steps
+           method)
+    if key not in _STEPS:  # identical groups, and the check of `stepped_method`
+        if len(_STEPS) > 256:
+            _STEPS.pop(next(iter(_STEPS)))
+        _STEPS[key] = _method_steps(differential, method, owner, subexpressions)
+    steps = _STEPS[key]
+    if wanted is None:
+        return steps
+    # keep only what the wanted new values need (Brian's heun writes unused supports)
+    new_values = {name: value for name, value in steps.new_values.items() if name in wanted}
+    return MethodSteps(method, _needed(steps.temporaries, new_values), new_values)
 
 
 _STEPS: dict[tuple, MethodSteps] = {}
 
 
-def _method_steps(differential, method, owner, subexpressions, wanted) -> MethodSteps:
+def _needed(temporaries: list, new_values: Mapping[str, str]) -> list:
+    """The temporaries that ``new_values`` need, in Brian's order."""
+    needed = set(new_values.values())
+    for target, code, _ in reversed(temporaries):
+        if target in needed:
+            needed |= identifiers_in(code)
+    return [entry for entry in temporaries if entry[0] in needed]
+
+
+def _method_steps(differential, method, owner, subexpressions) -> MethodSteps:
     single = [SingleEquation(DIFFERENTIAL_EQUATION, name, get_dimensions(unit),
                              var_type=FLOAT, expr=Expression(code))
               for name, (code, unit) in differential.items()]
@@ -260,15 +254,8 @@ def _method_steps(differential, method, owner, subexpressions, wanted) -> Method
     if missing:
         raise UnsupportedFeatureError(owner, f"the integration method '{method}'",
                                       f"Its step gives no new value of {sorted(missing)}.")
-    if wanted is not None:
-        steps.new_values = {name: value for name, value in steps.new_values.items()
-                            if name in wanted}
-    # keep only what the new values need (Brian's heun writes unused supports)
-    needed = set(steps.new_values.values())
-    for target in reversed(order):
-        if target in needed:
-            needed |= identifiers_in(defined[target][0]) & set(defined)
-    steps.temporaries = [(target, *defined[target]) for target in order if target in needed]
+    steps.temporaries = _needed([(target, *defined[target]) for target in order],
+                                steps.new_values)
     logger.debug(f"'{owner}': Brian's {method} steps with {len(steps.temporaries)} values")
     return steps
 
