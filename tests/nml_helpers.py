@@ -24,7 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from brian2 import Network, SpikeMonitor, StateMonitor, defaultclock, seed, set_device, start_scope
+import pytest
+from brian2 import (
+    Network,
+    PopulationRateMonitor,
+    SpikeMonitor,
+    StateMonitor,
+    defaultclock,
+    seed,
+    set_device,
+    start_scope,
+)
 from brian2.devices.device import reinit_and_delete
 
 
@@ -165,3 +175,31 @@ def compare_spikes(brian: dict, jneuroml: dict, dt: float, neurons=None):
         )
         np.testing.assert_allclose(got, expected, rtol=0, atol=dt * 1e-3,
                                    err_msg=f"spike times of neuron {index}")
+
+
+#: Skips a test when jNeuroML cannot run here (no jar or no Java)
+needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
+                                    reason=str(missing_jneuroml()))
+
+
+def monitor_data(monitors: dict) -> dict:
+    """
+    Copies (SI floats) of what monitors recorded, by name: times and variables of
+    StateMonitors, times and rates of PopulationRateMonitors, and times, indices,
+    recorded variables and counts of spike and event monitors.
+    """
+    data = {}
+    for name, monitor in monitors.items():
+        if isinstance(monitor, StateMonitor):
+            data[name] = {"t": np.array(monitor.t_[:])}
+            for variable in monitor.record_variables:
+                data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
+        elif isinstance(monitor, PopulationRateMonitor):
+            data[name] = {"t": np.array(monitor.t_[:]), "rate": np.array(monitor.rate_[:])}
+        else:
+            data[name] = {"t": np.array(monitor.t_[:]), "i": np.array(monitor.i[:])}
+            for variable in monitor.record_variables:
+                if variable not in ("t", "i"):
+                    data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
+            data[name]["count"] = np.array(monitor.count[:])
+    return data

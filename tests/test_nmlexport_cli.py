@@ -11,12 +11,10 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from nml_helpers import missing_jneuroml
+from nml_helpers import missing_jneuroml, needs_jneuroml
 
 import brian2tools.nmlexport.lemsexport
 
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
 # until the 'neuroml2' device uses network_export, it refuses synapses and inputs
 needs_network_device = pytest.mark.skipif(
     "build_network_parts" not in vars(brian2tools.nmlexport.lemsexport),

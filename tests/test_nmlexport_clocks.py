@@ -32,29 +32,16 @@ from brian2 import (
     store,
 )
 from brian2.devices.device import reinit_and_delete
-from nml_helpers import missing_jneuroml
+from nml_helpers import monitor_data, needs_jneuroml
 
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
 from brian2tools.nmlexport.trials import split_trials, trial_runs
 
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
-
 #: jNeuroML writes about 7 significant digits
 _DIGITS = 1e-6
 
 
-def _recordings(monitors):
-    data = {}
-    for name, monitor in monitors.items():
-        if isinstance(monitor, StateMonitor):
-            data[name] = {"t": np.array(monitor.t_[:])}
-            for variable in monitor.record_variables:
-                data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
-        else:
-            data[name] = {"t": np.array(monitor.t_[:]), "i": np.array(monitor.i[:])}
-    return data
 
 
 def _in(device_name, build, **options):
@@ -114,7 +101,7 @@ def _slow_and_fast():
     fast_spikes = SpikeMonitor(fast, name="fast_spikes")
     run(12 * ms)
     run(8 * ms)  # a second run: 20 steps of the slow clock in all
-    return _recordings({"sampled": sampled, "own": own, "every_step": every_step,
+    return monitor_data({"sampled": sampled, "own": own, "every_step": every_step,
                         "every_2": every_2, "slow_spikes": slow_spikes,
                         "fast_spikes": fast_spikes})
 
@@ -146,7 +133,7 @@ def _own_clock_exact():
     every_step = StateMonitor(fast, "v", record=True, name="every_step")
     slow_spikes = SpikeMonitor(slow, name="slow_spikes")
     run(100 * ms)
-    return _recordings({"sampled": sampled, "every_step": every_step,
+    return monitor_data({"sampled": sampled, "every_step": every_step,
                         "slow_spikes": slow_spikes})
 
 
@@ -171,7 +158,7 @@ def _refractory_on_own_clock(refractory):
         state = StateMonitor(slow, "w", record=True, name="state")
         spikes = SpikeMonitor(slow, name="spikes")
         run(40 * ms)
-        return _recordings({"state": state, "spikes": spikes})
+        return monitor_data({"state": state, "spikes": spikes})
     return build
 
 
@@ -247,7 +234,7 @@ def _trials():
         group.I = amplitude
         run(20 * ms)
         # read between the trials: the monitors hold the trial's recordings
-        per_trial.append((spikes.num_spikes, _recordings({"spikes": spikes, "state": state})))
+        per_trial.append((spikes.num_spikes, monitor_data({"spikes": spikes, "state": state})))
     return per_trial
 
 
@@ -284,7 +271,7 @@ def _trials_of_a_network():
         restore()
         synapses.w *= factor  # each trial from the stored weights
         run(15 * ms)
-        per_trial.append(_recordings({"spikes": spikes, "state": state}))
+        per_trial.append(monitor_data({"spikes": spikes, "state": state}))
     return per_trial
 
 
@@ -392,7 +379,7 @@ def _linked(driver_name):
         same_state = StateMonitor(same, "u", record=True, name="same_state")
         spikes = SpikeMonitor(cells, name="spikes")
         run(30 * ms)
-        return _recordings({"state": state, "same_state": same_state, "spikes": spikes})
+        return monitor_data({"state": state, "same_state": same_state, "spikes": spikes})
     return build
 
 
@@ -433,7 +420,7 @@ def _linked_exact(driver_name):
         state = StateMonitor(cells, "v", record=True, name="state")
         spikes = SpikeMonitor(cells, name="spikes")
         run(40 * ms)
-        return _recordings({"state": state, "spikes": spikes})
+        return monitor_data({"state": state, "spikes": spikes})
     return build
 
 

@@ -32,35 +32,16 @@ from brian2 import (
     start_scope,
 )
 from brian2.devices.device import reinit_and_delete
-from nml_helpers import missing_jneuroml
+from nml_helpers import monitor_data, needs_jneuroml
 
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
 from brian2tools.nmlexport import NMLExporter
 
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
-
 #: jNeuroML writes about 7 significant digits
 _DIGITS = 1e-6
 
 
-def _recordings(monitors):
-    data = {}
-    for name, monitor in monitors.items():
-        if isinstance(monitor, StateMonitor):
-            data[name] = {"t": np.array(monitor.t[:])}
-            for variable in monitor.record_variables:
-                data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
-        elif isinstance(monitor, PopulationRateMonitor):
-            data[name] = {"t": np.array(monitor.t[:]), "rate": np.array(monitor.rate_[:])}
-        else:
-            data[name] = {"t": np.array(monitor.t[:]), "i": np.array(monitor.i[:])}
-            for variable in monitor.record_variables:
-                if variable not in ("t", "i"):
-                    data[name][variable] = np.array(getattr(monitor, variable + "_")[:])
-            data[name]["count"] = np.array(monitor.count[:])
-    return data
 
 
 def _brian_and_jneuroml(build, folder):
@@ -69,12 +50,12 @@ def _brian_and_jneuroml(build, folder):
     reinit_and_delete()
     set_device("runtime")
     start_scope()
-    brian = _recordings(build())
+    brian = monitor_data(build())
     reinit_and_delete()
     set_device("neuroml2", filename=str(folder / "model.xml"), simulate="jneuroml")
     try:
         start_scope()
-        exported = _recordings(build())
+        exported = monitor_data(build())
     finally:
         reinit_and_delete()
         set_device("runtime")

@@ -44,7 +44,12 @@ from brian2 import (
     start_scope,
 )
 from brian2.devices.device import reinit_and_delete
-from nml_helpers import finish_jneuroml, missing_jneuroml, severe_lines, start_jneuroml
+from nml_helpers import (
+    finish_jneuroml,
+    needs_jneuroml,
+    severe_lines,
+    start_jneuroml,
+)
 
 import brian2tools.nmlexport.lemsexport  # registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
@@ -59,8 +64,6 @@ from brian2tools.nmlexport.network_export import (
 )
 from brian2tools.nmlexport.units import parse_quantity
 
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
 # until the 'neuroml2' device uses network_export, it refuses synapses and inputs
 needs_network_device = pytest.mark.skipif(
     "build_network_parts" not in vars(brian2tools.nmlexport.lemsexport),

@@ -33,7 +33,7 @@ from brian2 import (
 from nml_helpers import (
     ModelSpec,
     export_model,
-    missing_jneuroml,
+    needs_jneuroml,
     run_jneuroml,
     severe_lines,
     simulate_brian,
@@ -43,16 +43,9 @@ import brian2tools.nmlexport.lemsexport  # noqa: F401 -- registers the 'neuroml2
 from brian2tools.baseexport import UnsupportedFeatureError
 from brian2tools.nmlexport import load_recordings
 
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
 DT = float(defaultclock.dt)
 
 
-@pytest.fixture(autouse=True)
-def _numpy_target():
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = "numpy"
 
 
 # ------------------------------------------------------------------ models

@@ -37,7 +37,7 @@ from brian2.devices.device import reinit_and_delete
 from nml_helpers import (
     ModelSpec,
     export_model,
-    missing_jneuroml,
+    needs_jneuroml,
     run_jneuroml,
     severe_lines,
     simulate_brian,
@@ -49,16 +49,9 @@ from brian2tools.nmlexport import load_recordings
 from brian2tools.nmlexport.network_export import build_network_parts
 from brian2tools.nmlexport.plastic_synapses import event_driven_update
 
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
 DT = float(defaultclock.dt)
 
 
-@pytest.fixture(autouse=True)
-def _numpy_target():
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = "numpy"
 
 
 # ------------------------------------------------------------------ models

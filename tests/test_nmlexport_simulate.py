@@ -28,15 +28,12 @@ from brian2 import (
     start_scope,
 )
 from brian2.devices.device import reinit_and_delete
-from nml_helpers import missing_jneuroml
+from nml_helpers import missing_jneuroml, needs_jneuroml
 
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools import brian_plot
 from brian2tools.baseexport.monitors import NotSimulatedError
 from brian2tools.nmlexport.engines import engine_available
-
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
 
 
 def _documented_model(duration=100 * ms, method="linear"):

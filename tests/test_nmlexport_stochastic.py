@@ -38,7 +38,7 @@ from brian2 import (
     start_scope,
 )
 from brian2.devices.device import reinit_and_delete
-from nml_helpers import missing_jneuroml
+from nml_helpers import needs_jneuroml
 
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
@@ -46,8 +46,6 @@ from brian2tools.nmlexport.lemsrendering import render_condition, render_express
 from brian2tools.nmlexport.stochastic_sources import _SourceUnits, binomial_input_draw
 from brian2tools.nmlexport.truth_values import comparison_units
 
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
 DT = 0.1 * ms
 
 

@@ -29,7 +29,7 @@ from nml_helpers import (
     ModelSpec,
     compare_spikes,
     export_model,
-    missing_jneuroml,
+    needs_jneuroml,
     run_jneuroml,
     severe_lines,
     simulate_brian,
@@ -38,16 +38,6 @@ from nml_helpers import (
 import brian2tools.nmlexport.lemsexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
 from brian2tools.nmlexport import load_recordings
-
-needs_jneuroml = pytest.mark.skipif(missing_jneuroml() is not None,
-                                    reason=str(missing_jneuroml()))
-
-
-@pytest.fixture(autouse=True)
-def _numpy_target():
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = "numpy"
 
 
 # ------------------------------------------------------------------ models

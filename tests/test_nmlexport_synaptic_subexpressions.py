@@ -24,13 +24,10 @@ from brian2 import (
     start_scope,
 )
 from brian2.devices.device import reinit_and_delete
+from nml_helpers import needs_jneuroml
 
 import brian2tools.nmlexport  # noqa: F401 -- registers the 'neuroml2' device
 from brian2tools.baseexport import UnsupportedFeatureError
-from brian2tools.nmlexport.engines import engine_available
-
-needs_jneuroml = pytest.mark.skipif(engine_available("jneuroml") is not None,
-                                    reason=str(engine_available("jneuroml")))
 
 
 def _model(plastic: bool, record_subexpression: bool = False):
