@@ -3,7 +3,9 @@ Small parts of the cell types of :mod:`.neurongroup`.
 
 Names for the LEMS identifiers a cell type adds (which must not clash with
 Brian's), the order in which its subexpressions are derived (each after the
-ones it uses), and the per-cell values of a variable.
+ones it uses), the per-cell values of a variable, and the order of the
+derived variables of any component type as it is written (jLEMS checks them
+in the order of the file: each must come after the ones it reads).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from .lemsrendering import identifiers_in
 
-__all__ = ["NameSource", "sorted_subexpressions", "per_cell_values"]
+__all__ = ["NameSource", "sorted_subexpressions", "per_cell_values",
+           "order_derived_variables"]
 
 
 class NameSource:
@@ -125,3 +128,51 @@ def per_cell_values(values, size: int, owner: str, variable: str) -> np.ndarray:
             owner, f"{array.size} initial values for the variable '{variable}' of {size} cells"
         )
     return array
+
+
+def order_derived_variables(component_type) -> None:
+    """
+    Put the derived variables of ``component_type`` after the ones they read.
+
+    Parts of the export add derived variables to a cell or synapse type after
+    others that read them (the sums of what synapses deliver, Brian's steps,
+    subexpressions); jLEMS checks them in the order of the file and refuses
+    one that reads a later one. The order is otherwise kept.
+
+    Parameters
+    ----------
+    component_type : lems.ComponentType
+        Changed in place.
+
+    Examples
+    --------
+    >>> import lems.api as lems
+    >>> cell = lems.ComponentType('c')
+    >>> cell.dynamics.add(lems.DerivedVariable('a', dimension='none', value='b + 1'))
+    >>> cell.dynamics.add(lems.DerivedVariable('b', dimension='none', value='2'))
+    >>> order_derived_variables(cell)
+    >>> list(cell.dynamics.derived_variables.keys())
+    ['b', 'a']
+    """
+    derived = component_type.dynamics.derived_variables
+    if len(derived) < 2:
+        return
+    reads = {name: identifiers_in(variable.value or "") & derived.keys()
+             for name, variable in derived.items()}
+    names = list(derived.keys())  # (a lems Map iterates over its values)
+    ordered: list[str] = []
+    placed: set[str] = set()
+
+    def place(name: str, path: frozenset) -> None:
+        if name in placed or name in path:  # (a cycle: left for jLEMS to report)
+            return
+        for other in sorted(reads[name] - {name}, key=names.index):
+            place(other, path | {name})
+        placed.add(name)
+        ordered.append(name)
+
+    for name in names:
+        place(name, frozenset())
+    items = [(name, derived[name]) for name in ordered]
+    derived.clear()
+    derived.update(items)

@@ -31,6 +31,7 @@ from brian2.utils.logger import get_logger
 from brian2tools.baseexport import UnsupportedFeatureError, write_text_atomic
 
 from . import supporting
+from .cell_parts import order_derived_variables
 from .connections import (
     connection_type_for,
     delay_note,
@@ -335,6 +336,7 @@ class NMLExporter:
         for unit in model.units:
             root.append(_element(unit.toxml()))
         for component_type in model.component_types:
+            order_derived_variables(component_type)
             root.append(_element(component_type.toxml()))
         root.extend(source_components)
         root.extend(connection_type_element(projection) for projection in parts.projections)

@@ -442,7 +442,7 @@ def _expose(synapse_types: list, base: str, name: str, unit, dimension) -> None:
 def _add_to_cell(cell_type, variable: str, dimension: str, pre: list, post: list) -> None:
     """Add the sums of what ``on_pre`` (``pre``) and ``on_post`` (``post``) deliver."""
     dynamics = cell_type.dynamics
-    pending_terms, totals = [], []
+    pending_terms = []
     for pathway, deliveries in (("pre", pre), ("post", post)):
         if not deliveries:
             continue
@@ -461,7 +461,6 @@ def _add_to_cell(cell_type, variable: str, dimension: str, pre: list, post: list
         gates = (deliveries[0].gates if pathway == "pre" else deliveries[0].post_gates)
         gate = gates.get(variable)
         pending_terms.append(total if gate is None else f"{gate} * {total}")
-        totals.append(total)
     if not pending_terms:
         return
     # the cell integrates from x plus what arrived, then adds it before its threshold
@@ -474,14 +473,6 @@ def _add_to_cell(cell_type, variable: str, dimension: str, pre: list, post: list
     for derived in dynamics.derived_variables:
         if derived.value and not derived.name.startswith(f"{variable}__delivered"):
             derived.value = word.sub(f"({variable} + {pending})", derived.value)
-    # jLEMS checks derived variables in the order of the file: the ones now read
-    # by the others (subexpressions, Brian's steps) go first
-    derived = dynamics.derived_variables
-    first = [name for name in (*totals, pending) if name in derived]
-    ordered = [(name, derived[name]) for name in first] + [
-        (name, value) for name, value in derived.items() if name not in first]
-    derived.clear()
-    derived.update(ordered)
     add = lems.OnCondition("t .geq. 0")
     add.add(lems.StateAssignment(variable, f"{variable} + {pending}"))
     handlers = dynamics.event_handlers
