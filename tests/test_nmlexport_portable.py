@@ -565,3 +565,88 @@ def test_sharing_the_linear_synapses_of_a_cell_changes_nothing_in_neuron(tmp_pat
             for variant in ((True, False), (True, True)):
                 np.testing.assert_allclose(np.asarray(recordings[variant][name][key]),
                                            np.asarray(values), rtol=0, atol=1e-12)
+
+
+def _held(method="linear", duration=60 * ms):
+    """
+    The feed-forward network with CUBA's refractoriness: the targets' ``v`` is held
+    for 4 ms after each spike while their synapses go on receiving and decaying.
+    """
+    start_scope()
+    defaultclock.dt = 0.05 * ms
+    drivers = NeuronGroup(2, "dv/dt = (v0 - v)/(10*ms) : volt\nv0 : volt",
+                          threshold="v > 10*mV", reset="v = 0*mV", method=method,
+                          name="drivers")
+    drivers.v0 = [15, 25] * mV
+    cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : volt (unless refractory)
+                              dge/dt = -ge/(5*ms) : volt""",
+                        threshold="v > 5*mV", reset="v = -2*mV", refractory=4 * ms,
+                        method=method, name="cells")
+    excitation = Synapses(drivers, cells, "w : volt", on_pre="ge += w", delay=1 * ms,
+                          name="excitation")
+    excitation.connect()
+    excitation.w = "(12 + i + j)*mV"
+    state = StateMonitor(cells, "v", record=True, name="cells_v")
+    spikes = SpikeMonitor(cells, name="cells_spikes")
+    driver_spikes = SpikeMonitor(drivers, name="drivers_spikes")
+    run(duration)
+    return state, spikes, driver_spikes
+
+
+def _held_export(folder, **options):
+    folder.mkdir(exist_ok=True)
+    set_device("neuroml2", filename=str(folder / "held.xml"), **options)
+    try:
+        return _network_copies(*_held())
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+
+
+def test_synaptic_currents_stop_while_the_cell_is_refractory(tmp_path):
+    _skip_without("jneuroml")
+    start_scope()
+    # jNeuroML takes forward Euler steps of the portable form's equations
+    brian_euler = _network_copies(*_held(method="euler"))
+    reinit_and_delete()
+    brian = _network_copies(*_held(method="linear"))
+    reinit_and_delete()
+    lems = _held_export(tmp_path / "lems", simulate="jneuroml", portable=True)
+    root = ET.parse(tmp_path / "lems" / "held.xml").getroot()
+    synapse = next(t for t in root.iter("ComponentType")
+                   if t.get("name") == "excitation_pre_synapse")
+    assert [r.get("name") for r in synapse.iter("Requirement")] == ["not_refractory"]
+    current = next(d for d in synapse.iter("DerivedVariable") if d.get("name") == "i")
+    assert current.get("value").startswith("not_refractory * ")
+    # jNeuroML: Brian's spikes and every sample, the held ones included
+    np.testing.assert_array_equal(lems["spike_i"], brian_euler["spike_i"])
+    np.testing.assert_allclose(lems["spike_t"], brian_euler["spike_t"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(lems["values"]["v"], brian_euler["values"]["v"], rtol=0,
+                               atol=1e-8)
+    dt = 0.05e-3
+    held = 0
+    for index in range(3):
+        for time in brian["spike_t"][brian["spike_i"] == index]:
+            # input goes on arriving while v is held: ge is far from zero
+            start = int(round(time / dt)) + 1
+            window = brian["values"]["v"][index][start:start + 78]
+            assert np.all(window == -2e-3), (index, time)
+            held += 1
+    assert held >= 15
+    if engine_available("neuron") is not None:
+        return
+    nrn = _held_export(tmp_path / "neuron", simulate="neuron")
+    for index in range(3):
+        b_times = brian["spike_t"][brian["spike_i"] == index]
+        n_times = nrn["spike_t"][nrn["spike_i"] == index]
+        assert len(n_times) == len(b_times), index
+        np.testing.assert_allclose(n_times, b_times, rtol=0, atol=0.5e-3)
+        # NEURON holds v too, exactly, for the refractory period after its reset
+        for time in n_times:
+            start = int(round(time / dt)) + 2
+            window = nrn["values"]["v"][index][start:start + 76]
+            np.testing.assert_allclose(window, -2e-3, rtol=0, atol=1e-12)
+    if engine_available("netpyne") is None:
+        mpi = _held_export(tmp_path / "netpyne", simulate="netpyne", ranks=2)
+        np.testing.assert_array_equal(mpi["spike_i"], nrn["spike_i"])
+        np.testing.assert_allclose(mpi["spike_t"], nrn["spike_t"], rtol=0, atol=1e-9)

@@ -65,7 +65,7 @@ from pathlib import Path
 from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import write_text_atomic
-from brian2tools.nmlexport import engines, neuron_engine
+from brian2tools.nmlexport import engines, neuron_engine, neuron_gates
 
 __all__ = ["netpyne_unavailable", "find_mpiexec", "runner_command", "simulate_netpyne"]
 
@@ -177,13 +177,29 @@ def get_by_id(self, id_):
     return found
 
 GeneratedsSuperSuper.get_by_id = get_by_id
+
+if sys.argv[4]:  # synapses gated by their cell's refractoriness (neuron_gates)
+    from netpyne import sim
+    _kinds = sys.argv[4].split(',')
+    _run_simulation = sim.runSim
+
+    def _gated_run(*args, **kwargs):
+        _b2t_gate_synapses(h, _kinds)
+        return _run_simulation(*args, **kwargs)
+
+    sim.runSim = _gated_run
 sys.argv = [sys.argv[3], '-nogui']
 runpy.run_path(sys.argv[0], run_name='__main__')
 """
 
 
+_RUNNER = _RUNNER.replace("_get_by_id = GeneratedsSuperSuper.get_by_id",
+                          neuron_gates.GATE_FUNCTION
+                          + "\n_get_by_id = GeneratedsSuperSuper.get_by_id")
+
+
 def runner_command(script: Path, network: Path, mechanisms: Path | None, ranks: int,
-                   env: dict) -> list:
+                   env: dict, gated: list[str] = ()) -> list:
     """
     The command that runs a generated NetPyNE script on ``ranks`` MPI ranks.
 
@@ -200,6 +216,9 @@ def runner_command(script: Path, network: Path, mechanisms: Path | None, ranks: 
     env : dict
         The environment of the run; the variables Open MPI needs to run as
         root (and on more ranks than cores) are added to it.
+    gated : list of str, optional
+        The synapse mechanisms to connect to their cell's refractoriness
+        (:mod:`.neuron_gates`) before the simulation starts.
 
     Returns
     -------
@@ -215,12 +234,13 @@ def runner_command(script: Path, network: Path, mechanisms: Path | None, ranks: 
     --------
     >>> env = {}
     >>> command = runner_command(Path('m_netpyne.py'), Path('m.net.nml'), None, 1, env)
-    >>> command[-2:]
-    ['m.net.nml', 'm_netpyne.py']
+    >>> command[-3:]
+    ['m.net.nml', 'm_netpyne.py', '']
     """
     if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
         raise ValueError(f"The number of MPI ranks must be a positive integer, not {ranks!r}.")
-    python = [sys.executable, "-c", _RUNNER, str(mechanisms or ""), network.name, script.name]
+    python = [sys.executable, "-c", _RUNNER, str(mechanisms or ""), network.name, script.name,
+              ",".join(gated)]
     if ranks == 1:
         return python
     mpiexec = find_mpiexec()
@@ -341,6 +361,7 @@ def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None
     patched = neuron_engine._patch_mod_files(mod_files)
     if patched:
         full_log += f"(generated NMODL files patched: {', '.join(patched)})\n"
+    gated = neuron_gates.gate_mechanisms(mod_files)
     mechanisms = None
     if mod_files:
         mechanisms, log, steps["nrnivmodl"] = neuron_engine._compile(mod_files, work, cache, timeout,
@@ -352,7 +373,7 @@ def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None
     for name in names:  # the script writes them relative to the work folder
         (work / name).parent.mkdir(parents=True, exist_ok=True)
     before = engines._clear_old([work / name for name in names])
-    command = runner_command(script, network, mechanisms, ranks, env)
+    command = runner_command(script, network, mechanisms, ranks, env, gated)
     log, status, steps["simulation"] = engines._run_step("netpyne", "simulation", command,
                                                          work, timeout, env)
     full_log += log

@@ -11,7 +11,9 @@ cell (and input, synapse) component and a Python script
   declarations of its random functions (`_patch_mod_files`);
 * components of one cell type share one mechanism, linear synapses of one
   type on one cell one point process, and the script's connections become
-  loops over tables (:mod:`.neuron_code`);
+  loops over tables (:mod:`.neuron_code`); synapses onto cells whose ``v``
+  is ``(unless refractory)`` read the cell's refractoriness
+  (:mod:`.neuron_gates`);
 * ``nrnivmodl`` compiles the mechanisms into a cache keyed by their text
   (`neuron_mechanism_cache`), and the script runs with this Python.
 
@@ -48,6 +50,7 @@ from .engines import (
     _run_step,
 )
 from .neuron_code import compact_connections, share_mechanisms, share_synapses
+from .neuron_gates import gate_synapses
 
 __all__ = ["neuron_mechanism_cache", "simulate_neuron"]
 
@@ -254,6 +257,10 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
         full_log += (f"({len(mod_files)} mechanisms of the same types compiled as "
                      f"{len(shared)})\n")
     mod_files = shared
+    gated = gate_synapses(mod_files, script)
+    if gated:
+        full_log += (f"(synaptic currents gated by the cell's refractoriness: "
+                     f"{', '.join(gated)})\n")
     if linear_synapses:
         merged = share_synapses(script)
         if merged:

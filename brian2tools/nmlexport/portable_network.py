@@ -14,12 +14,17 @@ currents) to ``dv/dt``, and integrates its own copy of ``x`` (its initial
 value) as before. jNeuroML computes the same sum; NEURON adds the currents
 on the section.
 
+When ``v`` is ``(unless refractory)``, the synapses' currents must not move
+it during the refractory period, but in NEURON they flow into the membrane
+whatever the cell's mechanism does: so the synapse types onto such a cell
+read the cell's ``not_refractory`` (a LEMS ``Requirement``, resolved from
+the parent cell) and give ``not_refractory * C k x``; in NEURON the
+requirement becomes a ``POINTER`` to the cell (:mod:`.neuron_gates`).
+
 Refused by name: synapses that change a variable of the cell directly (``v +=
 w``: NEURON cannot give a current that jumps ``v``), variables that enter
-``v``'s equation non-linearly or with a coefficient that varies, variables a
-monitor records or other equations read, and ``(unless refractory)`` on ``v``
-together with synapses (NEURON's synaptic currents flow during the
-refractory period).
+``v``'s equation non-linearly or with a coefficient that varies, and
+variables a monitor records or other equations read.
 
 Spike sources (``SpikeGeneratorGroup``, ``PoissonGroup``) become standard
 populations of ``spikeArray`` or ``spikeGeneratorPoisson`` cells, one per
@@ -48,6 +53,7 @@ from brian2.units.fundamentalunits import Quantity, get_dimensions
 from brian2tools.baseexport import UnsupportedFeatureError
 
 from .network_parts import CellPaths
+from .neuron_gates import GATE
 from .portable import PortableGroup
 from .stochastic_sources import refuse_time_varying_sources
 from .synapse_components import SynapticProjection, own_name, state_name, sum_name, total_name
@@ -100,9 +106,6 @@ def _check_group(group: dict, carried, monitored) -> None:
     equations = {eq["name"]: eq for eq in group.get("equations") or ()}
     if "v" not in equations:
         raise _refuse(name, "synapses onto a group without a membrane potential 'v'")
-    if "unless refractory" in (equations["v"].get("flags") or ()) and group.get("refractory"):
-        raise _refuse(name, "synapses onto a membrane potential '(unless refractory)' (in "
-                            "NEURON, synaptic currents flow during the refractory period)")
     for variable in carried:
         if variable in monitored:
             raise _refuse(name, f"a StateMonitor of '{variable}', which its synapses carry")
@@ -157,21 +160,32 @@ def prepare_current_synapses(cells: dict, groups: dict, parts, synapse_types: li
         raise _refuse(name, direct.format(f" (its {pathway.rstrip(')')} pathway)"
                                           if pathway else ""))
     coefficients = {}
+    gated = set()
     for name, carried in parts.carried.items():
         if not carried:
             continue
         group = groups[name]
         _check_group(group, carried, monitored.get(name, set()))
         coefficients[name] = {variable: _coefficient(group, variable) for variable in carried}
-        _rewrite_cell(cells[name], carried)
+        if _held_when_refractory(group):
+            gated.add(name)
+        _rewrite_cell(cells[name], carried, name in gated)
     by_name = {component_type.name: component_type for component_type in synapse_types}
     bases = {spec.base for spec in parts.synapse_types}
     for spec in parts.synapse_types:
-        _rewrite_synapse(by_name[spec.name], spec, coefficients[spec.group])
+        _rewrite_synapse(by_name[spec.name], spec, coefficients[spec.group],
+                         spec.group in gated)
     return [t for t in synapse_types if t.name not in bases]
 
 
-def _rewrite_cell(cell, carried) -> None:
+def _held_when_refractory(group: dict) -> bool:
+    """Whether Brian holds the group's ``v`` during its refractory period."""
+    equations = {eq["name"]: eq for eq in group.get("equations") or ()}
+    return bool(group.get("refractory")) and \
+        "unless refractory" in (equations["v"].get("flags") or ())
+
+
+def _rewrite_cell(cell, carried, gated: bool) -> None:
     """The cell integrates its own copies and adds its synapses' currents to dv/dt."""
     cell_type = cell.cell_type
     dynamics = cell_type.dynamics
@@ -194,7 +208,8 @@ def _rewrite_cell(cell, carried) -> None:
             if getattr(action, "value", None):
                 action.value = own(action.value)
     v_derivative = next(d for d in dynamics.time_derivatives if d.variable == "v")
-    v_derivative.value = f"{v_derivative.value} + iSyn / neuron_C"
+    current = f"{GATE} * iSyn / neuron_C" if gated else "iSyn / neuron_C"
+    v_derivative.value = f"{v_derivative.value} + {current}"
     for attachment in list(cell_type.attachments):
         del cell_type.attachments[attachment.name]
     cell_type.add(lems.Attachments("synapses", "basePointCurrent"))
@@ -204,7 +219,7 @@ def _rewrite_cell(cell, carried) -> None:
                                       select="synapses[*]/i", reduce="add"))
 
 
-def _rewrite_synapse(component_type, spec, coefficients: dict) -> None:
+def _rewrite_synapse(component_type, spec, coefficients: dict, gated: bool) -> None:
     """A synapse type that keeps its copies and gives the current ``C * sum(k x)``."""
     component_type.extends = "baseCurrentBasedSynapse"
     dynamics = component_type.dynamics
@@ -226,8 +241,11 @@ def _rewrite_synapse(component_type, spec, coefficients: dict) -> None:
                                          lems_dimension(value).name))
         terms.append(f"{constant} * {state_name(variable)}")
     component_type.add(lems.Constant("neuron_C", NEURON_CAPACITANCE, "capacitance"))
-    dynamics.add(lems.DerivedVariable("i", dimension="current", exposure="i",
-                                      value=f"neuron_C * ({' + '.join(terms) or '0'})"))
+    current = f"neuron_C * ({' + '.join(terms) or '0'})"
+    if gated:  # the cell's refractoriness, read from the parent cell
+        component_type.add(lems.Requirement(GATE, "none"))
+        current = f"{GATE} * {current}"
+    dynamics.add(lems.DerivedVariable("i", dimension="current", exposure="i", value=current))
 
 
 def split_projection(projection: SynapticProjection, grouped: dict) -> list[SynapticProjection]:

@@ -15,12 +15,14 @@ The second case gives every cell its own ``v0`` in ``K`` distinct values
 :mod:`brian2tools.nmlexport.neuron_code`).
 
 The third case is a network of the CUBA type in the portable form (4000
-cells, 20% inhibitory, connection probability 0.02, Poisson drive, current
-synapses with 1 ms delays; without CUBA's refractoriness and random initial
-values, which the portable form does not export yet), 1 s, in Brian and
-NEURON.
+cells, 20% inhibitory, connection probability 0.02, CUBA's 5 ms
+refractoriness with ``(unless refractory)``, Poisson drive, current synapses
+with 1 ms delays; without CUBA's random initial values, which the portable
+form exports as one population per cell, see the closing note), 1 s, in
+Brian and NEURON.
 
-Usage: ``python dev/benchmarks/bench_engines.py [N] [K]`` (defaults 1000, 10).
+Usage: ``python dev/benchmarks/bench_engines.py [N] [K]`` (defaults 1000, 10), or
+``python dev/benchmarks/bench_engines.py network`` for the third case alone.
 """
 
 from __future__ import annotations
@@ -123,10 +125,10 @@ def network(method: str = "euler"):
     defaultclock.dt = 0.1 * ms
     namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "El": -49 * mV,
                  "Vt": -50 * mV, "Vr": -60 * mV}
-    cells = NeuronGroup(4000, """dv/dt = (ge + gi - (v - El))/taum : volt
+    cells = NeuronGroup(4000, """dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
                                  dge/dt = -ge/taue : volt
                                  dgi/dt = -gi/taui : volt""",
-                        threshold="v > Vt", reset="v = Vr", method=method,
+                        threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method=method,
                         namespace=namespace, name="P")
     cells.v = -60 * mV
     drive = PoissonGroup(4000, 20 * Hz, name="drive")
@@ -172,6 +174,9 @@ def network_case() -> None:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["network"]:
+        network_case()
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     distinct = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     case(n, 1)
