@@ -493,20 +493,21 @@ def test_spike_generators_are_standard_populations_and_run_in_both_engines(tmp_p
 
 
 def _chaotic(method="euler", duration=200 * ms):
-    """A recurrent excitatory-inhibitory network driven by Poisson spikes (CUBA-like,
-    without refractoriness; every synapse with a delay of 1 ms, as NEURON needs between
-    MPI ranks)."""
+    """A recurrent excitatory-inhibitory network driven by Poisson spikes (CUBA: its
+    refractoriness and random initial v, so one population whose cells keep their own
+    initial values; every synapse with a delay of 1 ms, as NEURON needs between MPI
+    ranks)."""
     start_scope()
     seed(4)
     defaultclock.dt = DT
     namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "El": -49 * mV,
                  "Vt": -50 * mV, "Vr": -60 * mV}
-    cells = NeuronGroup(500, """dv/dt = (ge + gi - (v - El))/taum : volt
+    cells = NeuronGroup(500, """dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
                                 dge/dt = -ge/taue : volt
                                 dgi/dt = -gi/taui : volt""",
-                        threshold="v > Vt", reset="v = Vr", method=method,
+                        threshold="v > Vt", reset="v = Vr", refractory=5 * ms, method=method,
                         namespace=namespace, name="P")
-    cells.v = -60 * mV
+    cells.v = "Vr + rand() * (Vt - Vr)"
     drive = PoissonGroup(500, 20 * Hz, name="drive")
     inputs = Synapses(drive, cells, on_pre="ge += 4*mV", delay=1 * ms, name="inputs")
     inputs.connect(j="i")
@@ -650,3 +651,85 @@ def test_synaptic_currents_stop_while_the_cell_is_refractory(tmp_path):
         mpi = _held_export(tmp_path / "netpyne", simulate="netpyne", ranks=2)
         np.testing.assert_array_equal(mpi["spike_i"], nrn["spike_i"])
         np.testing.assert_allclose(mpi["spike_t"], nrn["spike_t"], rtol=0, atol=1e-9)
+
+
+def _scattered(method="linear", duration=60 * ms):
+    """
+    Sixty LIF cells that differ only in their random initial ``v`` (more sets of values
+    than MAX_VALUE_POPULATIONS): each cell's first spike time depends on its own value.
+    """
+    start_scope()
+    seed(11)
+    defaultclock.dt = DT
+    group = NeuronGroup(60, "dv/dt = (20*mV - v) / (10*ms) : volt (unless refractory)",
+                        threshold="v > 10*mV", reset="v = 0*mV", refractory=5 * ms,
+                        method=method, name="scattered")
+    group.v = "rand() * 10*mV"
+    spikes = SpikeMonitor(group, name="scattered_spikes")
+    state = StateMonitor(group, "v", record=[0, 59], name="scattered_v")
+    run(duration)
+    return state, spikes
+
+
+def test_random_initial_values_share_a_population_and_reach_every_cell(tmp_path):
+    from brian2tools.nmlexport.portable import INITIAL_TAG, MAX_VALUE_POPULATIONS
+
+    _skip_without("jneuroml")
+    brian = _copies(*_scattered(method="linear"))
+    reinit_and_delete()
+    start_scope()
+    seed(11)
+    expected_v = np.array(_initial_v_of_scattered())
+    assert len(np.unique(expected_v)) == 60 > MAX_VALUE_POPULATIONS
+    (tmp_path / "file").mkdir()
+    set_device("neuroml2", filename=str(tmp_path / "file" / "scattered.xml"), portable=True)
+    try:
+        monitors = _scattered()  # noqa: F841 -- exported, not simulated
+    finally:
+        reinit_and_delete()
+        set_device("runtime")
+    root = ET.parse(tmp_path / "file" / "scattered.xml").getroot()
+    populations = list(root.iter("population"))
+    assert [p.get("id") for p in populations] == ["scattered__0"]
+    assert populations[0].get("size") == "60"
+    prop = populations[0].find("property")
+    assert prop.get("tag") == INITIAL_TAG + "v_init"
+    # every cell's value, exactly Brian's float, in Brian's order
+    np.testing.assert_array_equal(np.array(prop.get("value").split(), dtype=float), expected_v)
+    # jNeuroML would start every cell from the component's value: refused, with the way out
+    with pytest.raises(ValueError, match="without portable=True"):
+        simulate(tmp_path / "file" / "scattered.xml", "jneuroml")
+    # the default form runs in jNeuroML with every cell's value (Euler steps of 'linear'
+    # are Brian's exact ones, see test_nmlexport_methods)
+    (tmp_path / "lems").mkdir()
+    lems = _exported(_scattered, tmp_path / "lems", simulate="jneuroml")
+    np.testing.assert_array_equal(lems["spike_i"], brian["spike_i"])
+    np.testing.assert_allclose(lems["spike_t"], brian["spike_t"], rtol=0, atol=1e-9)
+    if engine_available("neuron") is not None:
+        return
+    (tmp_path / "neuron").mkdir()
+    nrn = _exported(_scattered, tmp_path / "neuron", simulate="neuron")
+    # NEURON's step of this mechanism is a forward Euler step (see
+    # test_neuron_runs_the_lif_model_like_brian); Brian's run goes on for 1 ms
+    brian_euler = _brian(_scattered, "euler", extra=1 * ms)
+    assert len(brian_euler["spike_t"]) > 200
+    for index in range(60):
+        b_times = brian_euler["spike_t"][brian_euler["spike_i"] == index]
+        n_times = nrn["spike_t"][nrn["spike_i"] == index]
+        assert len(n_times) == len(b_times), index
+        np.testing.assert_allclose(n_times, b_times, rtol=0, atol=0.5e-3)
+    # the first sample is each cell's own initial value (cell 59's differs from the
+    # component's, which is cell 0's), to the digits NEURON's script writes
+    np.testing.assert_allclose(nrn["values"]["v"][:, 0], expected_v[[0, 59]], rtol=1e-6)
+    assert abs(expected_v[59] - expected_v[0]) > 1e-3
+    if engine_available("netpyne") is None:
+        (tmp_path / "netpyne").mkdir()
+        mpi = _exported(_scattered, tmp_path / "netpyne", simulate="netpyne", ranks=2)
+        np.testing.assert_array_equal(mpi["spike_i"], nrn["spike_i"])
+        np.testing.assert_allclose(mpi["spike_t"], nrn["spike_t"], rtol=0, atol=1e-9)
+
+
+def _initial_v_of_scattered():
+    group = NeuronGroup(60, "v : volt")
+    group.v = "rand() * 10*mV"
+    return np.array(group.v[:])

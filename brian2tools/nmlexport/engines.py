@@ -59,6 +59,7 @@ from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport.errors import SimulationError
 from brian2tools.nmlexport.cli import JNeuroMLNotFound, find_jneuroml
+from brian2tools.nmlexport.per_cell_initial import refuse_for_jneuroml
 
 __all__ = ["ENGINES", "EngineError", "EngineRun", "simulate", "engine_available",
            "neuron_mechanism_cache"]
@@ -369,7 +370,9 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
         If the LEMS file does not exist.
     ValueError
         If the engine is unknown, the file is not XML, or ``ranks`` is not
-        a positive integer (or more than 1 for another engine).
+        a positive integer (or more than 1 for another engine); for
+        jNeuroML, if the file keeps per-cell initial values that only the
+        NEURON and NetPyNE engines set (:mod:`.per_cell_initial`).
     EngineError
         If the engine is not installed (step ``'setup'``) or a step of the
         simulation fails; the message has the step's relevant output.
@@ -398,6 +401,7 @@ def simulate(lems_file: str | os.PathLike, engine: str = "jneuroml", *,
     before = _clear_old(recordings)
     start = time.perf_counter()
     if engine == "jneuroml":
+        refuse_for_jneuroml(lems_file)
         result = _simulate_jneuroml(lems_file, java, jar, timeout)
     elif engine == "neuron":
         from .neuron_engine import simulate_neuron  # it builds on this module

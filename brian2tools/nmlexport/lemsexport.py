@@ -59,7 +59,7 @@ from .own_clock import check_clocks
 from .plastic_delivery import deliver_to_cells
 from .plastic_rendering import complete_plastic_types, expose_spike_time, synapse_monitor_columns
 from .population_sums import add_population_sums
-from .portable import group_cells, make_portable
+from .portable import INITIAL_TAG, group_cells, make_portable
 from .portable_network import (
     check_portable_network,
     portable_sources,
@@ -361,9 +361,14 @@ class NMLExporter:
                 supporting.cell_component(cells[name].cell_type.name, values, component_id,
                                           parent=root)
                 size = int(np.count_nonzero(group_populations.population_of == position))
-                populations.append(ET.Element("population", {
+                population = ET.Element("population", {
                     "id": group_populations.populations[position],
-                    "component": component_id, "size": str(size)}))
+                    "component": component_id, "size": str(size)})
+                for parameter, initial in group_populations.initial.get(position, {}).items():
+                    ET.SubElement(population, "property", {
+                        "tag": INITIAL_TAG + parameter,
+                        "value": " ".join(map(repr, initial.tolist()))})
+                populations.append(population)
         for name, cell in ((n, c) for n, c in cells.items() if n not in grouped):
             prototype_id = ids.new(f"{name}_prototype")
             per_cell = {parameter: supporting.format_numbers(values, dimension.unit)

@@ -56,6 +56,7 @@ Decisions:
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -65,7 +66,7 @@ from pathlib import Path
 from brian2.utils.logger import get_logger
 
 from brian2tools.baseexport import write_text_atomic
-from brian2tools.nmlexport import engines, neuron_engine, neuron_gates
+from brian2tools.nmlexport import engines, neuron_engine, neuron_gates, per_cell_initial
 
 __all__ = ["netpyne_unavailable", "find_mpiexec", "runner_command", "simulate_netpyne"]
 
@@ -178,28 +179,35 @@ def get_by_id(self, id_):
 
 GeneratedsSuperSuper.get_by_id = get_by_id
 
-if sys.argv[4]:  # synapses gated by their cell's refractoriness (neuron_gates)
+if sys.argv[4] or sys.argv[5]:
+    # synapses gated by their cell's refractoriness (neuron_gates); per-cell
+    # initial values (per_cell_initial): set before NEURON initialises
+    import json
     from netpyne import sim
-    _kinds = sys.argv[4].split(',')
+    _kinds = sys.argv[4].split(',') if sys.argv[4] else []
+    _initial = json.loads(open(sys.argv[5]).read()) if sys.argv[5] else {}
     _run_simulation = sim.runSim
 
-    def _gated_run(*args, **kwargs):
-        _b2t_gate_synapses(h, _kinds)
+    def _prepared_run(*args, **kwargs):
+        if _kinds:
+            _b2t_gate_synapses(h, _kinds)
+        if _initial:
+            _b2t_set_initial(sim, _initial)
         return _run_simulation(*args, **kwargs)
 
-    sim.runSim = _gated_run
+    sim.runSim = _prepared_run
 sys.argv = [sys.argv[3], '-nogui']
 runpy.run_path(sys.argv[0], run_name='__main__')
 """
 
 
 _RUNNER = _RUNNER.replace("_get_by_id = GeneratedsSuperSuper.get_by_id",
-                          neuron_gates.GATE_FUNCTION
+                          neuron_gates.GATE_FUNCTION + per_cell_initial.NETPYNE_FUNCTION
                           + "\n_get_by_id = GeneratedsSuperSuper.get_by_id")
 
 
 def runner_command(script: Path, network: Path, mechanisms: Path | None, ranks: int,
-                   env: dict, gated: list[str] = ()) -> list:
+                   env: dict, gated: list[str] = (), initial: Path | None = None) -> list:
     """
     The command that runs a generated NetPyNE script on ``ranks`` MPI ranks.
 
@@ -219,6 +227,9 @@ def runner_command(script: Path, network: Path, mechanisms: Path | None, ranks: 
     gated : list of str, optional
         The synapse mechanisms to connect to their cell's refractoriness
         (:mod:`.neuron_gates`) before the simulation starts.
+    initial : Path, optional
+        A JSON file of per-cell initial values in NEURON's units
+        (:mod:`.per_cell_initial`), set before the simulation starts.
 
     Returns
     -------
@@ -234,13 +245,13 @@ def runner_command(script: Path, network: Path, mechanisms: Path | None, ranks: 
     --------
     >>> env = {}
     >>> command = runner_command(Path('m_netpyne.py'), Path('m.net.nml'), None, 1, env)
-    >>> command[-3:]
-    ['m.net.nml', 'm_netpyne.py', '']
+    >>> command[-4:]
+    ['m.net.nml', 'm_netpyne.py', '', '']
     """
     if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
         raise ValueError(f"The number of MPI ranks must be a positive integer, not {ranks!r}.")
     python = [sys.executable, "-c", _RUNNER, str(mechanisms or ""), network.name, script.name,
-              ",".join(gated)]
+              ",".join(gated), str(initial or "")]
     if ranks == 1:
         return python
     mpiexec = find_mpiexec()
@@ -362,6 +373,15 @@ def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None
     if patched:
         full_log += f"(generated NMODL files patched: {', '.join(patched)})\n"
     gated = neuron_gates.gate_mechanisms(mod_files)
+    initial = per_cell_initial.read_initial_values(lems_file)
+    initial_file = None
+    if initial:
+        try:
+            initial = per_cell_initial.in_neuron_units(initial, mod_files)
+        except ValueError as error:
+            raise engines.EngineError("netpyne", "jnml", str(error), full_log) from error
+        initial_file = work / "brian2tools_initial_values.json"
+        write_text_atomic(initial_file, json.dumps(initial))
     mechanisms = None
     if mod_files:
         mechanisms, log, steps["nrnivmodl"] = neuron_engine._compile(mod_files, work, cache, timeout,
@@ -373,7 +393,7 @@ def simulate_netpyne(lems_file: Path, java: str, jar: str, timeout: float | None
     for name in names:  # the script writes them relative to the work folder
         (work / name).parent.mkdir(parents=True, exist_ok=True)
     before = engines._clear_old([work / name for name in names])
-    command = runner_command(script, network, mechanisms, ranks, env, gated)
+    command = runner_command(script, network, mechanisms, ranks, env, gated, initial_file)
     log, status, steps["simulation"] = engines._run_step("netpyne", "simulation", command,
                                                          work, timeout, env)
     full_log += log

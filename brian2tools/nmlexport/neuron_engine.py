@@ -13,7 +13,8 @@ cell (and input, synapse) component and a Python script
   type on one cell one point process, and the script's connections become
   loops over tables (:mod:`.neuron_code`); synapses onto cells whose ``v``
   is ``(unless refractory)`` read the cell's refractoriness
-  (:mod:`.neuron_gates`);
+  (:mod:`.neuron_gates`); cells of one population get their own initial
+  values (:mod:`.per_cell_initial`);
 * ``nrnivmodl`` compiles the mechanisms into a cache keyed by their text
   (`neuron_mechanism_cache`), and the script runs with this Python.
 
@@ -51,6 +52,7 @@ from .engines import (
 )
 from .neuron_code import compact_connections, share_mechanisms, share_synapses
 from .neuron_gates import gate_synapses
+from .per_cell_initial import read_initial_values, set_in_script
 
 __all__ = ["neuron_mechanism_cache", "simulate_neuron"]
 
@@ -257,6 +259,13 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
         full_log += (f"({len(mod_files)} mechanisms of the same types compiled as "
                      f"{len(shared)})\n")
     mod_files = shared
+    initial = read_initial_values(lems_file)
+    if initial:
+        try:
+            count = set_in_script(script, initial)
+        except ValueError as error:
+            raise EngineError("neuron", "jnml", str(error), full_log) from error
+        full_log += f"({count} per-cell initial values set from the populations' properties)\n"
     gated = gate_synapses(mod_files, script)
     if gated:
         full_log += (f"(synaptic currents gated by the cell's refractoriness: "

@@ -108,6 +108,8 @@ class CellTypes:
         every variable a StateMonitor may record.
     dimensions : set of LEMSDimension
         Every dimension used by the cell type.
+    initial : set of str
+        The parameters that hold initial values of state variables.
     """
 
     group: str
@@ -117,6 +119,7 @@ class CellTypes:
     per_cell: dict = field(default_factory=dict)
     exposures: dict = field(default_factory=dict)
     dimensions: set = field(default_factory=set)
+    initial: set = field(default_factory=set)
 
 
 class _CellBuilder:
@@ -286,6 +289,7 @@ class _CellBuilder:
         initial_names = {}
         for name in state_variables:
             initial_names[name] = self.names.new(f"{name}_init")
+            self.result.initial.add(initial_names[name])
             self.per_cell_or_constant(initial_names[name], self.initial_values(name),
                                       self.variable_dimension(name))
             identifiers[name] = name

@@ -33,10 +33,23 @@ values (parameters and initial values, exactly Brian's): each distinct set
 of values is one cell component and one ``population``
 (``<group>__<k>``), and Brian's index ``i`` is found in population
 ``<group>__<k>`` at position ``j`` (`PortableGroup.path`). The cost: one
-component and one population per distinct set of values in the file (values
-drawn at random for each cell make one per cell). jNeuroML's NEURON writer
-writes one mechanism per component; the engine compiles one per cell type
-(:mod:`.neuron_code`).
+component and one population per distinct set of values in the file.
+jNeuroML's NEURON writer writes one mechanism per component; the engine
+compiles one per cell type (:mod:`.neuron_code`).
+
+Values drawn at random for each cell would make one population per cell, and
+a ``Synapses`` object one projection per pair of them. So above
+`MAX_VALUE_POPULATIONS` sets of values, cells that differ only in their
+*initial* values (CUBA's random ``v``) share a population; each such
+population keeps its cells' initial values in a standard ``<property>``
+(tag ``brian2tools:initial:<parameter>``, SI numbers in the population's
+order) and its component holds those of its first cell. NeuroML engines do
+not read such a property: brian2tools' NEURON and NetPyNE engines set the
+values on every cell before the simulation starts
+(:mod:`.per_cell_initial`); jNeuroML would start every cell from its
+component's values, so the ``'jneuroml'`` engine refuses such a file and
+simulates the default form instead (``simulate='jneuroml'`` without
+``portable=True``), which has every cell's own values.
 
 `make_portable` rewrites the cell types of :mod:`.neurongroup` into this
 form, or refuses, naming the group and the reason, what the NEURON writer
@@ -46,7 +59,7 @@ cannot express; `group_cells` makes the populations.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import get_dimensions, volt
@@ -57,12 +70,17 @@ from brian2tools.baseexport import UnsupportedFeatureError
 
 from . import supporting
 from .neurongroup import CellTypes
+from .per_cell_initial import INITIAL_TAG
 from .units import lems_dimension
 
-__all__ = ["PORTABLE_BASE", "PortableGroup", "make_portable", "group_cells"]
+__all__ = ["PORTABLE_BASE", "MAX_VALUE_POPULATIONS", "INITIAL_TAG", "PortableGroup",
+           "make_portable", "group_cells"]  # INITIAL_TAG: of .per_cell_initial
 
 #: The NeuroML type the portable cell types extend.
 PORTABLE_BASE = "baseIaf"
+#: Above this many distinct sets of values in a group, cells that differ only
+#: in their initial values share a population (see `group_cells`).
+MAX_VALUE_POPULATIONS = 50
 
 _REASON = ("The portable (NEURON-ready) form of the export needs what jNeuroML's NEURON "
            "writer can translate.")
@@ -86,6 +104,10 @@ class PortableGroup:
         For each cell (Brian's index), the position of its population.
     index_in_population : ndarray of int
         For each cell, its index in its population.
+    initial : dict
+        Position of a population -> {parameter: ndarray}: the initial values
+        (SI) of its cells, in their order, where they differ within the
+        population (see `group_cells`).
     """
 
     group: str
@@ -93,6 +115,7 @@ class PortableGroup:
     populations: list
     population_of: np.ndarray
     index_in_population: np.ndarray
+    initial: dict = field(default_factory=dict)
 
     def path(self, index: int) -> str:
         """
@@ -333,10 +356,18 @@ def group_cells(cell: CellTypes) -> PortableGroup:
     ([{'v0': '20 mV'}, {'v0': '10 mV'}], ['g__0[0]', 'g__1[0]', 'g__0[1]'])
     """
     names = list(cell.per_cell)
+    shared_initial = []
     if names:
         table = np.column_stack([np.asarray(cell.per_cell[n][1], dtype=float).reshape(-1)
                                  for n in names])
         _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        if len(first) > MAX_VALUE_POPULATIONS:
+            # too many populations (and projections between them): cells that
+            # differ only in their initial values share one
+            keep = [k for k, n in enumerate(names) if n not in cell.initial]
+            shared_initial = [n for n in names if n in cell.initial]
+            _, first, inverse = np.unique(table[:, keep], axis=0, return_index=True,
+                                          return_inverse=True)
         inverse = np.asarray(inverse).reshape(-1)
         # populations in the order of their first cell
         order = np.argsort(first, kind="stable")
@@ -359,5 +390,14 @@ def group_cells(cell: CellTypes) -> PortableGroup:
                 cell.per_cell[n][0].unit)[0]
             for n in names})
     populations = [f"{cell.group}__{k}" for k in range(len(representatives))]
+    initial = {}
+    for population in range(len(representatives)):
+        members = np.flatnonzero(population_of == population)
+        differing = {n: np.asarray(cell.per_cell[n][1], dtype=float)[members]
+                     for n in shared_initial}
+        differing = {n: values for n, values in differing.items()
+                     if np.any(values != values[0])}
+        if differing:
+            initial[population] = differing
     return PortableGroup(cell.group, components, populations, population_of,
-                         index_in_population)
+                         index_in_population, initial)
