@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["share_mechanisms", "share_synapses", "compact_connections"]
 
 _TITLE = re.compile(r"^TITLE .*$", re.MULTILINE)
@@ -175,6 +177,19 @@ _CONNECTION_COMMENT = re.compile(r"^\s*# Connection \d+: .*$")
 
 #: Defined once in the script, used by the compact connection blocks
 _CONNECT_FUNCTIONS = '''
+import os as _b2t_os
+
+import numpy as _b2t_numpy
+
+_b2t_tables = _b2t_numpy.load(_b2t_os.path.join(_b2t_os.path.dirname(
+    _b2t_os.path.abspath(__file__)), TABLE_FILE))
+
+
+def _b2t_table(name):
+    """A table of the connections (written by brian2tools beside this script)."""
+    return _b2t_tables[name].tolist()
+
+
 def _b2t_synapses(h, post, array, kind, j, k):
     """New point processes of type kind on post[j], stored at array[k]."""
     cells, synapses, make = getattr(h, post), getattr(h, array), getattr(h, kind)
@@ -203,7 +218,19 @@ def _b2t_netcons(h, pre, array, synapses, source, i, s, k, threshold, delay, wei
 '''
 
 
-def _block_code(indent: str, synapses: list, netcons: list) -> list[str]:
+class _Tables:
+    """The number tables of the compact connections, kept out of the script's source."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def add(self, values, dtype) -> str:
+        name = f"t{len(self.arrays)}"
+        self.arrays[name] = np.asarray(values, dtype=dtype)
+        return f"_b2t_table({name!r})"
+
+
+def _block_code(indent: str, synapses: list, netcons: list, tables: _Tables) -> list[str]:
     """The compact form of one run of connection lines."""
     lines = []
     created: dict[tuple, list] = {}
@@ -214,13 +241,13 @@ def _block_code(indent: str, synapses: list, netcons: list) -> list[str]:
         else:
             created.setdefault((match["post"], match["array"], match["type"]), []).append(match)
     for (post, array, kind), matches in created.items():
-        j = [int(m["j"]) for m in matches]
-        k = [int(m["k"]) for m in matches]
-        lines.append(f"{indent}_b2t_synapses(h, {post!r}, {array!r}, {kind!r}, {j!r}, {k!r})")
+        j = tables.add([int(m["j"]) for m in matches], np.int64)
+        k = tables.add([int(m["k"]) for m in matches], np.int64)
+        lines.append(f"{indent}_b2t_synapses(h, {post!r}, {array!r}, {kind!r}, {j}, {k})")
     for (array, origin), matches in same.items():
-        k = [int(m["k"]) for m in matches]
-        first = [int(m["first"]) for m in matches]
-        lines.append(f"{indent}_b2t_same(h, {array!r}, {origin!r}, {k!r}, {first!r})")
+        k = tables.add([int(m["k"]) for m in matches], np.int64)
+        first = tables.add([int(m["first"]) for m in matches], np.int64)
+        lines.append(f"{indent}_b2t_same(h, {array!r}, {origin!r}, {k}, {first})")
     by_netcon: dict[tuple, list] = {}
     for match in netcons:
         key = (match["pre"], match["array"], match["synapses"], match["source"] or "")
@@ -228,16 +255,18 @@ def _block_code(indent: str, synapses: list, netcons: list) -> list[str]:
     for (pre, array, synapses_array, source), matches in by_netcon.items():
         columns = {name: [m[name] for m in matches]
                    for name in ("i", "s", "k", "threshold", "delay", "weight")}
-        integers = {name: [int(v or 0) for v in columns[name]] for name in ("i", "s", "k")}
-        floats = {name: "[" + ", ".join(columns[name]) + "]"
+        integers = {name: tables.add([int(v or 0) for v in columns[name]], np.int64)
+                    for name in ("i", "s", "k")}
+        # float() of the script's text is the value Python would have read from it
+        floats = {name: tables.add([float(v) for v in columns[name]], np.float64)
                   for name in ("threshold", "delay", "weight")}
         lines.append(f"{indent}_b2t_netcons(h, {pre!r}, {array!r}, {synapses_array!r}, "
-                     f"{source!r}, {integers['i']!r}, {integers['s']!r}, {integers['k']!r}, "
+                     f"{source!r}, {integers['i']}, {integers['s']}, {integers['k']}, "
                      f"{floats['threshold']}, {floats['delay']}, {floats['weight']})")
     return lines
 
 
-def compact_connections(script: Path) -> int:
+def compact_connections(script: Path, expanded: dict | None = None) -> int:
     """
     Write the connections of jNeuroML's NEURON script as loops over tables.
 
@@ -254,11 +283,16 @@ def compact_connections(script: Path) -> int:
     script : Path
         The Python script jNeuroML wrote (changed in place), after
         `share_synapses` if that is used.
+    expanded : dict, optional
+        Name of a projection's ``NetCon`` array -> (synapse rows, ``NetCon``
+        rows) that replace that projection's lines in the script
+        (:func:`.neuron_connections.expand_connections`).
 
     Returns
     -------
     int
-        The number of connection lines replaced.
+        The number of connection lines replaced. The tables of numbers are
+        in ``<script stem>_tables.npz`` beside the script.
 
     Examples
     --------
@@ -273,9 +307,11 @@ def compact_connections(script: Path) -> int:
     ...     .replace('nc_a', 'netConn_a'))
     >>> compact_connections(path)
     2
-    >>> [line.strip()[:22] for line in path.read_text().splitlines() if '_b2t_' in line
-    ...  and 'def' not in line]
-    ["_b2t_synapses(h, 'P', ", "_b2t_netcons(h, 'P', '"]
+    >>> [line.strip() for line in path.read_text().splitlines()
+    ...  if line.strip().startswith(('_b2t_synapses(', '_b2t_netcons('))]  # doctest: +ELLIPSIS
+    ["_b2t_synapses(h, 'P', 'syn_a', 'S', _b2t_table('t0'), _b2t_table('t1'))", "_b2t_netcons(...)"]
+    >>> sorted(np.load(path.with_name('model_nrn_tables.npz')).files)[:3]
+    ['t0', 't1', 't2']
     """
     lines = script.read_text().splitlines()
     output: list[str] = []
@@ -284,12 +320,17 @@ def compact_connections(script: Path) -> int:
     netcons: list = []
     indent = ""
 
+    tables = _Tables()
+
     def flush():
         if synapses or netcons:
-            output.extend(_block_code(indent, synapses, netcons))
+            output.extend(_block_code(indent, synapses, netcons, tables))
             synapses.clear()
             netcons.clear()
 
+    expanded = expanded or {}
+    synapse_arrays = {rows[1][0]["synapses"]: netcon_array
+                      for netcon_array, rows in expanded.items() if rows[1]}
     for line in lines:
         new = _SYNAPSE_LINE.match(line)
         shared = None if new else _SHARED_LINE.match(line)
@@ -297,7 +338,11 @@ def compact_connections(script: Path) -> int:
         if new or shared or netcon:
             if not (synapses or netcons):
                 indent = line[:len(line) - len(line.lstrip())]
-            if new:
+            if new and new.group("array") in synapse_arrays:
+                synapses.extend(expanded[synapse_arrays[new.group("array")]][0])
+            elif netcon and netcon.group("array") in expanded:
+                netcons.extend(expanded[netcon.group("array")][1])
+            elif new:
                 synapses.append(new.groupdict())
             elif shared:
                 synapses.append(shared.groupdict())
@@ -312,10 +357,14 @@ def compact_connections(script: Path) -> int:
     flush()
     if not replaced:
         return 0
-    # the functions go before the first class or def of the script
+    # the tables beside the script (Python compiles a script of list literals
+    # slowly: 4.7 s for CUBA's), the functions before its first class or def
+    table_file = script.with_name(script.stem + "_tables.npz")
+    np.savez(table_file, **tables.arrays)
     for position, line in enumerate(output):
         if line.startswith(("class ", "def ")):
-            output[position:position] = _CONNECT_FUNCTIONS.splitlines()
+            output[position:position] = _CONNECT_FUNCTIONS.replace(
+                "TABLE_FILE", repr(table_file.name)).splitlines()
             break
     script.write_text("\n".join(output) + "\n")
     return replaced

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from brian2.utils.logger import get_logger
 
+from brian2tools.baseexport import write_text_atomic
+
 from .engines import (
     _HARMLESS,
     _JNML_ERRORS,
@@ -51,6 +53,12 @@ from .engines import (
     _run_step,
 )
 from .neuron_code import compact_connections, share_mechanisms, share_synapses
+from .neuron_connections import (
+    expand_connections,
+    read_projections,
+    strip_connections,
+    stripped_path,
+)
 from .neuron_gates import gate_synapses
 from .per_cell_initial import read_initial_values, set_in_script
 
@@ -242,9 +250,23 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
     script = work / f"{lems_file.stem}_nrn.py"
     script.unlink(missing_ok=True)
     steps = {}
-    log, status, steps["jnml"] = _run_step(
-        "neuron", "jnml", [java, "-jar", jar, lems_file.name, "-neuron", "-nogui",
-                           "-outputdir", work], folder, timeout, env)
+    # jNeuroML writes the code of the cells and synapses; the connections
+    # come from the export's own numbers where it can (.neuron_connections)
+    projections = read_projections(lems_file.read_text()) if compact_script else None
+    jnml_input = lems_file
+    if projections:
+        jnml_input = stripped_path(lems_file)
+        write_text_atomic(jnml_input, strip_connections(lems_file.read_text(), projections))
+    try:
+        log, status, steps["jnml"] = _run_step(
+            "neuron", "jnml", [java, "-jar", jar, jnml_input.name, "-neuron", "-nogui",
+                               "-outputdir", work], folder, timeout, env)
+    finally:
+        if jnml_input != lems_file:
+            jnml_input.unlink(missing_ok=True)
+    generated = work / f"{jnml_input.stem}_nrn.py"
+    if generated != script and generated.is_file():
+        generated.replace(script)
     full_log = log
     if status != 0 or _JNML_ERRORS.search(log) or not script.is_file():
         raise EngineError("neuron", "jnml",
@@ -259,6 +281,25 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
         full_log += (f"({len(mod_files)} mechanisms of the same types compiled as "
                      f"{len(shared)})\n")
     mod_files = shared
+    expanded = None
+    if projections:
+        try:
+            text, expanded = expand_connections(script.read_text(), projections,
+                                                linear_synapses)
+        except ValueError as error:
+            raise EngineError("neuron", "jnml", str(error), full_log) from error
+        script.write_text(text)
+        full_log += (f"({sum(len(p.i) for p in projections.values())} connections of "
+                     f"{len(projections)} projections read from the export)\n")
+    elif linear_synapses:
+        merged = share_synapses(script)
+        if merged:
+            full_log += f"({merged} synapses merged into the synapse of their cell)\n"
+    if compact_script:
+        compacted = compact_connections(script, expanded)
+        if compacted:
+            full_log += f"({compacted} connection lines of the script written as loops)\n"
+    # after the connections: the script is small by now
     initial = read_initial_values(lems_file)
     if initial:
         try:
@@ -270,14 +311,6 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
     if gated:
         full_log += (f"(synaptic currents gated by the cell's refractoriness: "
                      f"{', '.join(gated)})\n")
-    if linear_synapses:
-        merged = share_synapses(script)
-        if merged:
-            full_log += f"({merged} synapses merged into the synapse of their cell)\n"
-    if compact_script:
-        compacted = compact_connections(script)
-        if compacted:
-            full_log += f"({compacted} connection lines of the script written as loops)\n"
     if mod_files:
         mechanisms, log, steps["nrnivmodl"] = _compile(mod_files, work, cache, timeout, env)
         full_log += log
