@@ -200,6 +200,27 @@ def expand_connections(script_text: str, projections: dict, share: bool) -> tupl
     ------
     ValueError
         If the script does not have the lines of a projection.
+
+    Examples
+    --------
+    >>> text = ('<projection id="p" presynapticPopulation="A" postsynapticPopulation="B" '
+    ...         'synapse="s">\\n  <connectionWD id="0" preCellId="../A[1]" '
+    ...         'postCellId="../B[2]" weight="1" delay="0.05 ms" />\\n  <connectionWD id="1" '
+    ...         'preCellId="../A[0]" postCellId="../B[2]" weight="2" delay="0.15 ms" />\\n'
+    ...         '</projection>')
+    >>> script = ('        h("objectvar syn_p_s[1]")\\n'
+    ...           '        h("objectvar netConn_p_s[1]")\\n'
+    ...           '        h("B[2] syn_p_s[0] = new s(0.5)")\\n'
+    ...           '        h("A[1] netConn_p_s[0] = new NetCon(&v(0.5), syn_p_s[0], -50.0, '
+    ...           '0.05, 1.0)")\\n')
+    >>> script, expanded = expand_connections(script, read_projections(text), share=True)
+    >>> script.splitlines()[0].strip()
+    'h("objectvar syn_p_s[2]")'
+    >>> synapses, netcons = expanded['netConn_p_s']
+    >>> [sorted(row) for row in synapses]  # the second shares the first's point process
+    [['array', 'j', 'k', 'post', 'type'], ['array', 'first', 'k', 'origin']]
+    >>> [(row['i'], row['delay'], row['weight']) for row in netcons]
+    [('1', '0.05', '1.0'), ('0', '0.15', '2.0')]
     """
     synapse_lines = {m.group("array"): m for m in _SYNAPSE.finditer(script_text)}
     netcon_lines = {m.group("synapses"): m for m in _NETCON.finditer(script_text)}
