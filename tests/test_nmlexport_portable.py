@@ -310,7 +310,7 @@ def test_netpyne_on_two_mpi_ranks_fills_the_monitors_like_neuron(tmp_path):
 
 
 # ------------------------------------------------------------------ networks
-def _feedforward(method="linear", duration=60 * ms):
+def _feedforward(method="linear", duration=60 * ms, held=False):
     """
     Two pacemakers driving three cells through current synapses (strong enough that
     each input spike makes the targets fire: small timing differences do not grow).
@@ -325,9 +325,16 @@ def _feedforward(method="linear", duration=60 * ms):
                           threshold="v > 10*mV", reset="v = 0*mV", method=method,
                           name="drivers")
     drivers.v0 = [15, 25] * mV
-    cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : volt
-                              dge/dt = -ge/(5*ms) : volt""",
-                        threshold="v > 5*mV", reset="v = 0*mV", method=method, name="cells")
+    if held:
+        cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : volt (unless refractory)
+                                  dge/dt = -ge/(5*ms) : volt""",
+                            threshold="v > 5*mV", reset="v = -2*mV", refractory=4 * ms,
+                            method=method, name="cells")
+    else:
+        cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : volt
+                                  dge/dt = -ge/(5*ms) : volt""",
+                            threshold="v > 5*mV", reset="v = 0*mV", method=method,
+                            name="cells")
     excitation = Synapses(drivers, cells, "w : volt", on_pre="ge += w", delay=1 * ms,
                           name="excitation")
     excitation.connect()
@@ -346,11 +353,12 @@ def _network_copies(state, spikes, driver_spikes):
     return copies
 
 
-def _exported_network(folder, **options):
+def _exported_network(folder, build=None, **options):
+    build = build or _feedforward
     folder.mkdir(exist_ok=True)
-    set_device("neuroml2", filename=str(folder / "feedforward.xml"), **options)
+    set_device("neuroml2", filename=str(folder / f"{build.__name__[1:]}.xml"), **options)
     try:
-        return _network_copies(*_feedforward())
+        return _network_copies(*build())
     finally:
         reinit_and_delete()
         set_device("runtime")
@@ -585,35 +593,7 @@ def _held(method="linear", duration=60 * ms):
     The feed-forward network with CUBA's refractoriness: the targets' ``v`` is held
     for 4 ms after each spike while their synapses go on receiving and decaying.
     """
-    start_scope()
-    defaultclock.dt = 0.05 * ms
-    drivers = NeuronGroup(2, "dv/dt = (v0 - v)/(10*ms) : volt\nv0 : volt",
-                          threshold="v > 10*mV", reset="v = 0*mV", method=method,
-                          name="drivers")
-    drivers.v0 = [15, 25] * mV
-    cells = NeuronGroup(3, """dv/dt = (ge - v)/(10*ms) : volt (unless refractory)
-                              dge/dt = -ge/(5*ms) : volt""",
-                        threshold="v > 5*mV", reset="v = -2*mV", refractory=4 * ms,
-                        method=method, name="cells")
-    excitation = Synapses(drivers, cells, "w : volt", on_pre="ge += w", delay=1 * ms,
-                          name="excitation")
-    excitation.connect()
-    excitation.w = "(12 + i + j)*mV"
-    state = StateMonitor(cells, "v", record=True, name="cells_v")
-    spikes = SpikeMonitor(cells, name="cells_spikes")
-    driver_spikes = SpikeMonitor(drivers, name="drivers_spikes")
-    run(duration)
-    return state, spikes, driver_spikes
-
-
-def _held_export(folder, **options):
-    folder.mkdir(exist_ok=True)
-    set_device("neuroml2", filename=str(folder / "held.xml"), **options)
-    try:
-        return _network_copies(*_held())
-    finally:
-        reinit_and_delete()
-        set_device("runtime")
+    return _feedforward(method, duration, held=True)
 
 
 def test_synaptic_currents_stop_while_the_cell_is_refractory(tmp_path):
@@ -624,7 +604,7 @@ def test_synaptic_currents_stop_while_the_cell_is_refractory(tmp_path):
     reinit_and_delete()
     brian = _network_copies(*_held(method="linear"))
     reinit_and_delete()
-    lems = _held_export(tmp_path / "lems", simulate="jneuroml", portable=True)
+    lems = _exported_network(tmp_path / "lems", _held, simulate="jneuroml", portable=True)
     root = ET.parse(tmp_path / "lems" / "held.xml").getroot()
     synapse = next(t for t in root.iter("ComponentType")
                    if t.get("name") == "excitation_pre_synapse")
@@ -648,7 +628,7 @@ def test_synaptic_currents_stop_while_the_cell_is_refractory(tmp_path):
     assert held >= 15
     if engine_available("neuron") is not None:
         return
-    nrn = _held_export(tmp_path / "neuron", simulate="neuron")
+    nrn = _exported_network(tmp_path / "neuron", _held, simulate="neuron")
     for index in range(3):
         b_times = brian["spike_t"][brian["spike_i"] == index]
         n_times = nrn["spike_t"][nrn["spike_i"] == index]
@@ -660,7 +640,7 @@ def test_synaptic_currents_stop_while_the_cell_is_refractory(tmp_path):
             window = nrn["values"]["v"][index][start:start + 76]
             np.testing.assert_allclose(window, -2e-3, rtol=0, atol=1e-12)
     if engine_available("netpyne") is None:
-        mpi = _held_export(tmp_path / "netpyne", simulate="netpyne", ranks=2)
+        mpi = _exported_network(tmp_path / "netpyne", _held, simulate="netpyne", ranks=2)
         np.testing.assert_array_equal(mpi["spike_i"], nrn["spike_i"])
         np.testing.assert_allclose(mpi["spike_t"], nrn["spike_t"], rtol=0, atol=1e-9)
 
