@@ -34,8 +34,8 @@ Decisions:
 * A cell type without a capacitance (``baseIaf``) gets ``C = 1 nF``: its
   NMODL code turns the rate of ``v`` into a current for a 1 nF section, and
   NetPyNE's own default (a specific capacitance of 318.319 uF/cm2, rounded)
-  would make ``v`` change 3e-5 (relative) too slowly; the NEURON engine's
-  script rounds to 318.31 (3e-6 too fast).
+  would make ``v`` change 3e-5 (relative) too slowly; the NEURON engine
+  gives its sections exactly 1 nF too (jNeuroML's script rounds to 318.31).
 * The runner runs with the machine's ``mpiexec`` (Open MPI or MPICH). For
   Open MPI run by root (containers, CI), the two variables that allow it are
   set; ``--oversubscribe`` lets more ranks run than there are cores.

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["share_mechanisms", "share_synapses", "compact_connections"]
+__all__ = ["share_mechanisms", "share_synapses", "compact_connections", "exact_capacitance"]
 
 _TITLE = re.compile(r"^TITLE .*$", re.MULTILINE)
 _POINT_PROCESS = re.compile(r"^(\s*POINT_PROCESS\s+)(\w+)", re.MULTILINE)
@@ -368,3 +368,45 @@ def compact_connections(script: Path, expanded: dict | None = None) -> int:
             break
     script.write_text("\n".join(output) + "\n")
     return replaced
+
+
+# jNeuroML gives an abstract cell's section (10 um long, 10 um wide) the
+# specific capacitance of 1 nF, rounded: 318.31 uF/cm2
+_ROUNDED_CM = re.compile(r"^(\s*h\.\w+\[i\]\(0\.5\)\.cm = )318\.31( #.*)?$", re.MULTILINE)
+#: 1 nF over the section's area (pi * 10 um * 10 um), in uF/cm2
+EXACT_CM = 1e-3 / (np.pi * 10e-4 * 10e-4)
+
+
+def exact_capacitance(script: Path) -> int:
+    """
+    Give abstract cells' sections exactly 1 nF, as the mechanisms assume.
+
+    jNeuroML's script sets their specific capacitance to ``318.31`` uF/cm2,
+    which makes the section's capacitance 0.99999 nF: the mechanisms turn
+    the rate of ``v`` into a current for 1 nF, so ``v`` changed 3e-6
+    (relative) too fast, enough for a chaotic network to part from the same
+    network in NetPyNE (which gives its cells 1 nF exactly).
+
+    Parameters
+    ----------
+    script : Path
+        The Python script jNeuroML wrote (changed in place).
+
+    Returns
+    -------
+    int
+        The number of populations changed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / 'model_nrn.py'
+    >>> _ = path.write_text('            h.P__0[i](0.5).cm = 318.31 # See the issue\\n')
+    >>> exact_capacitance(path), path.read_text().strip()
+    (1, 'h.P__0[i](0.5).cm = 318.3098861837907 # See the issue')
+    """
+    text, count = _ROUNDED_CM.subn(lambda m: f"{m.group(1)}{EXACT_CM!r}{m.group(2) or ''}",
+                                   script.read_text())
+    if count:
+        script.write_text(text)
+    return count

@@ -5,6 +5,8 @@ The NEURON engine: jNeuroML's NEURON code, corrected, compiled and run.
 cell (and input, synapse) component and a Python script
 ``LEMS_FILE_nrn.py``. Before compiling and running them:
 
+* the sections of abstract cells get exactly the 1 nF their mechanisms
+  assume (jNeuroML's script rounds it; `.neuron_code.exact_capacitance`);
 * the NMODL files are corrected for two defects of jNeuroML 0.14's
   mechanisms (the rates of the initial state were computed at NEURON's
   -65 mV; after a reset, ``v_I = 0`` froze v for a step) and for NEURON 9's
@@ -52,7 +54,12 @@ from .engines import (
     _relevant,
     _run_step,
 )
-from .neuron_code import compact_connections, share_mechanisms, share_synapses
+from .neuron_code import (
+    compact_connections,
+    exact_capacitance,
+    share_mechanisms,
+    share_synapses,
+)
 from .neuron_connections import (
     expand_connections,
     read_projections,
@@ -299,6 +306,8 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
         compacted = compact_connections(script, expanded)
         if compacted:
             full_log += f"({compacted} connection lines of the script written as loops)\n"
+    if exact_capacitance(script):
+        full_log += "(abstract cells' sections given exactly 1 nF)\n"
     # after the connections: the script is small by now
     initial = read_initial_values(lems_file)
     if initial:
