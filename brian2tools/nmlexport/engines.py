@@ -45,6 +45,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -259,12 +260,19 @@ def _check_engine(engine):
 
 
 def _recording_names(lems_file: Path) -> list[str]:
+    # simulate() and the engines both ask: a large network's file is parsed once
+    stat = lems_file.stat()
+    return list(_recording_names_of(lems_file, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _recording_names_of(lems_file: Path, modified: int, size: int) -> tuple[str, ...]:
     try:
         root = ET.parse(lems_file).getroot()
     except ET.ParseError as error:
         raise ValueError(f"'{lems_file}' is not a readable LEMS (XML) file: {error}") from None
-    return [element.get("fileName") for tag in ("OutputFile", "EventOutputFile")
-            for element in root.iter(tag) if element.get("fileName")]
+    return tuple(element.get("fileName") for tag in ("OutputFile", "EventOutputFile")
+                 for element in root.iter(tag) if element.get("fileName"))
 
 
 def _relevant(log: str, pattern: re.Pattern, limit: int = 40, after: int = 8) -> str:

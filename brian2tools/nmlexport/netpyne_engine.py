@@ -185,7 +185,10 @@ if sys.argv[4] or sys.argv[5]:
     import json
     from netpyne import sim
     _kinds = sys.argv[4].split(',') if sys.argv[4] else []
-    _initial = json.loads(open(sys.argv[5]).read()) if sys.argv[5] else {}
+    _initial = {}
+    if sys.argv[5]:
+        with open(sys.argv[5]) as _file:
+            _initial = json.load(_file)
     _run_simulation = sim.runSim
 
     def _prepared_run(*args, **kwargs):

@@ -23,11 +23,13 @@ keeps its own file.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["share_mechanisms", "share_synapses", "compact_connections", "exact_capacitance"]
+__all__ = ["ConnectionColumns", "share_mechanisms", "share_synapses", "compact_connections",
+           "exact_capacitance"]
 
 _TITLE = re.compile(r"^TITLE .*$", re.MULTILINE)
 _POINT_PROCESS = re.compile(r"^(\s*POINT_PROCESS\s+)(\w+)", re.MULTILINE)
@@ -230,39 +232,68 @@ class _Tables:
         return f"_b2t_table({name!r})"
 
 
-def _block_code(indent: str, synapses: list, netcons: list, tables: _Tables) -> list[str]:
-    """The compact form of one run of connection lines."""
-    lines = []
-    created: dict[tuple, list] = {}
-    same: dict[tuple, list] = {}
+@dataclass
+class ConnectionColumns:
+    """
+    Connections of a script as columns of numbers, grouped by the arrays they fill.
+
+    Attributes
+    ----------
+    created : dict
+        ``(post population, synapse array, synapse type)`` -> ``{'j': cells,
+        'k': positions in the array}``: new point processes.
+    same : dict
+        ``(synapse array, origin array)`` -> ``{'k': positions, 'first':
+        positions in the origin}``: shared point processes.
+    netcons : dict
+        ``(pre population, NetCon array, synapse array, source array or '')``
+        -> columns ``i``, ``s``, ``k``, ``threshold``, ``delay``, ``weight``.
+    """
+
+    created: dict = field(default_factory=dict)
+    same: dict = field(default_factory=dict)
+    netcons: dict = field(default_factory=dict)
+
+
+def _columns_of(synapses: list, netcons: list) -> ConnectionColumns:
+    """The columns of a run of the script's connection lines (their matches)."""
+    columns = ConnectionColumns()
     for match in synapses:
         if "origin" in match:
-            same.setdefault((match["array"], match["origin"]), []).append(match)
+            group = columns.same.setdefault((match["array"], match["origin"]),
+                                            {"k": [], "first": []})
+            group["first"].append(int(match["first"]))
         else:
-            created.setdefault((match["post"], match["array"], match["type"]), []).append(match)
-    for (post, array, kind), matches in created.items():
-        j = tables.add([int(m["j"]) for m in matches], np.int64)
-        k = tables.add([int(m["k"]) for m in matches], np.int64)
-        lines.append(f"{indent}_b2t_synapses(h, {post!r}, {array!r}, {kind!r}, {j}, {k})")
-    for (array, origin), matches in same.items():
-        k = tables.add([int(m["k"]) for m in matches], np.int64)
-        first = tables.add([int(m["first"]) for m in matches], np.int64)
-        lines.append(f"{indent}_b2t_same(h, {array!r}, {origin!r}, {k}, {first})")
-    by_netcon: dict[tuple, list] = {}
+            group = columns.created.setdefault((match["post"], match["array"], match["type"]),
+                                               {"j": [], "k": []})
+            group["j"].append(int(match["j"]))
+        group["k"].append(int(match["k"]))
+    names = ("i", "s", "k", "threshold", "delay", "weight")
     for match in netcons:
         key = (match["pre"], match["array"], match["synapses"], match["source"] or "")
-        by_netcon.setdefault(key, []).append(match)
-    for (pre, array, synapses_array, source), matches in by_netcon.items():
-        columns = {name: [m[name] for m in matches]
-                   for name in ("i", "s", "k", "threshold", "delay", "weight")}
-        integers = {name: tables.add([int(v or 0) for v in columns[name]], np.int64)
-                    for name in ("i", "s", "k")}
+        group = columns.netcons.setdefault(key, {name: [] for name in names})
+        for name in ("i", "s", "k"):
+            group[name].append(int(match[name] or 0))
         # float() of the script's text is the value Python would have read from it
-        floats = {name: tables.add([float(v) for v in columns[name]], np.float64)
-                  for name in ("threshold", "delay", "weight")}
+        for name in ("threshold", "delay", "weight"):
+            group[name].append(float(match[name]))
+    return columns
+
+
+def _block_code(indent: str, columns: ConnectionColumns, tables: _Tables) -> list[str]:
+    """The compact form of some connections: calls that read the tables."""
+    lines = []
+    for (post, array, kind), group in columns.created.items():
+        j, k = tables.add(group["j"], np.int64), tables.add(group["k"], np.int64)
+        lines.append(f"{indent}_b2t_synapses(h, {post!r}, {array!r}, {kind!r}, {j}, {k})")
+    for (array, origin), group in columns.same.items():
+        k, first = tables.add(group["k"], np.int64), tables.add(group["first"], np.int64)
+        lines.append(f"{indent}_b2t_same(h, {array!r}, {origin!r}, {k}, {first})")
+    for (pre, array, synapses_array, source), group in columns.netcons.items():
+        names = [tables.add(group[name], np.int64) for name in ("i", "s", "k")] + \
+            [tables.add(group[name], np.float64) for name in ("threshold", "delay", "weight")]
         lines.append(f"{indent}_b2t_netcons(h, {pre!r}, {array!r}, {synapses_array!r}, "
-                     f"{source!r}, {integers['i']}, {integers['s']}, {integers['k']}, "
-                     f"{floats['threshold']}, {floats['delay']}, {floats['weight']})")
+                     f"{source!r}, {', '.join(names)})")
     return lines
 
 
@@ -284,8 +315,8 @@ def compact_connections(script: Path, expanded: dict | None = None) -> int:
         The Python script jNeuroML wrote (changed in place), after
         `share_synapses` if that is used.
     expanded : dict, optional
-        Name of a projection's ``NetCon`` array -> (synapse rows, ``NetCon``
-        rows) that replace that projection's lines in the script
+        Name of a projection's synapse array -> `ConnectionColumns` of all
+        its connections, which replace that projection's lines in the script
         (:func:`.neuron_connections.expand_connections`).
 
     Returns
@@ -324,13 +355,13 @@ def compact_connections(script: Path, expanded: dict | None = None) -> int:
 
     def flush():
         if synapses or netcons:
-            output.extend(_block_code(indent, synapses, netcons, tables))
+            output.extend(_block_code(indent, _columns_of(synapses, netcons), tables))
             synapses.clear()
             netcons.clear()
 
     expanded = expanded or {}
-    synapse_arrays = {rows[1][0]["synapses"]: netcon_array
-                      for netcon_array, rows in expanded.items() if rows[1]}
+    # the NetCon arrays of the expanded projections: their lines in the script go
+    skipped = {key[1] for columns in expanded.values() for key in columns.netcons}
     for line in lines:
         new = _SYNAPSE_LINE.match(line)
         shared = None if new else _SHARED_LINE.match(line)
@@ -338,10 +369,12 @@ def compact_connections(script: Path, expanded: dict | None = None) -> int:
         if new or shared or netcon:
             if not (synapses or netcons):
                 indent = line[:len(line) - len(line.lstrip())]
-            if new and new.group("array") in synapse_arrays:
-                synapses.extend(expanded[synapse_arrays[new.group("array")]][0])
-            elif netcon and netcon.group("array") in expanded:
-                netcons.extend(expanded[netcon.group("array")][1])
+            if new and new.group("array") in expanded:
+                # all of the projection's connections, where its first was
+                flush()
+                output.extend(_block_code(indent, expanded[new.group("array")], tables))
+            elif netcon and netcon.group("array") in skipped:
+                pass
             elif new:
                 synapses.append(new.groupdict())
             elif shared:

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .neuron_code import ConnectionColumns
+
 __all__ = ["Projection", "read_projections", "strip_connections", "expand_connections",
            "stripped_path"]
 
@@ -192,9 +194,9 @@ def expand_connections(script_text: str, projections: dict, share: bool) -> tupl
         The script with each projection's hoc arrays sized for all its
         connections.
     dict
-        Name of a projection's ``NetCon`` array -> (synapse rows, ``NetCon``
-        rows) in the form of the connection lines that
-        :func:`.neuron_code.compact_connections` reads.
+        Name of a projection's synapse array -> its connections as
+        :class:`.neuron_code.ConnectionColumns`, for
+        :func:`.neuron_code.compact_connections`.
 
     Raises
     ------
@@ -216,11 +218,12 @@ def expand_connections(script_text: str, projections: dict, share: bool) -> tupl
     >>> script, expanded = expand_connections(script, read_projections(text), share=True)
     >>> script.splitlines()[0].strip()
     'h("objectvar syn_p_s[2]")'
-    >>> synapses, netcons = expanded['netConn_p_s']
-    >>> [sorted(row) for row in synapses]  # the second shares the first's point process
-    [['array', 'j', 'k', 'post', 'type'], ['array', 'first', 'k', 'origin']]
-    >>> [(row['i'], row['delay'], row['weight']) for row in netcons]
-    [('1', '0.05', '1.0'), ('0', '0.15', '2.0')]
+    >>> columns = expanded['syn_p_s']
+    >>> columns.created, columns.same  # the second shares the first's point process
+    ({('B', 'syn_p_s', 's'): {'j': [2], 'k': [0]}}, {('syn_p_s', 'syn_p_s'): {'k': [1], 'first': [0]}})
+    >>> netcons = columns.netcons[('A', 'netConn_p_s', 'syn_p_s', '')]
+    >>> netcons['i'], netcons['delay'], netcons['weight']
+    (array([1, 0]), array([0.05, 0.15]), array([1., 2.]))
     """
     synapse_lines = {m.group("array"): m for m in _SYNAPSE.finditer(script_text)}
     netcon_lines = {m.group("synapses"): m for m in _NETCON.finditer(script_text)}
@@ -236,27 +239,28 @@ def expand_connections(script_text: str, projections: dict, share: bool) -> tupl
         count = len(projection.i)
         sizes[array] = sizes[netcon.group("array")] = count
         kind = synapse.group("type")
-        synapses = []
+        columns = ConnectionColumns()
+        created, same = {"j": [], "k": []}, {}
         for k, j in enumerate(projection.j.tolist()):
             key = (projection.post, j, kind)
             if share and key in first:
                 origin, at = first[key]
-                synapses.append({"array": array, "k": str(k), "origin": origin,
-                                 "first": str(at)})
+                group = same.setdefault(origin, {"k": [], "first": []})
+                group["k"].append(k)
+                group["first"].append(at)
                 continue
             first.setdefault(key, (array, k))
-            synapses.append({"post": projection.post, "j": str(j), "array": array,
-                             "k": str(k), "type": kind})
+            created["j"].append(j)
+            created["k"].append(k)
+        if created["k"]:
+            columns.created[(projection.post, array, kind)] = created
+        columns.same = {(array, origin): group for origin, group in same.items()}
         source = netcon.group("source")
-        threshold = netcon.group("threshold")
-        netcons = [{"pre": projection.pre, "i": str(i), "array": netcon.group("array"),
-                    "k": str(k), "source": source, "s": str(i) if source else None,
-                    "synapses": array, "threshold": threshold, "delay": repr(delay),
-                    "weight": repr(weight)}
-                   for k, (i, delay, weight) in enumerate(zip(
-                       projection.i.tolist(), projection.delay.tolist(),
-                       projection.weight.tolist(), strict=True))]
-        expanded[netcon.group("array")] = (synapses, netcons)
+        columns.netcons[(projection.pre, netcon.group("array"), array, source or "")] = {
+            "i": projection.i, "s": projection.i if source else np.zeros(count, np.int64),
+            "k": np.arange(count), "threshold": np.full(count, float(netcon.group("threshold"))),
+            "delay": projection.delay, "weight": projection.weight}
+        expanded[array] = columns
 
     def resize(match: re.Match) -> str:
         size = sizes.get(match.group("name"))

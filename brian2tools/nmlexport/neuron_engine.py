@@ -259,11 +259,12 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
     steps = {}
     # jNeuroML writes the code of the cells and synapses; the connections
     # come from the export's own numbers where it can (.neuron_connections)
-    projections = read_projections(lems_file.read_text()) if compact_script else None
+    lems_text = lems_file.read_text()
+    projections = read_projections(lems_text) if compact_script else None
     jnml_input = lems_file
     if projections:
         jnml_input = stripped_path(lems_file)
-        write_text_atomic(jnml_input, strip_connections(lems_file.read_text(), projections))
+        write_text_atomic(jnml_input, strip_connections(lems_text, projections))
     try:
         log, status, steps["jnml"] = _run_step(
             "neuron", "jnml", [java, "-jar", jar, jnml_input.name, "-neuron", "-nogui",
@@ -291,11 +292,11 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
     expanded = None
     if projections:
         try:
-            text, expanded = expand_connections(script.read_text(), projections,
+            script_text, expanded = expand_connections(script.read_text(), projections,
                                                 linear_synapses)
         except ValueError as error:
             raise EngineError("neuron", "jnml", str(error), full_log) from error
-        script.write_text(text)
+        script.write_text(script_text)
         full_log += (f"({sum(len(p.i) for p in projections.values())} connections of "
                      f"{len(projections)} projections read from the export)\n")
     elif linear_synapses:
@@ -309,14 +310,18 @@ def simulate_neuron(lems_file: Path, java: str, jar: str, timeout, work_folder,
     if exact_capacitance(script):
         full_log += "(abstract cells' sections given exactly 1 nF)\n"
     # after the connections: the script is small by now
-    initial = read_initial_values(lems_file)
+    initial = read_initial_values(lems_file, lems_text)
+    del lems_text  # a large network's file: not kept through the simulation
     if initial:
         try:
             count = set_in_script(script, initial)
         except ValueError as error:
             raise EngineError("neuron", "jnml", str(error), full_log) from error
         full_log += f"({count} per-cell initial values set from the populations' properties)\n"
-    gated = gate_synapses(mod_files, script)
+    try:
+        gated = gate_synapses(mod_files, script)
+    except ValueError as error:
+        raise EngineError("neuron", "jnml", str(error), full_log) from error
     if gated:
         full_log += (f"(synaptic currents gated by the cell's refractoriness: "
                      f"{', '.join(gated)})\n")

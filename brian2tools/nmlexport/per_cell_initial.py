@@ -42,7 +42,7 @@ _SETTING = re.compile(r"^(?P<indent>\s*)h\.(?P<object>m_\w+)\[i\]\."
                       r"(?P<parameter>\w+) = (?P<value>\S+) # NRN unit is: ?(?P<unit>\S*)\s*$")
 
 
-def read_initial_values(lems_file: Path | str) -> dict:
+def read_initial_values(lems_file: Path | str, text: str | None = None) -> dict:
     """
     The per-cell initial values a portable LEMS file keeps in its populations.
 
@@ -50,6 +50,8 @@ def read_initial_values(lems_file: Path | str) -> dict:
     ----------
     lems_file : Path or str
         The LEMS file of an export.
+    text : str, optional
+        Its text, if it was read already.
 
     Returns
     -------
@@ -67,7 +69,7 @@ def read_initial_values(lems_file: Path | str) -> dict:
     >>> read_initial_values(path)
     {'P__0': {'v_init': [-0.05, -0.06]}}
     """
-    text = Path(lems_file).read_text()
+    text = Path(lems_file).read_text() if text is None else text
     if INITIAL_TAG not in text:
         return {}
     found = {}
